@@ -1,0 +1,186 @@
+"""Room rules: what a title, notice, tag list and capacity may be, and who owns a room.
+
+User text is never trusted. Every check here first removes zero-width characters (which
+render as nothing, so a title of only U+200B would otherwise pass as non-empty) and
+surrounding whitespace, then measures the length in code points. The cleaned value is what
+callers store.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from bot.domain.errors import AlreadyMember, NotMember, RoomFull, ValidationError
+
+TITLE_MAX = 50
+NOTICE_MAX = 500
+TAGS_MAX = 5
+TAG_MAX = 20
+CAPACITY_MIN = 2
+CAPACITY_MAX = 25
+
+ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
+_ZERO_WIDTH_TABLE = {ord(c): None for c in ZERO_WIDTH}
+_WHITESPACE_RUN = re.compile(r"\s+")
+# tags are separated by commas, or by whitespace in front of a "#": "#math #exam, reading"
+_TAG_SEPARATOR = re.compile(r",|\s+(?=#)")
+
+
+def clean_text(text: str) -> str:
+    """``text`` without zero-width characters and without surrounding whitespace."""
+    return text.translate(_ZERO_WIDTH_TABLE).strip()
+
+
+def has_control_chars(text: str, *, allowed: str = "") -> bool:
+    """Whether ``text`` holds a control character (Unicode category Cc) not in ``allowed``."""
+    return any(unicodedata.category(c) == "Cc" and c not in allowed for c in text)
+
+
+def validate_title(text: str) -> str:
+    """The cleaned room title: 1–50 characters, one line, no control characters."""
+    title = clean_text(text)
+    if not title:
+        raise ValidationError("title", "empty")
+    if has_control_chars(title):
+        raise ValidationError("title", "control_chars")
+    if len(title) > TITLE_MAX:
+        raise ValidationError("title", "too_long", max=TITLE_MAX, length=len(title))
+    return title
+
+
+def validate_notice(text: str | None) -> str:
+    """The cleaned notice: at most 500 characters, possibly empty. Line breaks are kept
+    (``\\r\\n`` and ``\\r`` become ``\\n``); tabs and other control characters are refused."""
+    if text is None:
+        return ""
+    notice = clean_text(text.replace("\r\n", "\n").replace("\r", "\n"))
+    if has_control_chars(notice, allowed="\n"):
+        raise ValidationError("notice", "control_chars")
+    if len(notice) > NOTICE_MAX:
+        raise ValidationError("notice", "too_long", max=NOTICE_MAX, length=len(notice))
+    return notice
+
+
+def normalize_tag(text: str) -> str:
+    """One tag as stored and searched: cleaned, leading ``#`` dropped, lowercased, inner
+    whitespace runs collapsed to one space. May be empty; length is not checked here."""
+    tag = clean_text(text).lstrip("#")
+    return _WHITESPACE_RUN.sub(" ", tag.strip()).lower()
+
+
+def validate_tag(text: str) -> str:
+    """One tag (e.g. a ``/room list`` filter): normalised, 1–20 characters."""
+    tag = normalize_tag(text)
+    if not tag:
+        raise ValidationError("tag", "empty")
+    if has_control_chars(tag):
+        raise ValidationError("tag", "control_chars")
+    if len(tag) > TAG_MAX:
+        raise ValidationError("tag", "too_long", max=TAG_MAX, length=len(tag), tag=tag)
+    return tag
+
+
+def validate_tags(tags: str | Iterable[str] | None) -> tuple[str, ...]:
+    """A room's tags: a comma-separated string (``"#math, exam prep"``, ``"#math #exam"``) or
+    a sequence of tags. Empty entries are ignored; the rest are normalised, deduplicated in
+    order, each 1–20 characters, at most 5 of them."""
+    if tags is None:
+        return ()
+    pieces = _TAG_SEPARATOR.split(tags) if isinstance(tags, str) else list(tags)
+    out: list[str] = []
+    for piece in pieces:
+        tag = normalize_tag(piece)
+        if not tag:
+            continue
+        if has_control_chars(tag):
+            raise ValidationError("tags", "control_chars")
+        if len(tag) > TAG_MAX:
+            raise ValidationError("tags", "tag_too_long", max=TAG_MAX, length=len(tag), tag=tag)
+        if tag not in out:
+            out.append(tag)
+    if len(out) > TAGS_MAX:
+        raise ValidationError("tags", "too_many", max=TAGS_MAX, count=len(out))
+    return tuple(out)
+
+
+def validate_capacity(capacity: int, guild_max: int = CAPACITY_MAX) -> int:
+    """A room's capacity: 2 … the guild's maximum (itself at most 25)."""
+    if not CAPACITY_MIN <= guild_max <= CAPACITY_MAX:
+        raise ValueError(f"guild max capacity must be {CAPACITY_MIN}..{CAPACITY_MAX}")
+    if isinstance(capacity, bool) or not CAPACITY_MIN <= capacity <= guild_max:
+        raise ValidationError(
+            "capacity", "out_of_range", min=CAPACITY_MIN, max=guild_max, value=capacity
+        )
+    return capacity
+
+
+# -- membership ----------------------------------------------------------------------------
+
+
+def next_owner(members: Mapping[int, int], leaving_owner: int) -> int | None:
+    """Who owns the room once ``leaving_owner`` leaves: the longest-present remaining member
+    (earliest ``joined_ms``; on a tie the smaller user id), or None when nobody remains and
+    the room closes. ``members`` maps user id → joined_ms and may include the leaver."""
+    remaining = [(joined, uid) for uid, joined in members.items() if uid != leaving_owner]
+    if not remaining:
+        return None
+    return min(remaining)[1]
+
+
+def can_join(member_count: int, capacity: int) -> None:
+    """Refuse a join that would exceed ``capacity``."""
+    if member_count >= capacity:
+        raise RoomFull(capacity)
+
+
+@dataclass(frozen=True)
+class RoomMembership:
+    """Who is in a room (user id → joined_ms), who owns it and how many it holds.
+    Every change returns a new value; a refused change raises with nothing changed."""
+
+    owner_id: int
+    members: Mapping[int, int]
+    capacity: int
+
+    def __post_init__(self) -> None:
+        frozen = MappingProxyType(dict(self.members))
+        if self.owner_id not in frozen:
+            raise ValueError("the owner must be a member")
+        if len(frozen) > self.capacity:
+            raise ValueError("more members than capacity")
+        object.__setattr__(self, "members", frozen)
+
+    @classmethod
+    def open(cls, owner_id: int, at_ms: int, capacity: int) -> RoomMembership:
+        return cls(owner_id, {owner_id: at_ms}, capacity)
+
+    def __contains__(self, user_id: object) -> bool:
+        return user_id in self.members
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def join(self, user_id: int, at_ms: int) -> RoomMembership:
+        if user_id in self.members:
+            raise AlreadyMember()
+        can_join(len(self.members), self.capacity)
+        return RoomMembership(self.owner_id, {**self.members, user_id: at_ms}, self.capacity)
+
+    def leave(self, user_id: int) -> RoomMembership | None:
+        """The room after ``user_id`` leaves, ownership passed on if the owner left;
+        None when the last member left (the room closes)."""
+        if user_id not in self.members:
+            raise NotMember()
+        rest = {uid: joined for uid, joined in self.members.items() if uid != user_id}
+        if not rest:
+            return None
+        owner = self.owner_id
+        if user_id == owner:
+            new_owner = next_owner(self.members, user_id)
+            assert new_owner is not None
+            owner = new_owner
+        return RoomMembership(owner, rest, self.capacity)

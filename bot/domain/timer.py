@@ -1,0 +1,320 @@
+"""The shared study timer as a pure function of (pattern, start, control events, instant).
+
+Nothing here counts down. Every question ("which phase is it?", "when is the next alarm?") is
+answered by replaying the owner's control events over the pattern, so a restart, a reconnect
+or a late wake-up cannot make the timer drift. Instants are integer milliseconds since the
+Unix epoch: exact arithmetic, so "a pause of d shifts every later boundary by exactly d"
+holds to the millisecond.
+
+A run of ``terms`` = n is the phases study₁ break₁ study₂ … breakₙ₋₁ studyₙ. Boundary k
+(1 … 2n−1) is the end of phase k; the last boundary ends the run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cached_property
+
+from bot.domain.errors import InvalidTimerAction, ValidationError
+
+MINUTE_MS = 60_000
+
+STUDY_MINUTES = (1, 180)
+BREAK_MINUTES = (1, 60)
+TERMS = (1, 12)
+
+
+class PhaseKind(StrEnum):
+    STUDY = "study"
+    BREAK = "break"
+
+
+class EventKind(StrEnum):
+    PAUSE = "pause"
+    RESUME = "resume"
+    SKIP = "skip"
+    STOP = "stop"
+
+
+class Status(StrEnum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    FINISHED = "finished"  # the last boundary has passed
+    STOPPED = "stopped"  # the owner stopped the run early
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    study_ms: int
+    break_ms: int
+    terms: int
+
+    def __post_init__(self) -> None:
+        if self.study_ms <= 0 or self.break_ms <= 0:
+            raise ValidationError("pattern", "non_positive")
+        if not TERMS[0] <= self.terms <= TERMS[1]:
+            raise ValidationError("terms", "out_of_range", min=TERMS[0], max=TERMS[1])
+
+    @classmethod
+    def from_minutes(cls, study: int, break_: int, terms: int) -> Pattern:
+        """The pattern a user asked for, checked against the product's ranges."""
+        for name, value, (lo, hi) in (
+            ("study", study, STUDY_MINUTES),
+            ("break", break_, BREAK_MINUTES),
+            ("terms", terms, TERMS),
+        ):
+            if not lo <= value <= hi:
+                raise ValidationError(name, "out_of_range", min=lo, max=hi, value=value)
+        return cls(study * MINUTE_MS, break_ * MINUTE_MS, terms)
+
+    @property
+    def boundary_count(self) -> int:
+        return 2 * self.terms - 1
+
+    def phase(self, index: int) -> Phase:
+        """Phase ``index`` (1-based; phase k ends at boundary k)."""
+        if not 1 <= index <= self.boundary_count:
+            raise IndexError(index)
+        if index % 2 == 1:
+            return Phase(index, PhaseKind.STUDY, (index + 1) // 2, self.study_ms)
+        return Phase(index, PhaseKind.BREAK, index // 2, self.break_ms)
+
+    @property
+    def total_ms(self) -> int:
+        return self.terms * self.study_ms + (self.terms - 1) * self.break_ms
+
+
+@dataclass(frozen=True, slots=True)
+class Phase:
+    index: int  # 1-based; boundary ``index`` ends it
+    kind: PhaseKind
+    term: int  # which study period (1 … n) this phase is or follows
+    nominal_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class TimerEvent:
+    kind: EventKind
+    at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Boundary:
+    index: int  # 1 … 2n−1: alarm #index
+    at_ms: int
+    ends: PhaseKind  # the kind of phase this boundary ends
+    term: int
+    skipped: bool = False  # the owner ended the phase early
+    last: bool = False  # ends the run
+
+
+@dataclass(frozen=True, slots=True)
+class TimerState:
+    """What the timer shows at one instant."""
+
+    status: Status
+    phase: Phase | None  # None once finished or stopped
+    phase_started_ms: int | None
+    phase_ends_ms: int | None  # None while paused, finished or stopped
+    remaining_ms: int | None  # of the current phase; frozen while paused
+    next_boundary: int | None  # index of the next alarm, None when none is coming
+
+
+@dataclass(frozen=True, slots=True)
+class _Replay:
+    boundaries: tuple[Boundary, ...]  # known so far (passed, and projected while running)
+    status: Status
+    phase_index: int | None
+    phase_started_ms: int | None
+    phase_end_ms: int | None  # projected end of the current phase if running
+    paused_since_ms: int | None
+    remaining_ms: int | None
+
+
+@dataclass(frozen=True)
+class Timer:
+    """One run: the pattern, when it started and the owner's controls since, in order."""
+
+    pattern: Pattern
+    started_at_ms: int
+    events: tuple[TimerEvent, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        last = self.started_at_ms
+        for ev in self.events:
+            if ev.at_ms < last:
+                raise ValueError("timer events must be in time order, after the start")
+            last = ev.at_ms
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def boundaries(self) -> tuple[Boundary, ...]:
+        """Every boundary known from the events: those passed and, unless paused or ended,
+        the projected rest. Strictly increasing in time."""
+        return self._replay.boundaries
+
+    def state_at(self, now_ms: int) -> TimerState:
+        """The timer as it is at ``now_ms``, counting only the events up to that instant."""
+        if now_ms < self.started_at_ms:
+            raise ValueError("instant before the run started")
+        timer = self if self._events_until(now_ms) == len(self.events) else self._until(now_ms)
+        r = timer._replay
+        if r.status is Status.STOPPED:
+            return TimerState(Status.STOPPED, None, None, None, None, None)
+        # the running projection may have passed more boundaries by now_ms
+        passed = [b for b in r.boundaries if b.at_ms <= now_ms]
+        if r.status is Status.PAUSED:
+            # replay stopped at the pause; no boundary after it is known
+            assert r.phase_index is not None
+            phase = self.pattern.phase(r.phase_index)
+            return TimerState(
+                Status.PAUSED, phase, r.phase_started_ms, None, r.remaining_ms, phase.index
+            )
+        if passed and passed[-1].last:
+            return TimerState(Status.FINISHED, None, None, None, None, None)
+        index = passed[-1].index + 1 if passed else 1
+        started = passed[-1].at_ms if passed else self.started_at_ms
+        end = next(b.at_ms for b in r.boundaries if b.index == index)
+        phase = self.pattern.phase(index)
+        return TimerState(Status.RUNNING, phase, started, end, end - now_ms, index)
+
+    def phase_at(self, now_ms: int) -> Phase | None:
+        return self.state_at(now_ms).phase
+
+    def next_boundary_after(self, now_ms: int) -> Boundary | None:
+        """The first boundary strictly after ``now_ms`` given the events so far, if known."""
+        for b in self.boundaries():
+            if b.at_ms > now_ms:
+                return b
+        return None
+
+    def due(self, after_index: int, now_ms: int) -> list[Boundary]:
+        """Boundaries with index > ``after_index`` whose instant has come by ``now_ms``."""
+        return [b for b in self.boundaries() if b.index > after_index and b.at_ms <= now_ms]
+
+    @property
+    def status(self) -> Status:
+        """Status once every event so far has been applied (not tied to an instant)."""
+        return self._replay.status
+
+    @property
+    def ends_at_ms(self) -> int | None:
+        """When the run's last boundary falls, if known (running, or already passed)."""
+        bs = self._replay.boundaries
+        return bs[-1].at_ms if bs and bs[-1].last else None
+
+    # -- owner controls: each returns a new Timer, or raises with nothing changed ------------
+
+    def pause(self, now_ms: int) -> Timer:
+        state = self._require_current(now_ms)
+        if state.status is Status.PAUSED:
+            raise InvalidTimerAction("already_paused")
+        return self._with(EventKind.PAUSE, now_ms)
+
+    def resume(self, now_ms: int) -> Timer:
+        state = self._require_current(now_ms)
+        if state.status is not Status.PAUSED:
+            raise InvalidTimerAction("not_paused")
+        return self._with(EventKind.RESUME, now_ms)
+
+    def skip(self, now_ms: int) -> Timer:
+        """End the current phase now (an alarm falls now). Skipping while paused resumes."""
+        state = self._require_current(now_ms)
+        if state.phase_started_ms is not None and now_ms <= state.phase_started_ms:
+            # a zero-length phase would give two alarms at one instant
+            raise InvalidTimerAction("phase_just_started")
+        return self._with(EventKind.SKIP, now_ms)
+
+    def stop(self, now_ms: int) -> Timer:
+        self._require_current(now_ms)
+        return self._with(EventKind.STOP, now_ms)
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _require_current(self, now_ms: int) -> TimerState:
+        if self.events and now_ms < self.events[-1].at_ms:
+            raise ValueError("control before the last event")
+        if now_ms < self.started_at_ms:
+            raise ValueError("control before the run started")
+        state = self.state_at(now_ms)
+        if state.status in (Status.FINISHED, Status.STOPPED):
+            raise InvalidTimerAction("not_running")
+        return state
+
+    def _with(self, kind: EventKind, at_ms: int) -> Timer:
+        return Timer(self.pattern, self.started_at_ms, (*self.events, TimerEvent(kind, at_ms)))
+
+    def _events_until(self, now_ms: int) -> int:
+        n = 0
+        for ev in self.events:
+            if ev.at_ms > now_ms:
+                break
+            n += 1
+        return n
+
+    def _until(self, now_ms: int) -> Timer:
+        return Timer(self.pattern, self.started_at_ms, self.events[: self._events_until(now_ms)])
+
+    @cached_property
+    def _replay(self) -> _Replay:
+        p = self.pattern
+        n = p.boundary_count
+        out: list[Boundary] = []
+        idx = 1  # current phase
+        start = self.started_at_ms  # wall instant the current phase began
+        paused_in_phase = 0  # ms paused during the current phase (closed pauses)
+        paused_since: int | None = None
+
+        def boundary(index: int, at: int, skipped: bool = False) -> Boundary:
+            ph = p.phase(index)
+            return Boundary(index, at, ph.kind, ph.term, skipped, index == n)
+
+        for ev in self.events:
+            # phases that ended (while running) before this event
+            while paused_since is None and idx <= n:
+                end = start + p.phase(idx).nominal_ms + paused_in_phase
+                if end > ev.at_ms:
+                    break
+                out.append(boundary(idx, end))
+                idx, start, paused_in_phase = idx + 1, end, 0
+            if idx > n:
+                raise ValueError("timer event after the run finished")
+            at = ev.at_ms
+            if ev.kind is EventKind.PAUSE:
+                if paused_since is not None:
+                    raise ValueError("pause while paused")
+                paused_since = at
+            elif ev.kind is EventKind.RESUME:
+                if paused_since is None:
+                    raise ValueError("resume while running")
+                paused_in_phase += at - paused_since
+                paused_since = None
+            elif ev.kind is EventKind.SKIP:
+                if at <= start:
+                    raise ValueError("skip at the instant the phase started")
+                paused_since = None
+                out.append(boundary(idx, at, skipped=True))
+                idx, start, paused_in_phase = idx + 1, at, 0
+                if idx > n:
+                    return _Replay(tuple(out), Status.FINISHED, None, None, None, None, None)
+            else:  # STOP
+                return _Replay(tuple(out), Status.STOPPED, None, None, None, None, None)
+
+        if idx > n:
+            return _Replay(tuple(out), Status.FINISHED, None, None, None, None, None)
+        if paused_since is not None:
+            nominal_end = start + p.phase(idx).nominal_ms + paused_in_phase
+            remaining = nominal_end - paused_since
+            return _Replay(tuple(out), Status.PAUSED, idx, start, None, paused_since, remaining)
+        # running: project the rest with no further controls
+        current_end = start + p.phase(idx).nominal_ms + paused_in_phase
+        end = current_end
+        projected = [boundary(idx, end)]
+        for j in range(idx + 1, n + 1):
+            end += p.phase(j).nominal_ms
+            projected.append(boundary(j, end))
+        status = Status.RUNNING
+        return _Replay(
+            tuple(out + projected), status, idx, start, current_end, None, current_end - start
+        )
