@@ -1,0 +1,261 @@
+"""SQL models: the durable records of StudyOn.
+
+Conventions: Discord ids are BigInteger (snowflakes exceed 32 bits); instants are BigInteger
+epoch milliseconds named ``*_ms``; calendar days are ``Date``. The schema is created by the
+Alembic migrations in ``storage/migrations`` only; keep them in step with these classes.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# A 64-bit surrogate key that still autoincrements on SQLite (only INTEGER PRIMARY KEY does).
+BigIntPK = BigInteger().with_variant(sqlite.INTEGER(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class RoomStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    FINISHED = "finished"
+    STOPPED = "stopped"
+
+
+class Member(Base):
+    """A user as seen in one guild: their settings. Created on first use."""
+
+    __tablename__ = "members"
+
+    guild_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    locale: Mapped[str | None] = mapped_column(String(16))
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class LedgerEntry(Base):
+    """One line of the append-only points ledger; a balance is the sum of ``amount``."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (Index("ix_ledger_entries_member", "guild_id", "user_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(32))
+    reference: Mapped[str] = mapped_column(String(128))
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class Room(Base):
+    __tablename__ = "rooms"
+    __table_args__ = (
+        Index("ix_rooms_guild_status", "guild_id", "status"),
+        CheckConstraint("capacity BETWEEN 2 AND 25", name="capacity"),
+        CheckConstraint("terms BETWEEN 1 AND 12", name="terms"),
+        CheckConstraint("study_ms > 0 AND break_ms > 0", name="pattern"),
+        CheckConstraint("status IN ('open', 'closed')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    owner_id: Mapped[int] = mapped_column(BigInteger)
+    title: Mapped[str] = mapped_column(Text)
+    notice: Mapped[str] = mapped_column(Text, default="")
+    # Reassign the list to change it (in-place mutation is not tracked).
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    capacity: Mapped[int] = mapped_column(Integer)
+    study_ms: Mapped[int] = mapped_column(BigInteger)
+    break_ms: Mapped[int] = mapped_column(BigInteger)
+    terms: Mapped[int] = mapped_column(Integer)
+    text_channel_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    voice_channel_id: Mapped[int | None] = mapped_column(BigInteger)
+    card_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), default=RoomStatus.OPEN.value)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    closed_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class RoomMember(Base):
+    """One stay of a user in a room, from joining to leaving (``left_ms`` None while in it)."""
+
+    __tablename__ = "room_members"
+    __table_args__ = (
+        Index("ix_room_members_room_left", "room_id", "left_ms"),
+        Index("ix_room_members_user", "user_id", "left_ms"),
+        # At most one active stay per (room, user), enforced by the database too.
+        Index(
+            "uq_room_members_active",
+            "room_id",
+            "user_id",
+            unique=True,
+            postgresql_where=text("left_ms IS NULL"),
+            sqlite_where=text("left_ms IS NULL"),
+        ),
+        UniqueConstraint("room_id", "user_id", "membership_no"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    room_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("rooms.id"))
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    joined_ms: Mapped[int] = mapped_column(BigInteger)
+    left_ms: Mapped[int | None] = mapped_column(BigInteger)
+    membership_no: Mapped[int] = mapped_column(Integer)
+    payment_entry_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("ledger_entries.id")
+    )
+
+
+class Run(Base):
+    """One start-to-finish execution of a room's pattern."""
+
+    __tablename__ = "runs"
+    __table_args__ = (
+        UniqueConstraint("room_id", "run_no"),
+        # At most one running run per room.
+        Index(
+            "uq_runs_running",
+            "room_id",
+            unique=True,
+            postgresql_where=text("status = 'running'"),
+            sqlite_where=text("status = 'running'"),
+        ),
+        CheckConstraint("terms BETWEEN 1 AND 12", name="terms"),
+        CheckConstraint("study_ms > 0 AND break_ms > 0", name="pattern"),
+        CheckConstraint("status IN ('running', 'finished', 'stopped')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    room_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("rooms.id"))
+    run_no: Mapped[int] = mapped_column(Integer)
+    study_ms: Mapped[int] = mapped_column(BigInteger)
+    break_ms: Mapped[int] = mapped_column(BigInteger)
+    terms: Mapped[int] = mapped_column(Integer)
+    started_ms: Mapped[int] = mapped_column(BigInteger)
+    ended_ms: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), default=RunStatus.RUNNING.value)
+
+
+class RunResult(Base):
+    """A member's outcome of a run: alarms that fell while a member, dismissed, on time."""
+
+    __tablename__ = "run_results"
+    __table_args__ = (Index("ix_run_results_user_king", "user_id", "is_king"),)
+
+    run_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("runs.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    alarms: Mapped[int] = mapped_column(Integer)
+    dismissed: Mapped[int] = mapped_column(Integer)
+    on_time: Mapped[int] = mapped_column(Integer)
+    is_king: Mapped[bool] = mapped_column(Boolean, default=False)
+    refund_entry_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("ledger_entries.id"))
+
+
+class AlarmDismissal(Base):
+    __tablename__ = "alarm_dismissals"
+
+    run_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("runs.id"), primary_key=True)
+    boundary: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    dismissed_ms: Mapped[int] = mapped_column(BigInteger)
+    on_time: Mapped[bool] = mapped_column(Boolean)
+
+
+class Todo(Base):
+    __tablename__ = "todos"
+    __table_args__ = (Index("ix_todos_member_day", "guild_id", "user_id", "day"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    day: Mapped[date] = mapped_column(Date)
+    text: Mapped[str] = mapped_column(Text)  # 1-200 chars, checked by the application
+    done: Mapped[bool] = mapped_column(Boolean, default=False)
+    done_ms: Mapped[int | None] = mapped_column(BigInteger)
+    position: Mapped[int] = mapped_column(Integer)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class Rating(Base):
+    """A member's satisfaction with one day, 1-5."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (CheckConstraint("score BETWEEN 1 AND 5", name="score"),)
+
+    guild_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    score: Mapped[int] = mapped_column(SmallInteger)
+    updated_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class StudySession(Base):
+    """A span of time a member studied, for study-time totals and leaderboards."""
+
+    __tablename__ = "study_sessions"
+    __table_args__ = (
+        Index("ix_study_sessions_member_start", "guild_id", "user_id", "start_ms"),
+        Index("ix_study_sessions_guild_start", "guild_id", "start_ms"),
+        CheckConstraint("end_ms >= start_ms", name="span"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    room_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("rooms.id"))
+    start_ms: Mapped[int] = mapped_column(BigInteger)
+    end_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+__all__ = [
+    "AlarmDismissal",
+    "Base",
+    "LedgerEntry",
+    "Member",
+    "Rating",
+    "Room",
+    "RoomMember",
+    "RoomStatus",
+    "Run",
+    "RunResult",
+    "RunStatus",
+    "StudySession",
+    "Todo",
+]
