@@ -1,0 +1,120 @@
+"""The session store: live state of running rooms, shared by every bot process.
+
+Durable records (rooms, the ledger, results) are in SQL. What changes every few seconds and
+must survive a restart without a SQL round-trip lives here: the running timer of each room,
+which boundaries have been posted (claims, for exactly-once), dismissals so far, who is in a
+room and the ids of the messages the bot edits. Two implementations honour this contract:
+Redis (several processes) and an embedded SQLite file (one process, survives restarts).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from bot.domain.timer import EventKind, Pattern, Timer, TimerEvent
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class RoomKey:
+    guild_id: int
+    room_id: int
+
+    def __str__(self) -> str:
+        return f"{self.guild_id}:{self.room_id}"
+
+    @classmethod
+    def parse(cls, text: str) -> RoomKey:
+        g, r = text.split(":")
+        return cls(int(g), int(r))
+
+
+@dataclass(frozen=True, slots=True)
+class RunState:
+    """A room's current run, as much as is needed to rebuild its timer and jobs."""
+
+    run_id: int
+    timer: Timer
+    fired_through: int = 0  # the highest boundary index already posted
+    finished: bool = False  # the end of the run has been processed (kings, refunds)
+    extra: dict[str, Any] = field(default_factory=dict)  # small JSON-safe attributes
+
+    def with_timer(self, timer: Timer) -> RunState:
+        return replace(self, timer=timer)
+
+    def to_json(self) -> str:
+        t = self.timer
+        return json.dumps(
+            {
+                "run_id": self.run_id,
+                "pattern": [t.pattern.study_ms, t.pattern.break_ms, t.pattern.terms],
+                "started_at_ms": t.started_at_ms,
+                "events": [[e.kind.value, e.at_ms] for e in t.events],
+                "fired_through": self.fired_through,
+                "finished": self.finished,
+                "extra": self.extra,
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> RunState:
+        d = json.loads(text)
+        study, brk, terms = d["pattern"]
+        timer = Timer(
+            Pattern(study, brk, terms),
+            d["started_at_ms"],
+            tuple(TimerEvent(EventKind(k), at) for k, at in d["events"]),
+        )
+        return cls(d["run_id"], timer, d["fired_through"], d["finished"], d.get("extra", {}))
+
+
+class SessionStore(Protocol):
+    """Every method is atomic on its own; nothing here scans the whole keyspace on a hot path."""
+
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+
+    # -- the running timer ----------------------------------------------------------------
+    async def put_run(self, key: RoomKey, state: RunState) -> None:
+        """Store (replace) the room's run and list the room as running."""
+
+    async def get_run(self, key: RoomKey) -> RunState | None: ...
+    async def get_runs(self, keys: Iterable[RoomKey]) -> dict[RoomKey, RunState]:
+        """Batch read (one round-trip where the backend allows); missing keys are left out."""
+
+    async def delete_run(self, key: RoomKey) -> None:
+        """Forget the room's run (and its claims and dismissals); unlist it as running."""
+
+    async def running_rooms(self) -> list[RoomKey]:
+        """Rooms with a stored run, from an index (no keyspace scan)."""
+
+    # -- exactly-once ---------------------------------------------------------------------
+    async def claim(self, key: RoomKey, token: str) -> bool:
+        """True the first time ``token`` is claimed for this room, False ever after (until
+        the room's run is deleted). Used so a boundary is posted once, a run finished once."""
+
+    # -- dismissals -----------------------------------------------------------------------
+    async def add_dismissal(
+        self, key: RoomKey, run_id: int, boundary: int, user_id: int, at_ms: int
+    ) -> bool:
+        """Record a dismissal; the first one wins. True if this call recorded it."""
+
+    async def get_dismissals(self, key: RoomKey, run_id: int) -> dict[tuple[int, int], int]:
+        """{(boundary, user_id): dismissed_at_ms} for the run."""
+
+    # -- members present ------------------------------------------------------------------
+    async def add_member(self, key: RoomKey, user_id: int, joined_ms: int) -> None: ...
+    async def remove_member(self, key: RoomKey, user_id: int) -> None: ...
+    async def get_members(self, key: RoomKey) -> dict[int, int]:
+        """{user_id: joined_ms}."""
+
+    # -- message ids the bot keeps editing or answering to -------------------------------
+    async def set_message(self, key: RoomKey, name: str, message_id: int) -> None: ...
+    async def get_message(self, key: RoomKey, name: str) -> int | None: ...
+    async def get_messages(self, key: RoomKey) -> dict[str, int]: ...
+
+    async def drop_room(self, key: RoomKey) -> None:
+        """Forget everything about the room (it closed)."""

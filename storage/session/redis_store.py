@@ -1,0 +1,238 @@
+"""The session store on Redis, shared by every bot process.
+
+Every key of a room starts with ``{namespace}:room:{guild}:{room}:``:
+
+- ``run``            string, the run as JSON
+- ``claims``         hash, token -> "1" (HSETNX: the first claim wins)
+- ``dis:{run_id}``   hash, "boundary:user" -> dismissed at, ms (HSETNX: the first wins)
+- ``disruns``        set of the run ids that have a dismissal hash, so deleting needs no scan
+- ``members``        hash, user id -> joined at, ms
+- ``msgs``           hash, name -> message id
+
+``{namespace}:running`` is the set of "guild:room" with a stored run, read at start-up to
+rebuild the schedule. Nothing here walks the keyspace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError, WatchError
+
+from storage.session.base import RoomKey, RunState
+
+MGET_CHUNK = 1000
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class SessionStoreUnavailable(ConnectionError):
+    """The session store's server could not be reached."""
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password (if any) replaced by ``***``, safe to log."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable url>"
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    user = parts.username or ""
+    netloc = f"{user}:***@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+class RedisSessionStore:
+    """:class:`~storage.session.base.SessionStore` on Redis (redis.asyncio)."""
+
+    def __init__(self, url: str, namespace: str = "studyon") -> None:
+        if not namespace or any(c in namespace for c in "*?[]{} \t\n"):
+            raise ValueError(f"bad session namespace {namespace!r}")
+        self._url = url
+        self._ns = namespace
+        self._client: aioredis.Redis | None = None
+
+    # -- keys ----------------------------------------------------------------------------
+
+    @property
+    def namespace(self) -> str:
+        return self._ns
+
+    @property
+    def _running(self) -> str:
+        return f"{self._ns}:running"
+
+    def _room(self, key: RoomKey) -> str:
+        return f"{self._ns}:room:{key.guild_id}:{key.room_id}"
+
+    def _run_key(self, key: RoomKey) -> str:
+        return f"{self._room(key)}:run"
+
+    def _claims_key(self, key: RoomKey) -> str:
+        return f"{self._room(key)}:claims"
+
+    def _dis_key(self, key: RoomKey, run_id: int) -> str:
+        return f"{self._room(key)}:dis:{run_id}"
+
+    def _disruns_key(self, key: RoomKey) -> str:
+        return f"{self._room(key)}:disruns"
+
+    def _members_key(self, key: RoomKey) -> str:
+        return f"{self._room(key)}:members"
+
+    def _msgs_key(self, key: RoomKey) -> str:
+        return f"{self._room(key)}:msgs"
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def open(self) -> None:
+        if self._client is not None:
+            return
+        client: aioredis.Redis = aioredis.Redis.from_url(
+            self._url,
+            decode_responses=True,
+            socket_connect_timeout=5,
+            socket_timeout=10,
+        )
+        try:
+            await client.ping()
+        except (RedisError, OSError) as exc:
+            await client.aclose()
+            raise SessionStoreUnavailable(
+                f"cannot reach the session store at {redact_url(self._url)}: {exc}"
+            ) from None
+        self._client = client
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    @property
+    def _r(self) -> aioredis.Redis:
+        if self._client is None:
+            raise RuntimeError("the session store is not open")
+        return self._client
+
+    # -- the running timer ---------------------------------------------------------------
+
+    async def put_run(self, key: RoomKey, state: RunState) -> None:
+        async with self._r.pipeline(transaction=True) as pipe:
+            pipe.set(self._run_key(key), state.to_json())
+            pipe.sadd(self._running, str(key))
+            await pipe.execute()
+
+    async def get_run(self, key: RoomKey) -> RunState | None:
+        raw: bytes | str | None = await self._r.get(self._run_key(key))
+        return None if raw is None else RunState.from_json(raw)
+
+    async def get_runs(self, keys: Iterable[RoomKey]) -> dict[RoomKey, RunState]:
+        wanted = list(dict.fromkeys(keys))
+        out: dict[RoomKey, RunState] = {}
+        for i in range(0, len(wanted), MGET_CHUNK):
+            chunk = wanted[i : i + MGET_CHUNK]
+            values: list[bytes | str | None] = await self._r.mget([self._run_key(k) for k in chunk])
+            for k, raw in zip(chunk, values, strict=True):
+                if raw is not None:
+                    out[k] = RunState.from_json(raw)
+        return out
+
+    async def delete_run(self, key: RoomKey) -> None:
+        await self._forget(key, whole_room=False)
+
+    async def running_rooms(self) -> list[RoomKey]:
+        members: set[bytes | str] = await self._r.smembers(self._running)
+        return sorted(RoomKey.parse(_text(m)) for m in members)
+
+    # -- exactly-once --------------------------------------------------------------------
+
+    async def claim(self, key: RoomKey, token: str) -> bool:
+        added: int = await self._r.hsetnx(self._claims_key(key), token, "1")
+        return bool(added)
+
+    # -- dismissals ----------------------------------------------------------------------
+
+    async def add_dismissal(
+        self, key: RoomKey, run_id: int, boundary: int, user_id: int, at_ms: int
+    ) -> bool:
+        async with self._r.pipeline(transaction=True) as pipe:
+            pipe.sadd(self._disruns_key(key), str(run_id))
+            pipe.hsetnx(self._dis_key(key, run_id), f"{boundary}:{user_id}", str(at_ms))
+            results: list[Any] = await pipe.execute()
+        return bool(results[1])
+
+    async def get_dismissals(self, key: RoomKey, run_id: int) -> dict[tuple[int, int], int]:
+        raw: dict[bytes | str, bytes | str] = await self._r.hgetall(self._dis_key(key, run_id))
+        out: dict[tuple[int, int], int] = {}
+        for field_, value in raw.items():
+            boundary, user = _text(field_).split(":")
+            out[(int(boundary), int(user))] = int(value)
+        return out
+
+    # -- members present -----------------------------------------------------------------
+
+    async def add_member(self, key: RoomKey, user_id: int, joined_ms: int) -> None:
+        await self._r.hset(self._members_key(key), str(user_id), str(joined_ms))
+
+    async def remove_member(self, key: RoomKey, user_id: int) -> None:
+        await self._r.hdel(self._members_key(key), str(user_id))
+
+    async def get_members(self, key: RoomKey) -> dict[int, int]:
+        raw: dict[bytes | str, bytes | str] = await self._r.hgetall(self._members_key(key))
+        return {int(u): int(ms) for u, ms in raw.items()}
+
+    # -- message ids ---------------------------------------------------------------------
+
+    async def set_message(self, key: RoomKey, name: str, message_id: int) -> None:
+        await self._r.hset(self._msgs_key(key), name, str(message_id))
+
+    async def get_message(self, key: RoomKey, name: str) -> int | None:
+        raw: bytes | str | None = await self._r.hget(self._msgs_key(key), name)
+        return None if raw is None else int(raw)
+
+    async def get_messages(self, key: RoomKey) -> dict[str, int]:
+        raw: dict[bytes | str, bytes | str] = await self._r.hgetall(self._msgs_key(key))
+        return {_text(name): int(mid) for name, mid in raw.items()}
+
+    async def drop_room(self, key: RoomKey) -> None:
+        await self._forget(key, whole_room=True)
+
+    # -- internals -----------------------------------------------------------------------
+
+    async def _forget(self, key: RoomKey, *, whole_room: bool) -> None:
+        """Delete the run, its claims, every dismissal hash and the index entry (and, for the
+        whole room, members and messages) in one transaction. The set of run ids with
+        dismissals is watched, so a dismissal added meanwhile makes the transaction retry
+        rather than leave a hash behind."""
+        disruns = self._disruns_key(key)
+        async with self._r.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(disruns)
+                    run_ids: set[bytes | str] = await pipe.smembers(disruns)
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    doomed = [
+                        self._run_key(key),
+                        self._claims_key(key),
+                        disruns,
+                        *(self._dis_key(key, int(r)) for r in run_ids),
+                    ]
+                    if whole_room:
+                        doomed += [self._members_key(key), self._msgs_key(key)]
+                    pipe.delete(*doomed)
+                    pipe.srem(self._running, str(key))
+                    await pipe.execute()
+                    return
+                except WatchError:
+                    continue

@@ -1,0 +1,475 @@
+"""One contract suite for every session store: Redis (real server) and the embedded file."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import sqlite3
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from bot.domain.timer import EventKind, Pattern, Timer, TimerEvent
+from storage.session import (
+    EmbeddedSessionStore,
+    RedisSessionStore,
+    RoomKey,
+    RunState,
+    SessionStore,
+    SessionStoreUnavailable,
+    create_session_store,
+)
+from storage.session.redis_store import redact_url
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+START = 1_700_000_000_000
+MIN = 60_000
+
+A = RoomKey(111, 1)
+B = RoomKey(111, 2)  # same guild, another room
+C = RoomKey(222, 1)  # another guild, same room id
+
+
+# -- fixtures ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Backend:
+    name: str
+    make: Callable[[], SessionStore]  # a new, unopened store over the same data
+
+
+async def _redis_or_skip() -> aioredis.Redis:
+    client: aioredis.Redis = aioredis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        await client.ping()
+    except (RedisError, OSError) as exc:
+        await client.aclose()
+        reason = f"Redis is not reachable at {REDIS_URL} ({exc})"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; CI is set, so Redis tests must run")
+        pytest.skip(f"{reason}; start redis-server to run the Redis session-store tests")
+    return client
+
+
+async def _delete_namespace(client: aioredis.Redis, namespace: str) -> None:
+    doomed = [k async for k in client.scan_iter(match=f"{namespace}:*", count=1000)]
+    for i in range(0, len(doomed), 500):
+        await client.delete(*doomed[i : i + 500])
+
+
+@pytest.fixture(params=[pytest.param("redis", marks=pytest.mark.redis), pytest.param("embedded")])
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    if request.param == "redis":
+        client = await _redis_or_skip()
+        namespace = f"studyon-test-{uuid.uuid4().hex}"
+        try:
+            yield Backend("redis", lambda: RedisSessionStore(REDIS_URL, namespace))
+        finally:
+            await _delete_namespace(client, namespace)
+            await client.aclose()
+    else:
+        path = tmp_path / "session" / "live.sqlite3"
+        yield Backend("embedded", lambda: EmbeddedSessionStore(path))
+
+
+@pytest.fixture
+async def store(backend: Backend) -> AsyncIterator[SessionStore]:
+    s = backend.make()
+    await s.open()
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+def sample_state(
+    run_id: int = 7,
+    *,
+    fired_through: int = 0,
+    finished: bool = False,
+    extra: dict[str, Any] | None = None,
+) -> RunState:
+    """A run whose timer went through a pause, a resume and a skip."""
+    timer = (
+        Timer(Pattern.from_minutes(25, 5, 4), START)
+        .pause(START + 3 * MIN)
+        .resume(START + 5 * MIN)
+        .skip(START + 10 * MIN)
+    )
+    return RunState(run_id, timer, fired_through, finished, extra or {})
+
+
+# -- the running timer ------------------------------------------------------------------------
+
+
+async def test_run_round_trip_keeps_the_timer_and_its_events(store: SessionStore) -> None:
+    state = sample_state(fired_through=1, finished=False, extra={"owner": 42, "tag": "math"})
+    assert await store.get_run(A) is None
+
+    await store.put_run(A, state)
+    got = await store.get_run(A)
+
+    assert got == state
+    assert got is not None
+    assert [e.kind for e in got.timer.events] == [
+        EventKind.PAUSE,
+        EventKind.RESUME,
+        EventKind.SKIP,
+    ]
+    assert got.timer.boundaries() == state.timer.boundaries()
+    assert got.timer.state_at(START + 12 * MIN) == state.timer.state_at(START + 12 * MIN)
+    assert got.extra == {"owner": 42, "tag": "math"}
+
+
+async def test_put_run_replaces_the_stored_run(store: SessionStore) -> None:
+    first = sample_state(run_id=1)
+    await store.put_run(A, first)
+    paused = first.timer.pause(START + 11 * MIN)
+    second = RunState(2, paused, fired_through=1, finished=True, extra={"n": 1})
+
+    await store.put_run(A, second)
+
+    assert await store.get_run(A) == second
+    assert (await store.get_run(A)) != first
+    assert await store.running_rooms() == [A]
+
+
+async def test_get_runs_returns_stored_rooms_and_leaves_out_missing(store: SessionStore) -> None:
+    await store.put_run(A, sample_state(1))
+    await store.put_run(C, sample_state(3))
+
+    got = await store.get_runs([A, B, C, RoomKey(999, 9), A])
+
+    assert got == {A: sample_state(1), C: sample_state(3)}
+    assert await store.get_runs([]) == {}
+
+
+async def test_get_runs_over_many_rooms_crosses_batch_limits(store: SessionStore) -> None:
+    keys = [RoomKey(5, i) for i in range(1, 1206)]
+    timer = Timer(Pattern.from_minutes(50, 10, 2), START)
+    for k in keys:
+        await store.put_run(k, RunState(k.room_id, timer))
+
+    got = await store.get_runs([*keys, RoomKey(5, 5000)])
+
+    assert set(got) == set(keys)
+    assert all(got[k].run_id == k.room_id for k in keys)
+    assert sorted(await store.running_rooms()) == keys
+
+
+async def test_running_rooms_lists_exactly_the_stored_rooms(store: SessionStore) -> None:
+    assert await store.running_rooms() == []
+    await store.put_run(C, sample_state())
+    await store.put_run(A, sample_state())
+    await store.put_run(A, sample_state(8))  # replacing does not list twice
+    await store.add_member(B, 5, START)  # a room without a run is not running
+
+    assert sorted(await store.running_rooms()) == [A, C]
+
+
+async def test_delete_run_unlists_and_drops_claims_and_dismissals(store: SessionStore) -> None:
+    await store.put_run(A, sample_state(7))
+    await store.put_run(B, sample_state(9))
+    assert await store.claim(A, "boundary:1")
+    assert await store.claim(B, "boundary:1")
+    assert await store.add_dismissal(A, 7, 1, 100, START + 1)
+    assert await store.add_dismissal(A, 6, 1, 100, START + 2)  # an earlier run's
+    await store.add_member(A, 100, START)
+    await store.set_message(A, "card", 555)
+
+    await store.delete_run(A)
+
+    assert await store.get_run(A) is None
+    assert await store.running_rooms() == [B]
+    assert await store.get_dismissals(A, 7) == {}
+    assert await store.get_dismissals(A, 6) == {}
+    assert await store.claim(A, "boundary:1")  # claimable again for the next run
+    # the room itself stays: members and message ids are not part of the run
+    assert await store.get_members(A) == {100: START}
+    assert await store.get_message(A, "card") == 555
+    # other rooms untouched
+    assert await store.get_run(B) == sample_state(9)
+    assert not await store.claim(B, "boundary:1")
+
+    await store.delete_run(RoomKey(404, 404))  # deleting nothing is fine
+
+
+# -- exactly-once -----------------------------------------------------------------------------
+
+
+async def test_claim_is_true_once_then_false(store: SessionStore) -> None:
+    assert await store.claim(A, "b1")
+    assert not await store.claim(A, "b1")
+    assert not await store.claim(A, "b1")
+    assert await store.claim(A, "b2")
+    assert await store.claim(B, "b1")
+    assert await store.claim(C, "b1")
+
+
+async def test_claim_under_concurrency_has_exactly_one_winner(store: SessionStore) -> None:
+    results = await asyncio.gather(*(store.claim(A, "finish:7") for _ in range(50)))
+    assert results.count(True) == 1
+
+
+async def test_claim_from_two_instances_has_exactly_one_winner(backend: Backend) -> None:
+    first, second = backend.make(), backend.make()
+    await first.open()
+    try:
+        if backend.name == "redis":
+            await second.open()
+        else:
+            second = first  # one process owns the embedded file
+        calls = [s.claim(A, "b3") for s in (first, second) for _ in range(25)]
+        assert (await asyncio.gather(*calls)).count(True) == 1
+    finally:
+        await first.close()
+        await second.close()
+
+
+# -- dismissals -------------------------------------------------------------------------------
+
+
+async def test_add_dismissal_first_wins(store: SessionStore) -> None:
+    assert await store.add_dismissal(A, 7, 1, 100, START + 10)
+    assert not await store.add_dismissal(A, 7, 1, 100, START + 99)
+    assert await store.add_dismissal(A, 7, 1, 200, START + 20)
+    assert await store.add_dismissal(A, 7, 3, 100, START + 30)
+
+    assert await store.get_dismissals(A, 7) == {
+        (1, 100): START + 10,
+        (1, 200): START + 20,
+        (3, 100): START + 30,
+    }
+
+
+async def test_add_dismissal_under_concurrency_keeps_the_winner(store: SessionStore) -> None:
+    stamps = [START + i for i in range(50)]
+    random.shuffle(stamps)
+    results = await asyncio.gather(*(store.add_dismissal(A, 7, 2, 100, at) for at in stamps))
+
+    assert results.count(True) == 1
+    winner = stamps[results.index(True)]
+    assert await store.get_dismissals(A, 7) == {(2, 100): winner}
+
+
+async def test_dismissals_are_kept_per_run(store: SessionStore) -> None:
+    assert await store.add_dismissal(A, 1, 1, 100, START + 1)
+    assert await store.add_dismissal(A, 2, 1, 100, START + 2)  # same boundary, next run
+
+    assert await store.get_dismissals(A, 1) == {(1, 100): START + 1}
+    assert await store.get_dismissals(A, 2) == {(1, 100): START + 2}
+    assert await store.get_dismissals(A, 3) == {}
+
+
+# -- members and messages ---------------------------------------------------------------------
+
+
+async def test_members_add_remove_get(store: SessionStore) -> None:
+    assert await store.get_members(A) == {}
+    await store.add_member(A, 100, START)
+    await store.add_member(A, 200, START + 5)
+    await store.add_member(A, 300, START + 9)
+    await store.remove_member(A, 200)
+    await store.remove_member(A, 999)  # absent: nothing happens
+
+    assert await store.get_members(A) == {100: START, 300: START + 9}
+
+    await store.add_member(A, 100, START + 50)  # joining again records the new instant
+    assert await store.get_members(A) == {100: START + 50, 300: START + 9}
+
+
+async def test_messages_set_get(store: SessionStore) -> None:
+    assert await store.get_message(A, "card") is None
+    assert await store.get_messages(A) == {}
+    big = 1_234_567_890_123_456_789  # snowflakes need 64 bits
+    await store.set_message(A, "card", big)
+    await store.set_message(A, "alarm:3", 42)
+    await store.set_message(A, "alarm:3", 43)
+
+    assert await store.get_message(A, "card") == big
+    assert await store.get_message(A, "alarm:3") == 43
+    assert await store.get_message(A, "missing") is None
+    assert await store.get_messages(A) == {"card": big, "alarm:3": 43}
+
+
+# -- whole rooms ------------------------------------------------------------------------------
+
+
+async def _fill(store: SessionStore, key: RoomKey, seed: int) -> None:
+    await store.put_run(key, sample_state(seed))
+    await store.claim(key, f"b{seed}")
+    await store.add_dismissal(key, seed, 1, seed * 10, START + seed)
+    await store.add_member(key, seed * 10, START + seed)
+    await store.set_message(key, "card", seed * 1000)
+
+
+async def _assert_filled(store: SessionStore, key: RoomKey, seed: int) -> None:
+    assert await store.get_run(key) == sample_state(seed)
+    assert not await store.claim(key, f"b{seed}")
+    assert await store.get_dismissals(key, seed) == {(1, seed * 10): START + seed}
+    assert await store.get_members(key) == {seed * 10: START + seed}
+    assert await store.get_messages(key) == {"card": seed * 1000}
+
+
+async def _assert_empty(store: SessionStore, key: RoomKey, seed: int) -> None:
+    assert await store.get_run(key) is None
+    assert await store.get_dismissals(key, seed) == {}
+    assert await store.get_members(key) == {}
+    assert await store.get_messages(key) == {}
+    assert key not in await store.running_rooms()
+
+
+async def test_drop_room_forgets_everything_about_the_room(store: SessionStore) -> None:
+    await _fill(store, A, 1)
+    await _fill(store, B, 2)
+
+    await store.drop_room(A)
+
+    await _assert_empty(store, A, 1)
+    assert await store.claim(A, "b1")
+    await _assert_filled(store, B, 2)
+    assert await store.running_rooms() == [B]
+    await store.drop_room(RoomKey(404, 404))  # dropping an unknown room is fine
+
+
+async def test_rooms_and_guilds_never_see_each_others_state(store: SessionStore) -> None:
+    await _fill(store, A, 1)
+    await _fill(store, B, 2)
+    await _fill(store, C, 3)
+
+    await _assert_filled(store, A, 1)
+    await _assert_filled(store, B, 2)
+    await _assert_filled(store, C, 3)
+    for key in (B, C):
+        assert await store.get_dismissals(key, 1) == {}
+    assert await store.claim(B, "b1")
+    assert await store.claim(C, "b1")
+    assert sorted(await store.running_rooms()) == [A, B, C]
+
+    await store.delete_run(C)
+    await store.drop_room(B)
+    await _assert_filled(store, A, 1)
+
+
+async def test_state_survives_closing_and_a_new_instance(backend: Backend) -> None:
+    first = backend.make()
+    await first.open()
+    await _fill(first, A, 1)
+    await _fill(first, C, 3)
+    await first.put_run(B, sample_state(2))
+    await first.delete_run(B)
+    await first.close()
+
+    second = backend.make()  # a restarted process
+    await second.open()
+    try:
+        await _assert_filled(second, A, 1)
+        await _assert_filled(second, C, 3)
+        assert sorted(await second.running_rooms()) == [A, C]
+        assert await second.get_run(B) is None
+    finally:
+        await second.close()
+
+
+async def test_a_closed_store_refuses_calls(backend: Backend) -> None:
+    s = backend.make()
+    with pytest.raises(RuntimeError):
+        await s.get_run(A)
+    await s.open()
+    await s.open()  # opening twice is harmless
+    await s.close()
+    await s.close()  # so is closing twice
+    with pytest.raises(RuntimeError):
+        await s.put_run(A, sample_state())
+
+
+# -- backend specifics ------------------------------------------------------------------------
+
+
+@pytest.mark.redis
+async def test_redis_keys_are_namespaced_by_guild_and_room() -> None:
+    client = await _redis_or_skip()
+    namespace = f"studyon-test-{uuid.uuid4().hex}"
+    guild, room = random.randrange(10**17, 10**18), random.randrange(10**17, 10**18)
+    key = RoomKey(guild, room)
+    store = RedisSessionStore(REDIS_URL, namespace)
+    await store.open()
+    try:
+        await _fill(store, key, 4)
+        await store.add_dismissal(key, 5, 2, 40, START)  # a second run's dismissals
+
+        found = [k.decode() async for k in client.scan_iter(match=f"*{guild}*", count=1000)]
+        assert found, "the store wrote no keys"
+        for k in found:
+            assert k.startswith(f"{namespace}:room:{guild}:{room}:"), k
+        index = f"{namespace}:running"
+        assert await client.sismember(index, f"{guild}:{room}")
+        ours = {k.decode() async for k in client.scan_iter(match=f"{namespace}:*", count=1000)}
+        assert ours == {*found, index}
+
+        await store.drop_room(key)
+        left = [k async for k in client.scan_iter(match=f"*{guild}*", count=1000)]
+        assert left == []
+        assert not await client.sismember(index, f"{guild}:{room}")
+    finally:
+        await store.close()
+        await _delete_namespace(client, namespace)
+        await client.aclose()
+
+
+async def test_redis_unreachable_names_the_url_without_its_password() -> None:
+    store = RedisSessionStore("redis://studyon:s3cret@127.0.0.1:1/0")
+    with pytest.raises(SessionStoreUnavailable) as info:
+        await store.open()
+    message = str(info.value)
+    assert "127.0.0.1:1" in message
+    assert "s3cret" not in message
+    assert redact_url("redis://:pw@[::1]:6380/2") == "redis://:***@[::1]:6380/2"
+    assert redact_url("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
+
+
+async def test_embedded_store_is_its_own_wal_file(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "live.sqlite3"
+    store = EmbeddedSessionStore(path)
+    await store.open()
+    await store.put_run(A, sample_state())
+    await store.close()
+
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    db.close()
+    assert {"runs", "claims", "dismissals", "members", "messages"} <= tables
+
+
+async def test_embedded_store_in_memory() -> None:
+    store = EmbeddedSessionStore(":memory:")
+    await store.open()
+    try:
+        await _fill(store, A, 1)
+        await _assert_filled(store, A, 1)
+    finally:
+        await store.close()
+
+
+def test_factory_picks_redis_only_when_a_url_is_given(tmp_path: Path) -> None:
+    assert isinstance(create_session_store("", tmp_path / "s.db"), EmbeddedSessionStore)
+    assert isinstance(create_session_store("  ", tmp_path / "s.db"), EmbeddedSessionStore)
+    assert isinstance(create_session_store(REDIS_URL, tmp_path / "s.db"), RedisSessionStore)
+
+
+def test_timer_events_in_the_sample_are_what_the_suite_claims() -> None:
+    events = sample_state().timer.events
+    assert events == (
+        TimerEvent(EventKind.PAUSE, START + 3 * MIN),
+        TimerEvent(EventKind.RESUME, START + 5 * MIN),
+        TimerEvent(EventKind.SKIP, START + 10 * MIN),
+    )
