@@ -1,0 +1,120 @@
+"""One APScheduler job per running room, for the room's next wake-up.
+
+Jobs are a cache: the truth is the run state in the session store. Each job has an explicit id
+(``room:<guild>:<room>``) and is added with ``replace_existing``, so rescheduling a room can
+never leave two jobs behind. A wake-up that is already due (a boundary that fell while the
+process was down) runs at once; it is never dropped as a misfire, and the claim in the session
+store makes sure it is posted only once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC
+
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.clock import SystemClock, from_datetime, to_datetime
+from storage.session.base import RoomKey
+
+log = logging.getLogger(__name__)
+
+WakeUp = Callable[[RoomKey], Awaitable[None]]
+
+
+def job_id(key: RoomKey) -> str:
+    return f"room:{key.guild_id}:{key.room_id}"
+
+
+class TimerScheduler:
+    """Schedules ``wake_up(room)`` at given instants; at most one pending job per room."""
+
+    def __init__(self, wake_up: WakeUp, retry_ms: int = 5_000) -> None:
+        self._wake_up = wake_up
+        self._retry_ms = retry_ms
+        self._clock = SystemClock()  # APScheduler reads the wall clock; so do retries
+        self._inflight = 0
+        self._idle: asyncio.Event | None = None
+        self._scheduler = AsyncIOScheduler(
+            timezone=UTC,
+            job_defaults={
+                # a due wake-up always runs, however late: the handler decides what is due
+                "misfire_grace_time": None,
+                "coalesce": True,
+                "max_instances": 1,
+            },
+        )
+
+    @property
+    def running(self) -> bool:
+        return bool(self._scheduler.running)
+
+    def start(self) -> None:
+        if not self._scheduler.running:
+            self._scheduler.start()
+
+    def shutdown(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+
+    def schedule(self, key: RoomKey, at_ms: int) -> None:
+        """Wake the room at ``at_ms`` (now, if that is past), replacing any pending wake-up."""
+        self._scheduler.add_job(
+            self._run,
+            trigger="date",
+            run_date=to_datetime(at_ms),
+            args=(key,),
+            id=job_id(key),
+            replace_existing=True,
+        )
+
+    def cancel(self, key: RoomKey) -> None:
+        with contextlib.suppress(JobLookupError):
+            self._scheduler.remove_job(job_id(key))
+
+    def scheduled_ms(self, key: RoomKey) -> int | None:
+        """When the room's pending wake-up is due, or None (for tests and status)."""
+        job = self._scheduler.get_job(job_id(key))
+        if job is None or job.next_run_time is None:
+            return None
+        return from_datetime(job.next_run_time)
+
+    def job_count(self) -> int:
+        return len(self._scheduler.get_jobs())
+
+    def poke(self) -> None:
+        """Look for due jobs now (tests move the wall clock, then poke)."""
+        if self._scheduler.running:
+            self._scheduler.wakeup()
+
+    async def settle(self) -> None:
+        """Let due jobs start and wait until no wake-up is running (tests, benchmarks)."""
+        for _ in range(100):
+            for _ in range(3):
+                await asyncio.sleep(0)
+            if self._inflight == 0:
+                return
+            await self._idle_event().wait()
+
+    def _idle_event(self) -> asyncio.Event:
+        if self._idle is None:
+            self._idle = asyncio.Event()
+        return self._idle
+
+    async def _run(self, key: RoomKey) -> None:
+        self._inflight += 1
+        self._idle_event().clear()
+        try:
+            await self._wake_up(key)
+        except Exception:  # a failing room must not take the scheduler down
+            log.exception("wake-up of room %s failed; retrying", key)
+            if self.scheduled_ms(key) is None:
+                self.schedule(key, self._clock.now_ms() + self._retry_ms)
+        finally:
+            self._inflight -= 1
+            if self._inflight == 0:
+                self._idle_event().set()

@@ -1,0 +1,141 @@
+"""What the use cases tell the outside world (the Discord layer) has happened.
+
+Services never import discord; they call a ``RoomListener`` that the cogs implement. A
+listener that does nothing (``NullListener``) serves tests of the rules alone and benchmarks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bot.domain.alarms import MemberResult
+from bot.domain.timer import Boundary, Pattern, Phase
+from storage.session.base import RoomKey
+
+
+@dataclass(frozen=True, slots=True)
+class BoundaryFired:
+    key: RoomKey
+    run_id: int
+    boundary: Boundary
+    pattern: Pattern
+    fired_ms: int
+    late: bool  # posted well after its instant (the bot was down or busy)
+    next_phase: Phase | None  # the phase that starts now; None when the run ended
+    next_phase_ends_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunFinished:
+    key: RoomKey
+    run_id: int
+    kings: tuple[int, ...]
+    results: tuple[MemberResult, ...]
+    refunds: dict[int, int] = field(default_factory=dict)  # user_id -> points refunded now
+    vote_until_ms: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RoomClosed:
+    key: RoomKey
+    text_channel_id: int | None
+    voice_channel_id: int | None
+    reason: str  # "owner", "empty", "no_extension"
+
+
+class RoomListener(Protocol):
+    async def on_boundary(self, event: BoundaryFired) -> None: ...
+    async def on_run_finished(self, event: RunFinished) -> None: ...
+    async def on_room_closed(self, event: RoomClosed) -> None: ...
+
+
+class NullListener:
+    async def on_boundary(self, event: BoundaryFired) -> None:
+        return None
+
+    async def on_run_finished(self, event: RunFinished) -> None:
+        return None
+
+    async def on_room_closed(self, event: RoomClosed) -> None:
+        return None
+
+    async def on_todo_completed(self, event: TodoCompleted) -> None:
+        return None
+
+
+class RecordingListener:
+    """Keeps every event, in order (tests and the benchmark use it)."""
+
+    def __init__(self) -> None:
+        self.events: list[BoundaryFired | RunFinished | RoomClosed | TodoCompleted] = []
+
+    async def on_boundary(self, event: BoundaryFired) -> None:
+        self.events.append(event)
+
+    async def on_run_finished(self, event: RunFinished) -> None:
+        self.events.append(event)
+
+    async def on_room_closed(self, event: RoomClosed) -> None:
+        self.events.append(event)
+
+    async def on_todo_completed(self, event: TodoCompleted) -> None:
+        self.events.append(event)
+
+    @property
+    def boundaries(self) -> list[BoundaryFired]:
+        return [e for e in self.events if isinstance(e, BoundaryFired)]
+
+    @property
+    def finished(self) -> list[RunFinished]:
+        return [e for e in self.events if isinstance(e, RunFinished)]
+
+    @property
+    def closed(self) -> list[RoomClosed]:
+        return [e for e in self.events if isinstance(e, RoomClosed)]
+
+
+@dataclass(frozen=True, slots=True)
+class TodoCompleted:
+    """A member ticked a todo; ``room_ids`` are the open rooms they are in (for the board)."""
+
+    guild_id: int
+    user_id: int
+    todo_id: int
+    text: str
+    room_ids: tuple[int, ...]
+
+
+class TodoListener(Protocol):
+    async def on_todo_completed(self, event: TodoCompleted) -> None: ...
+
+
+class ListenerHub:
+    """Fans events out to whatever listeners are attached (the Discord cogs attach theirs
+    once the bot is ready; before that, events only reach the recorders tests attach)."""
+
+    def __init__(self) -> None:
+        self._room: list[RoomListener] = []
+        self._todo: list[TodoListener] = []
+
+    def add_room_listener(self, listener: RoomListener) -> None:
+        self._room.append(listener)
+
+    def add_todo_listener(self, listener: TodoListener) -> None:
+        self._todo.append(listener)
+
+    async def on_boundary(self, event: BoundaryFired) -> None:
+        for listener in list(self._room):
+            await listener.on_boundary(event)
+
+    async def on_run_finished(self, event: RunFinished) -> None:
+        for listener in list(self._room):
+            await listener.on_run_finished(event)
+
+    async def on_room_closed(self, event: RoomClosed) -> None:
+        for listener in list(self._room):
+            await listener.on_room_closed(event)
+
+    async def on_todo_completed(self, event: TodoCompleted) -> None:
+        for listener in list(self._todo):
+            await listener.on_todo_completed(event)

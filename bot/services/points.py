@@ -1,0 +1,139 @@
+"""Points: the signup bonus, spending, refunds and history, over the append-only ledger.
+
+Every write goes through ``uow.members.lock`` first, so two spends by one member serialise
+(row lock on PostgreSQL, an IMMEDIATE transaction on SQLite) and cannot overdraw. Every
+entry has an idempotency key: repeating an action returns the entry already written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.clock import Clock
+from bot.domain.errors import NotFound, ValidationError
+from bot.domain.points import Reason, check_spend, refund_key, signup_key
+from bot.services.settings import ServiceSettings
+from storage.models import LedgerEntry
+from storage.uow import UnitOfWork, UnitOfWorkFactory
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    balance: int
+    recent: tuple[LedgerEntry, ...]
+
+
+async def ensure_member(
+    uow: UnitOfWork, guild_id: int, user_id: int, now_ms: int, bonus: int
+) -> None:
+    """Create and lock the member row; pay the signup bonus the first time, once."""
+    await uow.members.lock(guild_id, user_id, now_ms)
+    key = signup_key(guild_id, user_id)
+    if bonus > 0 and await uow.ledger.by_key(key) is None:
+        await uow.ledger.add(
+            guild_id, user_id, bonus, Reason.SIGNUP_BONUS.value, "signup", key, now_ms
+        )
+
+
+async def charge(
+    uow: UnitOfWork,
+    guild_id: int,
+    user_id: int,
+    cost: int,
+    reason: Reason,
+    reference: str,
+    key: str,
+    now_ms: int,
+) -> LedgerEntry | None:
+    """Spend ``cost`` inside the caller's unit of work (member already locked).
+
+    Returns the entry (the existing one if ``key`` was used before), or None when the cost
+    is zero. Raises ``InsufficientPoints`` when short; nothing is written then.
+    """
+    existing = await uow.ledger.by_key(key)
+    if existing is not None:
+        return existing
+    if cost == 0:
+        return None
+    check_spend(await uow.ledger.balance(guild_id, user_id), cost)
+    return await uow.ledger.add(guild_id, user_id, -cost, reason.value, reference, key, now_ms)
+
+
+class PointsService:
+    def __init__(
+        self, uow_factory: UnitOfWorkFactory, clock: Clock, settings: ServiceSettings
+    ) -> None:
+        self._uow = uow_factory
+        self._clock = clock
+        self._settings = settings
+
+    async def ensure_member(self, guild_id: int, user_id: int) -> None:
+        async with self._uow() as uow:
+            await ensure_member(
+                uow, guild_id, user_id, self._clock.now_ms(), self._settings.signup_bonus
+            )
+            await uow.commit()
+
+    async def balance(self, guild_id: int, user_id: int, history: int = 10) -> Balance:
+        await self.ensure_member(guild_id, user_id)
+        async with self._uow() as uow:
+            total = await uow.ledger.balance(guild_id, user_id)
+            recent = await uow.ledger.recent(guild_id, user_id, limit=history)
+            return Balance(total, tuple(recent))
+
+    async def spend(
+        self,
+        guild_id: int,
+        user_id: int,
+        cost: int,
+        reason: Reason,
+        reference: str,
+        key: str,
+    ) -> LedgerEntry | None:
+        """Spend once per ``key``; refused (``InsufficientPoints``) when short, never clamped."""
+        if cost < 0:
+            raise ValidationError("cost", "negative")
+        now = self._clock.now_ms()
+        async with self._uow() as uow:
+            await ensure_member(uow, guild_id, user_id, now, self._settings.signup_bonus)
+            entry = await charge(uow, guild_id, user_id, cost, reason, reference, key, now)
+            await uow.commit()
+            return entry
+
+    async def refund(self, payment_entry_id: int, reference: str) -> LedgerEntry:
+        """Give back exactly what a payment took, once: the refund references the payment."""
+        now = self._clock.now_ms()
+        async with self._uow() as uow:
+            entry = await refund_in(uow, payment_entry_id, reference, now)
+            await uow.commit()
+            return entry
+
+    async def history(self, guild_id: int, user_id: int, limit: int = 10) -> Sequence[LedgerEntry]:
+        async with self._uow() as uow:
+            return await uow.ledger.recent(guild_id, user_id, limit=limit)
+
+
+async def refund_in(
+    uow: UnitOfWork, payment_entry_id: int, reference: str, now_ms: int
+) -> LedgerEntry:
+    """Refund inside the caller's unit of work; returns the existing refund if one was made."""
+    payment = await uow.ledger.get(payment_entry_id)
+    if payment is None:
+        raise NotFound("payment")
+    if payment.amount >= 0:
+        raise ValidationError("payment", "not_a_payment")
+    key = refund_key(payment_entry_id)
+    existing = await uow.ledger.by_key(key)
+    if existing is not None:
+        return existing
+    await uow.members.lock(payment.guild_id, payment.user_id, now_ms)
+    return await uow.ledger.add(
+        payment.guild_id,
+        payment.user_id,
+        -payment.amount,
+        Reason.KING_REFUND.value,
+        f"{reference};payment:{payment_entry_id}",
+        key,
+        now_ms,
+    )

@@ -1,0 +1,143 @@
+"""Todos and day ratings, each member's own, on days of the member's time zone.
+
+A member can only ever see or touch their own todos: every lookup is scoped by guild and
+user, so another member's todo id is simply "not found".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.clock import Clock
+from bot.domain import todos as rules
+from bot.domain.errors import AlreadyDone, NotFound
+from bot.services.events import TodoCompleted, TodoListener
+from bot.services.points import ensure_member
+from bot.services.settings import ServiceSettings
+from storage.models import Rating, Todo
+from storage.uow import UnitOfWork, UnitOfWorkFactory
+
+
+@dataclass(frozen=True, slots=True)
+class DayTodos:
+    day: date
+    todos: tuple[Todo, ...]
+
+    @property
+    def done(self) -> int:
+        return sum(1 for t in self.todos if t.done)
+
+
+class TodoService:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        settings: ServiceSettings,
+        listener: TodoListener,
+    ) -> None:
+        self._uow = uow_factory
+        self._clock = clock
+        self._settings = settings
+        self._listener = listener
+
+    async def _zone(self, uow: UnitOfWork, guild_id: int, user_id: int) -> ZoneInfo:
+        member = await uow.members.get(guild_id, user_id)
+        name = member.timezone if member and member.timezone else self._settings.default_timezone
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo("UTC")
+
+    async def _day(self, uow: UnitOfWork, guild_id: int, user_id: int, text: str | None) -> date:
+        return rules.parse_day(text, await self._zone(uow, guild_id, user_id), self._clock.now_ms())
+
+    async def _owned(self, uow: UnitOfWork, guild_id: int, user_id: int, todo_id: int) -> Todo:
+        todo = await uow.todos.get_owned(guild_id, user_id, todo_id)
+        if todo is None:
+            raise NotFound("todo")
+        return todo
+
+    async def add(self, guild_id: int, user_id: int, text: str, day: str | None = None) -> Todo:
+        clean = rules.validate_todo_text(text)
+        now = self._clock.now_ms()
+        async with self._uow() as uow:
+            await ensure_member(uow, guild_id, user_id, now, self._settings.signup_bonus)
+            on = await self._day(uow, guild_id, user_id, day)
+            count = await uow.todos.count_for_day(guild_id, user_id, on)
+            rules.check_todo_count(count)
+            todo = await uow.todos.add(
+                guild_id=guild_id,
+                user_id=user_id,
+                day=on,
+                text=clean,
+                created_ms=now,
+            )
+            await uow.commit()
+            return todo
+
+    async def for_day(self, guild_id: int, user_id: int, day: str | None = None) -> DayTodos:
+        async with self._uow() as uow:
+            on = await self._day(uow, guild_id, user_id, day)
+            return DayTodos(on, tuple(await uow.todos.for_day(guild_id, user_id, on)))
+
+    async def done(self, guild_id: int, user_id: int, todo_id: int) -> Todo:
+        now = self._clock.now_ms()
+        async with self._uow() as uow:
+            todo = await self._owned(uow, guild_id, user_id, todo_id)
+            if todo.done:
+                raise AlreadyDone()
+            todo.done = True
+            todo.done_ms = now
+            rooms = await uow.rooms.rooms_of_member(guild_id, user_id)
+            await uow.commit()
+        await self._listener.on_todo_completed(
+            TodoCompleted(guild_id, user_id, todo.id, todo.text, tuple(r.id for r in rooms))
+        )
+        return todo
+
+    async def undo(self, guild_id: int, user_id: int, todo_id: int) -> Todo:
+        async with self._uow() as uow:
+            todo = await self._owned(uow, guild_id, user_id, todo_id)
+            if not todo.done:
+                raise AlreadyDone()
+            todo.done = False
+            todo.done_ms = None
+            await uow.commit()
+            return todo
+
+    async def edit(self, guild_id: int, user_id: int, todo_id: int, text: str) -> Todo:
+        clean = rules.validate_todo_text(text)
+        async with self._uow() as uow:
+            todo = await self._owned(uow, guild_id, user_id, todo_id)
+            todo.text = clean
+            await uow.commit()
+            return todo
+
+    async def remove(self, guild_id: int, user_id: int, todo_id: int) -> Todo:
+        async with self._uow() as uow:
+            todo = await self._owned(uow, guild_id, user_id, todo_id)
+            await uow.todos.delete(todo)
+            await uow.commit()
+            return todo
+
+    async def search(self, guild_id: int, user_id: int, prefix: str, limit: int = 25) -> list[Todo]:
+        """The member's own todos matching ``prefix`` (for autocomplete)."""
+        async with self._uow() as uow:
+            return list(await uow.todos.search(guild_id, user_id, prefix, limit=limit))
+
+    async def rate(self, guild_id: int, user_id: int, score: int, day: str | None = None) -> Rating:
+        score = rules.validate_score(score)
+        now = self._clock.now_ms()
+        async with self._uow() as uow:
+            await ensure_member(uow, guild_id, user_id, now, self._settings.signup_bonus)
+            on = await self._day(uow, guild_id, user_id, day)
+            rating = await uow.ratings.upsert(guild_id, user_id, on, score, now)
+            await uow.commit()
+            return rating
+
+    async def today(self, guild_id: int, user_id: int) -> date:
+        async with self._uow() as uow:
+            return await self._day(uow, guild_id, user_id, None)

@@ -1,0 +1,92 @@
+"""Builds the application's parts in the right order and tears them down in reverse.
+
+``open_services`` is what the Discord bot's ``setup_hook`` calls; tests and benchmarks call it
+too, so they exercise exactly the production wiring (real SQL, real store, real scheduler).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.clock import Clock, SystemClock
+from bot.scheduler import TimerScheduler
+from bot.services.events import ListenerHub
+from bot.services.points import PointsService
+from bot.services.rooms import RoomService
+from bot.services.settings import ServiceSettings
+from bot.services.timer import TimerService
+from bot.services.todos import TodoService
+from storage.db import create_engine, dispose, migrate
+from storage.session.base import RoomKey, SessionStore
+from storage.session.factory import create_session_store
+from storage.uow import UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    engine: AsyncEngine
+    store: SessionStore
+    scheduler: TimerScheduler
+    events: ListenerHub
+    points: PointsService
+    rooms: RoomService
+    timers: TimerService
+    todos: TodoService
+    clock: Clock
+    settings: ServiceSettings
+    uow: UnitOfWorkFactory
+    _closed: bool = field(default=False, repr=False)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.scheduler.shutdown()
+        await self.store.close()
+        await dispose(self.engine)
+
+
+async def open_services(
+    database_url: str,
+    redis_url: str = "",
+    embedded_path: str | Path = "studyon-session.db",
+    settings: ServiceSettings | None = None,
+    clock: Clock | None = None,
+    *,
+    start_scheduler: bool = True,
+) -> Services:
+    """Migrate the database, open the session store, build the services, start the
+    scheduler and reschedule every running room from the store."""
+    settings = settings or ServiceSettings()
+    clock = clock or SystemClock()
+    engine = create_engine(database_url)
+    await migrate(engine)
+    store = create_session_store(redis_url, embedded_path)
+    await store.open()
+    events = ListenerHub()
+    uow = UnitOfWorkFactory(engine)
+    holder: list[TimerService] = []
+
+    async def wake(key: RoomKey) -> None:
+        await holder[0].wake(key)
+
+    scheduler = TimerScheduler(wake)
+    points = PointsService(uow, clock, settings)
+    rooms = RoomService(uow, store, scheduler, events, clock, settings)
+    timers = TimerService(uow, store, scheduler, events, clock, settings, rooms)
+    holder.append(timers)
+    todos = TodoService(uow, clock, settings, events)
+    services = Services(
+        engine, store, scheduler, events, points, rooms, timers, todos, clock, settings, uow
+    )
+    if start_scheduler:
+        scheduler.start()
+        restored = await timers.restore()
+        log.info("rescheduled %d running room(s)", restored)
+    return services
