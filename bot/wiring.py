@@ -60,14 +60,19 @@ async def open_services(
     clock: Clock | None = None,
     *,
     start_scheduler: bool = True,
+    engine: AsyncEngine | None = None,
+    store: SessionStore | None = None,
 ) -> Services:
     """Migrate the database, open the session store, build the services, start the
-    scheduler and reschedule every running room from the store."""
+    scheduler and reschedule every running room from the store.
+
+    ``engine`` and ``store`` may be given already made (tests put them in an isolated
+    schema or namespace); they are migrated and opened here all the same."""
     settings = settings or ServiceSettings()
     clock = clock or SystemClock()
-    engine = create_engine(database_url)
+    engine = engine or create_engine(database_url)
     await migrate(engine)
-    store = create_session_store(redis_url, embedded_path)
+    store = store or create_session_store(redis_url, embedded_path)
     await store.open()
     events = ListenerHub()
     uow = UnitOfWorkFactory(engine)

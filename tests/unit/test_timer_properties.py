@@ -9,6 +9,7 @@ which controls are legal and where every boundary must fall.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import pytest
@@ -160,8 +161,11 @@ steps = st.one_of(
 # the plain kinds also produce refused controls
 TOGGLE = "toggle"
 kinds = st.sampled_from(
-    [TOGGLE, TOGGLE, TOGGLE, EventKind.PAUSE, EventKind.RESUME]
-    + [EventKind.SKIP, EventKind.SKIP, EventKind.STOP]
+    [
+        *(TOGGLE, TOGGLE, TOGGLE),
+        *(EventKind.PAUSE, EventKind.RESUME),
+        *(EventKind.SKIP, EventKind.SKIP, EventKind.STOP),
+    ]
 )
 
 
@@ -270,7 +274,7 @@ def test_boundaries_strictly_increase(run: Run) -> None:
     bs = run.timer.boundaries()
     assert [b.index for b in bs] == list(range(1, len(bs) + 1))
     instants = [run.timer.started_at_ms] + [b.at_ms for b in bs]
-    assert all(a < b for a, b in zip(instants, instants[1:], strict=False))
+    assert all(a < b for a, b in itertools.pairwise(instants))
 
 
 @SETTINGS
@@ -301,7 +305,7 @@ def test_phase_durations_account_for_pauses_and_skips(run: Run) -> None:
         active = b.at_ms - prev - paused
         if b.skipped:
             # a skip cuts the phase short, never to nothing
-            assert 0 < b.at_ms - prev
+            assert b.at_ms - prev > 0
             assert active < nominal
             total_cut += nominal - active
         else:

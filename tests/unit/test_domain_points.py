@@ -34,7 +34,7 @@ def test_reason_values() -> None:
         "adjust",
     ]
     assert Reason("room_join") is Reason.ROOM_JOIN
-    assert Reason.ADJUST == "adjust"
+    assert str(Reason.ADJUST) == "adjust"
 
 
 def test_check_spend() -> None:
