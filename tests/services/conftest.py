@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -79,6 +80,41 @@ def frozen() -> Iterator[time_machine.Traveller]:
         yield traveller
 
 
+@asynccontextmanager
+async def make_world(
+    kind: str, tmp_path: Path, clock: time_machine.Traveller
+) -> AsyncIterator[World]:
+    """``open_services`` on "sqlite+embedded" files in ``tmp_path`` or "postgres+redis"."""
+    seen = RecordingListener()
+    if kind == "sqlite+embedded":
+        app = await open_services(
+            f"sqlite+aiosqlite:///{tmp_path / 'studyon.db'}",
+            embedded_path=tmp_path / "session.db",
+            settings=SETTINGS,
+        )
+        app.events.add_room_listener(seen)
+        app.events.add_todo_listener(seen)
+        try:
+            yield World(app, seen, clock)
+        finally:
+            await app.close()
+        return
+    pg = await require_postgres()
+    redis_url = await require_redis()
+    namespace = f"studyon-test-{uuid.uuid4().hex}"
+    async with postgres_schema_engine(pg) as engine:
+        app = await open_services(
+            pg, settings=SETTINGS, engine=engine, store=RedisSessionStore(redis_url, namespace)
+        )
+        app.events.add_room_listener(seen)
+        app.events.add_todo_listener(seen)
+        try:
+            yield World(app, seen, clock)
+        finally:
+            await app.close()
+            await delete_redis_namespace(namespace, redis_url)
+
+
 @pytest.fixture(
     params=[
         "sqlite+embedded",
@@ -88,41 +124,20 @@ def frozen() -> Iterator[time_machine.Traveller]:
 async def world(
     request: pytest.FixtureRequest, tmp_path: Path, frozen: time_machine.Traveller
 ) -> AsyncIterator[World]:
-    seen = RecordingListener()
-    if request.param == "sqlite+embedded":
-        app = await open_services(
-            f"sqlite+aiosqlite:///{tmp_path / 'studyon.db'}",
-            embedded_path=tmp_path / "session.db",
-            settings=SETTINGS,
-        )
-        app.events.add_room_listener(seen)
-        app.events.add_todo_listener(seen)
-        try:
-            yield World(app, seen, frozen)
-        finally:
-            await app.close()
-        return
-    pg = await require_postgres()
-    redis_url = await require_redis()
-    namespace = f"studyon-test-{uuid.uuid4().hex}"
-    async with postgres_schema_engine(pg) as engine:
-        app = await open_services(
-            pg,
-            settings=SETTINGS,
-            engine=engine,
-            store=RedisSessionStore(redis_url, namespace),
-        )
-        app.events.add_room_listener(seen)
-        app.events.add_todo_listener(seen)
-        try:
-            yield World(app, seen, frozen)
-        finally:
-            await app.close()
-            await delete_redis_namespace(namespace, redis_url)
+    async with make_world(request.param, tmp_path, frozen) as w:
+        yield w
+
+
+@pytest.fixture
+async def sqlite_world(tmp_path: Path, frozen: time_machine.Traveller) -> AsyncIterator[World]:
+    """SQLite file + embedded store only: the files outlive the process (restart tests)."""
+    async with make_world("sqlite+embedded", tmp_path, frozen) as w:
+        yield w
 
 
 async def reopen(world: World, tmp_path: Path) -> World:
-    """Restart on the same files (SQLite + embedded store): a new process in all but name."""
+    """Restart on the same files (SQLite + embedded store): a new process in all but name.
+    The scheduler is not started yet, so the test can look at the moment of restart."""
     await world.app.close()
     app = await open_services(
         f"sqlite+aiosqlite:///{tmp_path / 'studyon.db'}",
@@ -134,4 +149,3 @@ async def reopen(world: World, tmp_path: Path) -> World:
     app.events.add_room_listener(seen)
     app.events.add_todo_listener(seen)
     return World(app, seen, world.clock)
-

@@ -1,0 +1,36 @@
+"""The benchmarks still work (at a small size; their figures are reported, not asserted)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench import restart, timer_load
+from tests.support import require_redis
+
+
+def last_json(out: str) -> dict[str, object]:
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def test_timer_load_small(capsys: pytest.CaptureFixture[str]) -> None:
+    figures = timer_load.main(["--rooms", "40", "--window", "1", "--lead", "0.5"])
+    printed = last_json(capsys.readouterr().out)
+    assert printed == json.loads(json.dumps(figures))
+    for key in ("rooms", "p50_late_ms", "p99_late_ms", "max_late_ms", "rss_kb_per_room"):
+        assert key in printed
+    assert printed["rooms"] == 40 and printed["fired"] == 40 and printed["doubled"] == 0
+
+
+@pytest.mark.parametrize("store", ["embedded", pytest.param("redis", marks=pytest.mark.redis)])
+async def test_restart_small(store: str, capsys: pytest.CaptureFixture[str]) -> None:
+    if store == "redis":
+        await require_redis()
+    figures = await restart.run(60, store, seed=3, missed_share=0.3)
+    restart.report("restart", figures)
+    printed = last_json(capsys.readouterr().out)
+    for key in ("rooms", "store", "rebuild_s", "lost", "doubled"):
+        assert key in printed
+    assert printed["lost"] == 0 and printed["doubled"] == 0
+    assert printed["missed_while_down"] and printed["store"] == store

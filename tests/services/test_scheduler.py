@@ -1,0 +1,82 @@
+"""The APScheduler wrapper: one job per room, due jobs always run, failures retry."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import time_machine
+
+from bot.clock import SystemClock
+from bot.scheduler import TimerScheduler, job_id
+from storage.session.base import RoomKey
+
+A = RoomKey(1, 10)
+B = RoomKey(1, 11)
+
+
+async def test_one_job_per_room_replaced_not_added(frozen: time_machine.Traveller) -> None:
+    calls: list[RoomKey] = []
+
+    async def wake(key: RoomKey) -> None:
+        calls.append(key)
+
+    s = TimerScheduler(wake)
+    s.start()
+    now = SystemClock().now_ms()
+    s.schedule(A, now + 60_000)
+    s.schedule(A, now + 30_000)  # replaces
+    s.schedule(B, now + 45_000)
+    assert s.job_count() == 2
+    assert s.scheduled_ms(A) == now + 30_000
+    assert job_id(A) == "room:1:10"
+
+    frozen.shift(timedelta(seconds=30))
+    s.poke()
+    await s.settle()
+    assert calls == [A]
+    assert s.scheduled_ms(A) is None and s.job_count() == 1
+    s.cancel(B)
+    s.cancel(B)  # cancelling twice is harmless
+    frozen.shift(timedelta(hours=1))
+    s.poke()
+    await s.settle()
+    assert calls == [A]
+    s.shutdown()
+
+
+async def test_a_job_due_before_start_runs_once(frozen: time_machine.Traveller) -> None:
+    calls: list[RoomKey] = []
+
+    async def wake(key: RoomKey) -> None:
+        calls.append(key)
+
+    s = TimerScheduler(wake)
+    s.schedule(A, SystemClock().now_ms() - 3_600_000)  # fell due an hour ago, while down
+    s.start()
+    await s.settle()
+    s.poke()
+    await s.settle()
+    assert calls == [A]  # not dropped as a misfire, not run twice
+    s.shutdown()
+
+
+async def test_a_failing_wake_up_is_retried(frozen: time_machine.Traveller) -> None:
+    calls: list[int] = []
+
+    async def wake(key: RoomKey) -> None:
+        calls.append(SystemClock().now_ms())
+        if len(calls) == 1:
+            raise RuntimeError("Discord is down")
+
+    s = TimerScheduler(wake, retry_ms=5_000)
+    s.start()
+    now = SystemClock().now_ms()
+    s.schedule(A, now)
+    await s.settle()
+    assert len(calls) == 1
+    assert s.scheduled_ms(A) == now + 5_000
+    frozen.shift(timedelta(seconds=5))
+    s.poke()
+    await s.settle()
+    assert len(calls) == 2 and s.scheduled_ms(A) is None
+    s.shutdown()
