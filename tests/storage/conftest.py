@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.support import postgres_schema_engine, require_postgres
 from storage.db import create_engine, dispose, migrate
 from storage.uow import UnitOfWorkFactory
+from tests.support import postgres_schema_engine, require_postgres
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
