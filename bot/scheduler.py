@@ -83,6 +83,11 @@ class TimerScheduler:
             return None
         return from_datetime(job.next_run_time)
 
+    def next_due_ms(self) -> int | None:
+        """The earliest pending wake-up of any room (tests step virtual time through it)."""
+        times = [j.next_run_time for j in self._scheduler.get_jobs() if j.next_run_time]
+        return from_datetime(min(times)) if times else None
+
     def job_count(self) -> int:
         return len(self._scheduler.get_jobs())
 

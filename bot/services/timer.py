@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from bot.clock import Clock
@@ -378,9 +379,12 @@ class TimerService:
 
     # -- start-up -------------------------------------------------------------------------
 
-    async def restore(self) -> int:
-        """Reschedule every stored run (after a restart). Due wake-ups run at once."""
+    async def restore(self, owns: Callable[[RoomKey], bool] | None = None) -> int:
+        """Reschedule every stored run (after a restart); due wake-ups run at once.
+        ``owns`` keeps only the rooms this process serves (its shards' guilds)."""
         keys = await self._store.running_rooms()
+        if owns is not None:
+            keys = [k for k in keys if owns(k)]
         states = await self._store.get_runs(keys)
         for key, state in states.items():
             self._reschedule(key, state)

@@ -20,6 +20,12 @@ from storage.session.base import RoomKey, RunState
 IN_CHUNK = 500
 SCHEMA_VERSION = 1
 
+_PRAGMAS = (
+    "PRAGMA busy_timeout = 5000",
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+)
+
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS runs (
         guild INTEGER NOT NULL,
@@ -82,10 +88,11 @@ class EmbeddedSessionStore:
         # isolation_level=None: no implicit transactions; each method opens its own
         db = await aiosqlite.connect(self._path, isolation_level=None)
         try:
-            await db.execute("PRAGMA busy_timeout = 5000")
-            if self._path != ":memory:":
-                await db.execute("PRAGMA journal_mode = WAL")
-                await db.execute("PRAGMA synchronous = NORMAL")
+            # pragmas answer with a row: read and close each cursor, or the COMMIT below
+            # finds "SQL statements in progress"
+            for pragma in _PRAGMAS if self._path != ":memory:" else _PRAGMAS[:1]:
+                async with db.execute(pragma) as cursor:
+                    await cursor.fetchall()
             await db.execute("BEGIN IMMEDIATE")
             for ddl in _SCHEMA:
                 await db.execute(ddl)

@@ -1,0 +1,188 @@
+"""The Discord bot: ``create_bot(config)`` builds it, unstarted; ``run_bot(config)`` runs it.
+
+Every dependency (database engine, session store, scheduler) opens in ``setup_hook`` and
+closes in ``close()``, so a bot object can be created, started, stopped and started again
+(the end-to-end tests restart it mid-run). Slash commands are not synced on start: that is
+``studyon sync`` (or the test fixture), as Discord rate-limits syncing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+from typing import Any
+
+import discord
+from discord.ext import commands
+
+import cogs
+from bot.config import Config
+from bot.i18n import StudyOnTranslator, normalise_locale
+from bot.services.settings import ServiceSettings
+from bot.wiring import Services, open_services
+
+log = logging.getLogger(__name__)
+
+
+def extension_names() -> list[str]:
+    """Every feature module in ``cogs`` (private helpers start with an underscore)."""
+    names = []
+    for info in pkgutil.iter_modules(cogs.__path__):
+        if info.name.startswith("_"):
+            continue
+        name = f"cogs.{info.name}"
+        if hasattr(importlib.import_module(name), "setup"):
+            names.append(name)
+    return sorted(names)
+
+
+def intents() -> discord.Intents:
+    """Only non-privileged intents: guilds, voice states (study time), reactions (⏰)."""
+    i = discord.Intents.none()
+    i.guilds = True
+    i.voice_states = True
+    i.guild_reactions = True
+    return i
+
+
+class StudyOnMixin:
+    """What the bot adds to discord.py's bot, for plain and sharded bots alike."""
+
+    config: Config
+    _services: Services | None
+    _locales: dict[tuple[int, int], str | None]
+
+    def _init_studyon(self, config: Config) -> None:
+        self.config = config
+        self._services = None
+        self._locales = {}
+
+    @property
+    def services(self) -> Services:
+        if self._services is None:
+            raise RuntimeError("the bot is not set up yet")
+        return self._services
+
+    @property
+    def default_locale(self) -> str:
+        return normalise_locale(self.config.i18n.default_locale)
+
+    async def member_locale(self, guild_id: int, user_id: int) -> str | None:
+        """The member's chosen language (``/settings language``), cached."""
+        key = (guild_id, user_id)
+        if key not in self._locales:
+            async with self.services.uow() as uow:
+                member = await uow.members.get(guild_id, user_id)
+                self._locales[key] = member.locale if member else None
+        return self._locales[key]
+
+    def forget_member_locale(self, guild_id: int, user_id: int) -> None:
+        self._locales.pop((guild_id, user_id), None)
+
+    def owns_guild(self, guild_id: int) -> bool:
+        """Whether this process's shards serve ``guild_id`` (all guilds when unsharded)."""
+        count = self.config.discord.shard_count
+        ids = self.config.discord.shard_ids
+        if not count or ids is None:
+            return True
+        return (guild_id >> 22) % count in ids
+
+
+class StudyOnBot(StudyOnMixin, commands.Bot):
+    def __init__(self, config: Config, **options: Any) -> None:
+        self._init_studyon(config)
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents(),
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+            **options,
+        )
+
+    async def setup_hook(self) -> None:
+        await studyon_setup(self)
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            await studyon_teardown(self)
+
+
+class ShardedStudyOnBot(StudyOnMixin, commands.AutoShardedBot):
+    def __init__(self, config: Config, **options: Any) -> None:
+        self._init_studyon(config)
+        if config.discord.shard_ids:
+            options["shard_ids"] = list(config.discord.shard_ids)
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents(),
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+            shard_count=config.discord.shard_count,
+            **options,
+        )
+
+    async def setup_hook(self) -> None:
+        await studyon_setup(self)
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            await studyon_teardown(self)
+
+
+AnyStudyOnBot = StudyOnBot | ShardedStudyOnBot
+
+
+async def studyon_setup(bot: AnyStudyOnBot) -> None:
+    config = bot.config
+    bot._services = await open_services(
+        config.database.url,
+        config.session.redis_url,
+        config.session.embedded_path,
+        ServiceSettings.from_config(config),
+        start_scheduler=False,
+    )
+    await bot.tree.set_translator(StudyOnTranslator())
+    from cogs._common import on_app_command_error
+
+    bot.tree.on_error = on_app_command_error  # type: ignore[method-assign]
+    for name in extension_names():
+        await bot.load_extension(name)
+    # listeners are attached now: due alarms may be posted as soon as jobs are rebuilt
+    services = bot.services
+    services.scheduler.start()
+    restored = await services.timers.restore(owns=lambda key: bot.owns_guild(key.guild_id))
+    log.info("StudyOn ready to serve; %d running room(s) rescheduled", restored)
+
+
+async def studyon_teardown(bot: AnyStudyOnBot) -> None:
+    # cogs hold the old services; a restarted bot loads them afresh in setup_hook
+    for name in list(bot.extensions):
+        try:
+            await bot.unload_extension(name)
+        except Exception:
+            log.exception("unloading %s failed", name)
+    services, bot._services = bot._services, None
+    bot._locales.clear()
+    if services is not None:
+        await services.close()
+
+
+def create_bot(config: Config) -> AnyStudyOnBot:
+    """An unstarted bot; sharded when the config names shards."""
+    if config.discord.shard_count or config.discord.shard_ids:
+        return ShardedStudyOnBot(config)
+    return StudyOnBot(config)
+
+
+def run_bot(config: Config) -> int:
+    token = config.discord.token.reveal()
+    if not token:
+        raise RuntimeError("no token")
+    bot = create_bot(config)
+    bot.run(token, log_handler=None)
+    return 0

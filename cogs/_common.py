@@ -1,0 +1,104 @@
+"""What every cog shares: the member's language, safe sending, and answering errors.
+
+Every reply goes out with mentions disabled: user-typed text (titles, notices, todos) can
+contain "@everyone" or role mentions, and must never ping anyone.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+
+from bot.domain.errors import NotFound, StudyOnError, ValidationError
+from bot.i18n import normalise_locale, t
+
+if TYPE_CHECKING:
+    from bot.app import StudyOnBot
+
+log = logging.getLogger(__name__)
+
+NO_MENTIONS = discord.AllowedMentions.none()
+# Discord's message content limit; longer text is refused before sending, never cut
+MESSAGE_MAX = 2000
+
+
+def studyon(interaction: discord.Interaction[Any]) -> StudyOnBot:
+    from bot.app import StudyOnBot
+
+    client = interaction.client
+    assert isinstance(client, StudyOnBot)
+    return client
+
+
+async def member_locale(interaction: discord.Interaction[Any]) -> str:
+    """The language for a personal reply: the member's setting, else their client's."""
+    bot = studyon(interaction)
+    if interaction.guild_id is not None:
+        stored = await bot.member_locale(interaction.guild_id, interaction.user.id)
+        if stored:
+            return stored
+    return normalise_locale(interaction.locale, bot.default_locale)
+
+
+def guild_locale(bot: StudyOnBot) -> str:
+    """The language of public messages (alarms, the board): the configured default."""
+    return bot.default_locale
+
+
+def error_text(error: StudyOnError, locale: str) -> str:
+    params = dict(error.params)
+    if isinstance(error, ValidationError):
+        params["field_name"] = t(f"field.{error.field}", locale)
+    elif isinstance(error, NotFound):
+        params["what"] = t(f"what.{error.what}", locale)
+    return t(error.code, locale, **params)
+
+
+async def reply(
+    interaction: discord.Interaction[Any],
+    content: str | None = None,
+    *,
+    ephemeral: bool = True,
+    **kwargs: Any,
+) -> None:
+    """Answer the interaction whether or not it was answered (or deferred) already."""
+    kwargs.setdefault("allowed_mentions", NO_MENTIONS)
+    if content is not None:
+        kwargs["content"] = content
+    if interaction.response.is_done():
+        await interaction.followup.send(ephemeral=ephemeral, **kwargs)
+    else:
+        await interaction.response.send_message(ephemeral=ephemeral, **kwargs)
+
+
+async def reply_error(interaction: discord.Interaction[Any], error: BaseException) -> None:
+    """Explain a refusal (or apologise for a failure), privately, in the member's language."""
+    try:
+        locale = await member_locale(interaction)
+    except Exception:  # the database may be what failed
+        locale = studyon(interaction).default_locale
+    if isinstance(error, StudyOnError):
+        text = error_text(error, locale)
+    elif isinstance(error, discord.Forbidden):
+        text = t("error.forbidden", locale)
+    elif isinstance(error, app_commands.CheckFailure):
+        text = t("error.not_allowed", locale)
+    else:
+        log.error("interaction failed", exc_info=error)
+        text = t("error.unexpected", locale)
+    try:
+        await reply(interaction, text)
+    except discord.HTTPException:
+        log.exception("could not tell the member about an error")
+
+
+async def on_app_command_error(
+    interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+) -> None:
+    original: BaseException = error
+    if isinstance(error, app_commands.CommandInvokeError):
+        original = error.original
+    await reply_error(interaction, original)

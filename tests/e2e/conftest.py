@@ -1,0 +1,96 @@
+"""End-to-end fixtures: the real bot (``create_bot``) in SimCord, in virtual time.
+
+SimCord moves the event loop's clock; APScheduler decides what is due from the wall clock.
+``Studio.advance`` moves both together, stopping at every scheduled wake-up so each alarm is
+posted at its own instant (not all at the end of a long jump).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import discord
+import pytest
+import time_machine
+from simcord import Env
+
+from bot.app import AnyStudyOnBot, create_bot
+from bot.clock import SystemClock
+from bot.config import Config, parse_config
+
+SIM_EPOCH = "2026-01-01T00:00:00+00:00"  # where SimCord's virtual clock starts
+
+
+def make_config(tmp_path: Path, **sections: dict[str, Any]) -> Config:
+    raw: dict[str, Any] = {
+        "database": {"url": f"sqlite+aiosqlite:///{tmp_path / 'studyon.db'}"},
+        "session": {"embedded_path": str(tmp_path / "session.db")},
+    }
+    for name, values in sections.items():
+        raw.setdefault(name, {}).update(values)
+    return parse_config(raw, env={})
+
+
+@pytest.fixture
+def frozen() -> Iterator[time_machine.Traveller]:
+    with time_machine.travel(SIM_EPOCH, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def studyon_config(tmp_path: Path) -> Config:
+    return make_config(tmp_path)
+
+
+@pytest.fixture
+def simcord_bot(frozen: time_machine.Traveller, studyon_config: Config) -> AnyStudyOnBot:
+    return create_bot(studyon_config)
+
+
+@dataclass
+class Studio:
+    """The simulated Discord, the bot in it, and the clock."""
+
+    env: Env
+    clock: time_machine.Traveller
+    synced: bool = field(default=False)
+
+    @property
+    def bot(self) -> AnyStudyOnBot:
+        bot = self.env.bot
+        assert isinstance(bot, discord.Client)
+        return bot  # type: ignore[return-value]
+
+    def now_ms(self) -> int:
+        return SystemClock().now_ms()
+
+    async def advance(self, seconds: float) -> None:
+        """Let ``seconds`` pass, stopping at each scheduled wake-up on the way."""
+        end = self.now_ms() + round(seconds * 1000)
+        while (now := self.now_ms()) < end:
+            due = self.bot.services.scheduler.next_due_ms()
+            target = due if due is not None and now < due < end else end
+            self.clock.shift(timedelta(milliseconds=target - now))
+            await self.env.advance_time((target - now) / 1000)
+        await self.env.settle()
+
+    async def advance_to(self, at_ms: int) -> None:
+        if at_ms > self.now_ms():
+            await self.advance((at_ms - self.now_ms()) / 1000)
+
+    async def restart(self) -> None:
+        """Stop the bot and start it again; the virtual world and the files persist."""
+        await self.env.restart_bot()
+        await self.env.settle()
+
+
+@pytest.fixture
+async def studio(simcord_env: Env, frozen: time_machine.Traveller) -> AsyncIterator[Studio]:
+    bot = simcord_env.bot
+    assert isinstance(bot, discord.Client)
+    await bot.tree.sync()  # what `studyon sync` does once per deployment  # type: ignore[attr-defined]
+    yield Studio(simcord_env, frozen, synced=True)

@@ -1,0 +1,21 @@
+"""``/points`` as a member sees it."""
+
+from __future__ import annotations
+
+from tests.e2e.conftest import Studio
+
+
+async def test_points_shows_the_welcome_bonus_once(studio: Studio) -> None:
+    guild = studio.env.create_guild()
+    channel = guild.create_text_channel("general")
+    alice = guild.add_member(studio.env.create_user("alice"))
+
+    first = await alice.slash(channel, "points")
+    assert first.ephemeral
+    embed = first.response.embeds[0]
+    assert "**1000**" in (embed.description or "")
+    assert "welcome bonus" in embed.fields[0].value
+
+    again = await alice.slash(channel, "points")
+    assert "**1000**" in (again.response.embeds[0].description or "")
+    assert again.response.embeds[0].fields[0].value.count("welcome bonus") == 1
