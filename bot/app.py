@@ -57,6 +57,7 @@ class StudyOnMixin:
         self.config = config
         self._services = None
         self._locales = {}
+        self._names: dict[tuple[int, int], str] = {}
 
     @property
     def services(self) -> Services:
@@ -79,6 +80,21 @@ class StudyOnMixin:
 
     def forget_member_locale(self, guild_id: int, user_id: int) -> None:
         self._locales.pop((guild_id, user_id), None)
+
+    def remember_name(self, guild_id: int, user: discord.abc.User) -> None:
+        """Keep the name a member goes by, for board lines written later (alarms, todos).
+        Without the privileged members intent, interactions are where names are seen."""
+        self._names[(guild_id, user.id)] = user.display_name
+
+    def display_name(self, guild_id: int, user_id: int) -> str:
+        """The member's last seen name, markdown-escaped; their mention if never seen
+        (mentions render as the name and, sent with mentions disabled, ping nobody)."""
+        name = self._names.get((guild_id, user_id))
+        return discord.utils.escape_markdown(name) if name else f"<@{user_id}>"
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        if interaction.guild_id is not None:
+            self.remember_name(interaction.guild_id, interaction.user)
 
     def owns_guild(self, guild_id: int) -> bool:
         """Whether this process's shards serve ``guild_id`` (all guilds when unsharded)."""

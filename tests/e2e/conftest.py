@@ -17,6 +17,8 @@ import discord
 import pytest
 import time_machine
 from simcord import Env
+from simcord.actors import MemberActor
+from simcord.builders import ChannelHandle, GuildHandle
 
 from bot.app import AnyStudyOnBot, create_bot
 from bot.clock import SystemClock
@@ -52,6 +54,13 @@ def simcord_bot(frozen: time_machine.Traveller, studyon_config: Config) -> AnySt
 
 
 @dataclass
+class Town:
+    guild: GuildHandle
+    general: ChannelHandle
+    members: list[MemberActor]
+
+
+@dataclass
 class Studio:
     """The simulated Discord, the bot in it, and the clock."""
 
@@ -81,6 +90,13 @@ class Studio:
     async def advance_to(self, at_ms: int) -> None:
         if at_ms > self.now_ms():
             await self.advance((at_ms - self.now_ms()) / 1000)
+
+    def guild(self, *names: str, locale: str | None = None) -> Town:
+        """A guild with a #general channel and one member per name (in that order)."""
+        guild = self.env.create_guild(preferred_locale=locale)
+        general = guild.create_text_channel("general")
+        members = [guild.add_member(self.env.create_user(name)) for name in names]
+        return Town(guild, general, members)
 
     async def restart(self) -> None:
         """Stop the bot and start it again; the virtual world and the files persist."""

@@ -6,9 +6,8 @@ from tests.e2e.conftest import Studio
 
 
 async def test_points_shows_the_welcome_bonus_once(studio: Studio) -> None:
-    guild = studio.env.create_guild()
-    channel = guild.create_text_channel("general")
-    alice = guild.add_member(studio.env.create_user("alice"))
+    town = studio.guild("alice")
+    channel, alice = town.general, town.members[0]
 
     first = await alice.slash(channel, "points")
     assert first.ephemeral
