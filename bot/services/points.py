@@ -49,10 +49,13 @@ async def charge(
     """Spend ``cost`` inside the caller's unit of work (member already locked).
 
     Returns the entry (the existing one if ``key`` was used before), or None when the cost
-    is zero. Raises ``InsufficientPoints`` when short; nothing is written then.
+    is zero. Raises ``InsufficientPoints`` when short; nothing is written then. A key another
+    member's entry already holds is refused: their payment is not this member's.
     """
     existing = await uow.ledger.by_key(key)
     if existing is not None:
+        if (existing.guild_id, existing.user_id) != (guild_id, user_id):
+            raise ValidationError("key", "in_use")
         return existing
     if cost == 0:
         return None
@@ -117,17 +120,20 @@ class PointsService:
 async def refund_in(
     uow: UnitOfWork, payment_entry_id: int, reference: str, now_ms: int
 ) -> LedgerEntry:
-    """Refund inside the caller's unit of work; returns the existing refund if one was made."""
+    """Refund inside the caller's unit of work; returns the existing refund if one was made.
+
+    The member is locked before looking for an earlier refund, so concurrent refunds of one
+    payment serialise: the first writes it, the others find and return it."""
     payment = await uow.ledger.get(payment_entry_id)
     if payment is None:
         raise NotFound("payment")
     if payment.amount >= 0:
         raise ValidationError("payment", "not_a_payment")
+    await uow.members.lock(payment.guild_id, payment.user_id, now_ms)
     key = refund_key(payment_entry_id)
     existing = await uow.ledger.by_key(key)
     if existing is not None:
         return existing
-    await uow.members.lock(payment.guild_id, payment.user_id, now_ms)
     return await uow.ledger.add(
         payment.guild_id,
         payment.user_id,

@@ -283,9 +283,12 @@ class RoomService:
         limit: int = 10,
         offset: int = 0,
     ) -> list[RoomView]:
+        # filters as typed ("#Math", " math ") match what was stored (normalised tags)
+        tag = rules.normalize_tag(tag) if tag else None
+        query = rules.clean_text(query) if query else None
         async with self._uow() as uow:
             rooms = await uow.rooms.list_open(
-                guild_id, tag=tag, query=query, limit=limit, offset=offset
+                guild_id, tag=tag or None, query=query or None, limit=limit, offset=offset
             )
             return [RoomView(r, tuple(await uow.rooms.active_members(r.id))) for r in rooms]
 
