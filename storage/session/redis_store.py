@@ -31,6 +31,9 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
+MAX_CONNECTIONS = 32
+
+
 class SessionStoreUnavailable(ConnectionError):
     """The session store's server could not be reached."""
 
@@ -99,12 +102,17 @@ class RedisSessionStore:
     async def open(self) -> None:
         if self._client is not None:
             return
-        client: aioredis.Redis = aioredis.Redis.from_url(
+        # a blocking pool: a burst of wake-ups (every alarm missed while the bot was down)
+        # waits for a free connection instead of failing with "too many connections"
+        pool = aioredis.BlockingConnectionPool.from_url(
             self._url,
             decode_responses=True,
             socket_connect_timeout=5,
             socket_timeout=10,
+            max_connections=MAX_CONNECTIONS,
+            timeout=30,
         )
+        client: aioredis.Redis = aioredis.Redis.from_pool(pool)  # closes the pool with it
         try:
             await client.ping()
         except (RedisError, OSError) as exc:

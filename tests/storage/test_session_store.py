@@ -473,3 +473,17 @@ def test_timer_events_in_the_sample_are_what_the_suite_claims() -> None:
         TimerEvent(EventKind.RESUME, START + 5 * MIN),
         TimerEvent(EventKind.SKIP, START + 10 * MIN),
     )
+
+
+async def test_a_burst_of_calls_waits_for_connections(backend: Backend) -> None:
+    """After a restart every missed alarm wakes at once: hundreds of concurrent calls must
+    queue for a connection, not fail with "too many connections"."""
+    store = backend.make()
+    await store.open()
+    try:
+        keys = [RoomKey(1, i) for i in range(400)]
+        results = await asyncio.gather(*(store.claim(k, "burst") for k in keys))
+        assert all(results)
+        assert not any(await asyncio.gather(*(store.claim(k, "burst") for k in keys)))
+    finally:
+        await store.close()
