@@ -5,7 +5,9 @@ Subcommands:
 - ``run --config FILE [--demo-fallback]``: start the bot (or, with no token and
   ``--demo-fallback``, the offline demo);
 - ``check-config --config FILE``: validate the configuration and print its summary;
-- ``migrate --config FILE``: create or upgrade the database schema.
+- ``migrate --config FILE``: create or upgrade the database schema;
+- ``sync --config FILE [--guild ID]``: register the slash commands with Discord (globally, or
+  in one guild at once), which the bot never does on start.
 
 Exit codes: 0 success, 1 could not run (no token, a part not available, a failure while
 running), 2 bad configuration or bad command line, 130 interrupted.
@@ -229,6 +231,42 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _snowflake(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 0 < value < 1 << 64:
+        raise argparse.ArgumentTypeError(f"not a Discord id: {text!r}")
+    return value
+
+
+def _cmd_sync(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    if config is None:
+        return 2
+    if not config.discord.token:
+        _error(NO_TOKEN_HELP)
+        return 1
+    run_sync = _lazy(
+        "bot.sync",
+        "run_sync",
+        "the Discord runtime is not built yet, so the commands cannot be synced",
+    )
+    if run_sync is None:
+        return 1
+    guild: int | None = args.guild
+    try:
+        count = asyncio.run(_await(run_sync(config, guild)))
+    except Exception as exc:
+        log.debug("sync failed", exc_info=True)
+        _error(f"sync failed: {type(exc).__name__}: {exc}")
+        return 1
+    where = "globally" if guild is None else f"to guild {guild}"
+    print(f"synced {count} command(s) {where}")
+    return 0
+
+
 # --------------------------------------------------------------------------------------------
 # Entry point
 
@@ -272,6 +310,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     command("check-config", "validate the configuration and print its summary", _cmd_check_config)
     command("migrate", "create or upgrade the database schema", _cmd_migrate)
+    sync = command(
+        "sync",
+        "register the slash commands with Discord (run once after installing or upgrading)",
+        _cmd_sync,
+    )
+    sync.add_argument(
+        "--guild",
+        metavar="ID",
+        type=_snowflake,
+        default=None,
+        help="register them in this server only, where they appear at once "
+        "(the global commands are copied there)",
+    )
     return parser
 
 

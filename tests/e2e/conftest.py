@@ -20,11 +20,25 @@ from simcord import Env
 from simcord.actors import MemberActor
 from simcord.builders import ChannelHandle, GuildHandle
 
-from bot.app import AnyStudyOnBot, create_bot
+from bot.app import AnyStudyOnBot, create_bot, studyon_teardown
 from bot.clock import SystemClock
 from bot.config import Config, parse_config
+from tests.e2e.contract import check_requests, report
 
 SIM_EPOCH = "2026-01-01T00:00:00+00:00"  # where SimCord's virtual clock starts
+
+
+@pytest.fixture(autouse=True)
+def rest_contract(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test that ran the bot in SimCord, check every REST request it made against
+    Discord's API description and limits (``contract.py``); any violation fails the test."""
+    yield
+    envs = {id(v): v for v in request.node.funcargs.values() if isinstance(v, Env)}
+    for env in envs.values():
+        requests = list(env.http_requests)
+        violations = check_requests(requests)
+        if violations:
+            pytest.fail(report(violations, len(requests)), pytrace=False)
 
 
 def make_config(tmp_path: Path, **sections: dict[str, Any]) -> Config:
@@ -99,7 +113,13 @@ class Studio:
         return Town(guild, general, members)
 
     async def restart(self) -> None:
-        """Stop the bot and start it again; the virtual world and the files persist."""
+        """Stop the bot and start it again; the virtual world and the files persist.
+
+        SimCord detaches the bot without calling its ``close()``, so the process's own
+        resources (database, session store, scheduler, cogs) are torn down here first, as
+        they would be when the process dies."""
+        await self.env.settle()
+        await studyon_teardown(self.bot)
         await self.env.restart_bot()
         await self.env.settle()
 
@@ -109,4 +129,9 @@ async def studio(simcord_env: Env, frozen: time_machine.Traveller) -> AsyncItera
     bot = simcord_env.bot
     assert isinstance(bot, discord.Client)
     await bot.tree.sync()  # what `studyon sync` does once per deployment  # type: ignore[attr-defined]
-    yield Studio(simcord_env, frozen, synced=True)
+    try:
+        yield Studio(simcord_env, frozen, synced=True)
+    finally:
+        # SimCord's shutdown does not call close(): release the database and store here,
+        # or their worker threads keep the test process alive after a failure
+        await studyon_teardown(bot)  # type: ignore[arg-type]

@@ -190,7 +190,7 @@ def test_check_config_accepts_the_example(capsys: pytest.CaptureFixture[str]) ->
     assert cli.main(["check-config", "--config", str(REPO / "config.example.toml")]) == 0
 
 
-@pytest.mark.parametrize("command", ["run", "check-config", "migrate"])
+@pytest.mark.parametrize("command", ["run", "check-config", "migrate", "sync"])
 def test_bad_config_exits_2_with_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
 ) -> None:
@@ -312,3 +312,75 @@ def test_python_dash_m_bot() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("studyon ")
+
+
+# --------------------------------------------------------------------------------------------
+# sync
+
+
+def test_sync_without_token_explains_how_to_get_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[object] = []
+    fake_module(monkeypatch, "bot.sync", run_sync=lambda *a: calls.append(a))
+    code = cli.main(["sync", "--config", write(tmp_path, "")])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert err.strip() == cli.NO_TOKEN_HELP.strip()
+    assert calls == []  # never tried to log in
+    assert "Traceback" not in out + err
+
+
+def test_sync_prints_how_many_commands_were_synced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[tuple[str, int | None]] = []
+
+    async def run_sync(config: Config, guild_id: int | None) -> int:
+        seen.append((config.discord.token.reveal(), guild_id))
+        return 7
+
+    fake_module(monkeypatch, "bot.sync", run_sync=run_sync)
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    path = write(tmp_path, "")
+    assert cli.main(["sync", "--config", path]) == 0
+    assert capsys.readouterr().out.strip() == "synced 7 command(s) globally"
+    assert cli.main(["sync", "--config", path, "--guild", "1456074443980800005"]) == 0
+    out, err = capsys.readouterr()
+    assert out.strip() == "synced 7 command(s) to guild 1456074443980800005"
+    assert seen == [(TOKEN, None), (TOKEN, 1456074443980800005)]
+    assert TOKEN not in out + err
+
+
+@pytest.mark.parametrize("guild", ["general", "0", "-5", str(1 << 64)])
+def test_sync_refuses_a_guild_that_is_not_an_id(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], guild: str
+) -> None:
+    assert cli.main(["sync", "--config", write(tmp_path, ""), "--guild", guild]) == 2
+    assert "not a Discord id" in capsys.readouterr().err
+
+
+def test_sync_failure_is_one_line_without_the_token(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import discord
+
+    async def run_sync(config: Config, guild_id: int | None) -> int:
+        raise discord.LoginFailure("Improper token has been passed.")
+
+    fake_module(monkeypatch, "bot.sync", run_sync=run_sync)
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    code = cli.main(["sync", "--config", write(tmp_path, "")])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert err.strip() == "sync failed: LoginFailure: Improper token has been passed."
+    assert TOKEN not in out + err
+
+
+def test_sync_without_runtime_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    absent(monkeypatch, "bot.sync")
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    assert cli.main(["sync", "--config", write(tmp_path, "")]) == 1
+    assert "commands cannot be synced" in capsys.readouterr().err
