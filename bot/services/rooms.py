@@ -12,11 +12,18 @@ from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.domain import rooms as rules
-from bot.domain.errors import AlreadyMember, NotFound, NotMember, NotOwner, RoomClosed
+from bot.domain.errors import (
+    AlreadyMember,
+    NotFound,
+    NotMember,
+    NotOwner,
+    RoomClosed,
+    ValidationError,
+)
 from bot.domain.points import Reason, check_spend, room_create_key, room_join_key
 from bot.domain.timer import Pattern
 from bot.services.events import RoomClosed as RoomClosedEvent
-from bot.services.events import RoomListener
+from bot.services.events import RoomListener, RunEnding, notify_run_ending
 from bot.services.points import charge, ensure_member
 from bot.services.ports import WakeScheduler
 from bot.services.settings import ServiceSettings
@@ -36,6 +43,17 @@ class RoomView:
     @property
     def key(self) -> RoomKey:
         return RoomKey(self.room.guild_id, self.room.id)
+
+
+@dataclass(frozen=True, slots=True)
+class RoomDraft:
+    """A room as asked for, every value checked and cleaned; nothing written yet."""
+
+    title: str
+    notice: str
+    tags: tuple[str, ...]
+    capacity: int
+    pattern: Pattern
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +106,29 @@ class RoomService:
                 )
             await uow.commit()
 
+    def validate_create(
+        self,
+        title: str,
+        study_minutes: int,
+        break_minutes: int,
+        terms: int,
+        tags: str | Sequence[str] | None = None,
+        notice: str | None = None,
+        capacity: int | None = None,
+    ) -> RoomDraft:
+        """Check everything a new room needs (raises ``ValidationError``); writes nothing,
+        so callers can refuse before creating anything outside the database."""
+        return RoomDraft(
+            title=rules.validate_title(title),
+            notice=rules.validate_notice(notice or ""),
+            tags=rules.validate_tags(tags or ()),
+            capacity=rules.validate_capacity(
+                capacity if capacity is not None else self._settings.max_capacity,
+                self._settings.max_capacity,
+            ),
+            pattern=Pattern.from_minutes(study_minutes, break_minutes, terms),
+        )
+
     async def create(
         self,
         guild_id: int,
@@ -100,14 +141,9 @@ class RoomService:
         notice: str | None = None,
         capacity: int | None = None,
     ) -> Room:
-        title = rules.validate_title(title)
-        notice_text = rules.validate_notice(notice or "")
-        tag_list = rules.validate_tags(tags or ())
-        cap = rules.validate_capacity(
-            capacity if capacity is not None else self._settings.max_capacity,
-            self._settings.max_capacity,
+        draft = self.validate_create(
+            title, study_minutes, break_minutes, terms, tags, notice, capacity
         )
-        pattern = Pattern.from_minutes(study_minutes, break_minutes, terms)
         now = self._clock.now_ms()
         cost = self._settings.room_create_cost
         async with self._uow() as uow:
@@ -117,13 +153,13 @@ class RoomService:
             room = await uow.rooms.add(
                 guild_id=guild_id,
                 owner_id=owner_id,
-                title=title,
-                notice=notice_text,
-                tags=list(tag_list),
-                capacity=cap,
-                study_ms=pattern.study_ms,
-                break_ms=pattern.break_ms,
-                terms=pattern.terms,
+                title=draft.title,
+                notice=draft.notice,
+                tags=list(draft.tags),
+                capacity=draft.capacity,
+                study_ms=draft.pattern.study_ms,
+                break_ms=draft.pattern.break_ms,
+                terms=draft.pattern.terms,
                 status=OPEN,
                 created_ms=now,
             )
@@ -226,6 +262,37 @@ class RoomService:
             await self._forget(room, "empty")
         return LeaveOutcome(room, new_owner, closed=not remaining)
 
+    async def undo_join(self, room_id: int, user_id: int) -> None:
+        """Take back a join the Discord side could not complete (the bot could not grant
+        access): the stay ends at the instant it began and its payment is returned, once.
+        The stay is kept (zero length), so a later join is numbered, and paid, afresh."""
+        now = self._clock.now_ms()
+        async with self._uow() as uow:
+            room = await uow.rooms.get_for_update(room_id)
+            if room is None:
+                raise NotFound("room")
+            membership = await uow.rooms.active_membership(room_id, user_id)
+            if membership is None:
+                return
+            await uow.members.lock(room.guild_id, user_id, now)
+            await uow.rooms.leave(membership, membership.joined_ms)
+            payment_id = membership.payment_entry_id
+            payment = await uow.ledger.get(payment_id) if payment_id is not None else None
+            if payment is not None and payment.amount < 0:
+                key = f"room:{room_id}:undo:{payment.id}"
+                if await uow.ledger.by_key(key) is None:
+                    await uow.ledger.add(
+                        payment.guild_id,
+                        payment.user_id,
+                        -payment.amount,
+                        Reason.ADJUST.value,
+                        f"room:{room_id};payment:{payment.id}",
+                        key,
+                        now,
+                    )
+            await uow.commit()
+        await self._store.remove_member(key_of(room), user_id)
+
     # -- owner actions --------------------------------------------------------------------
 
     async def set_notice(self, room_id: int, user_id: int, text: str) -> Room:
@@ -256,6 +323,7 @@ class RoomService:
     async def _forget(self, room: Room, reason: str) -> None:
         key = key_of(room)
         self._scheduler.cancel(key)
+        await notify_run_ending(self._listener, RunEnding(key, self._clock.now_ms()))
         await self._store.drop_room(key)
         await self._listener.on_room_closed(
             RoomClosedEvent(key, room.text_channel_id, room.voice_channel_id, reason)
@@ -291,6 +359,27 @@ class RoomService:
                 guild_id, tag=tag or None, query=query or None, limit=limit, offset=offset
             )
             return [RoomView(r, tuple(await uow.rooms.active_members(r.id))) for r in rooms]
+
+    async def count_open(
+        self, guild_id: int, tag: str | None = None, query: str | None = None
+    ) -> int:
+        """How many open rooms ``list_open`` would page through with these filters."""
+        tag = rules.normalize_tag(tag) if tag else None
+        query = rules.clean_text(query) if query else None
+        async with self._uow() as uow:
+            return await uow.rooms.count_open(guild_id, tag=tag or None, query=query or None)
+
+    @staticmethod
+    def validate_filters(tag: str | None, query: str | None) -> tuple[str | None, str | None]:
+        """A ``/room list`` filter as typed, checked: a tag is one valid tag; a title query
+        is at most a title long (a longer one could match nothing). Empty means no filter."""
+        clean_tag = rules.validate_tag(tag) if tag and rules.normalize_tag(tag) else None
+        clean_query = rules.clean_text(query) if query else ""
+        if rules.has_control_chars(clean_query):
+            raise ValidationError("query", "control_chars")
+        if len(clean_query) > rules.TITLE_MAX:
+            raise ValidationError("query", "too_long", max=rules.TITLE_MAX, length=len(clean_query))
+        return clean_tag, clean_query or None
 
     async def rooms_of(self, guild_id: int, user_id: int) -> list[Room]:
         async with self._uow() as uow:

@@ -1,0 +1,178 @@
+"""A room's Discord channels: the category they live in, their names and who may see them.
+
+A room is a text channel and a voice channel under the guild's study-room category, hidden
+from @everyone and opened to each member through a member permission overwrite (added on
+join, removed on leave). Overwrites are changed by id through the REST API, so they work
+whether or not the channel or the member is in the bot's cache.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from collections.abc import Iterable
+
+import discord
+
+log = logging.getLogger(__name__)
+
+CHANNEL_NAME_MAX = 100
+FALLBACK_NAME = "study-room"
+
+# what a room member may do in both of the room's channels
+MEMBER_ACCESS = discord.PermissionOverwrite(
+    view_channel=True,
+    send_messages=True,
+    read_message_history=True,
+    add_reactions=True,
+    connect=True,
+    speak=True,
+)
+# what everyone else may not: see the channels or join the voice
+HIDDEN = discord.PermissionOverwrite(view_channel=False, connect=False)
+# what the bot keeps for itself whatever @everyone is denied (only the ones its role holds:
+# Discord refuses an overwrite granting what the bot itself lacks). Manage Permissions is not
+# set here: Discord lets only administrators put it in a channel overwrite; the bot holds it
+# through its role (checked before creating), which the @everyone deny does not touch.
+BOT_ACCESS = discord.PermissionOverwrite(
+    view_channel=True,
+    send_messages=True,
+    read_message_history=True,
+    embed_links=True,
+    add_reactions=True,
+    manage_channels=True,
+    manage_messages=True,
+    pin_messages=True,
+    connect=True,
+)
+# guild permissions the bot needs to make and open rooms
+REQUIRED_GUILD_PERMISSIONS = ("manage_channels", "manage_roles")
+
+_NOT_NAME = re.compile(r"[^\w-]+")
+_DASHES = re.compile(r"-{2,}")
+
+
+def text_channel_name(title: str, fallback_id: int) -> str:
+    """A text-channel name for ``title``: lowercase, words joined by ``-``, only letters,
+    digits, ``-`` and ``_``, at most 100 characters; ``study-room-<id>`` when nothing of the
+    title survives (a title of only symbols or emoji)."""
+    name = _NOT_NAME.sub("-", title.lower())
+    name = _DASHES.sub("-", name).strip("-_")[:CHANNEL_NAME_MAX].strip("-_")
+    return name or f"{FALLBACK_NAME}-{fallback_id}"[:CHANNEL_NAME_MAX]
+
+
+def voice_channel_name(title: str, fallback_id: int) -> str:
+    """A voice-channel name: the title itself (voice channels keep case and spaces), one
+    line, at most 100 characters."""
+    name = " ".join(title.split())[:CHANNEL_NAME_MAX].strip()
+    return name or f"{FALLBACK_NAME}-{fallback_id}"[:CHANNEL_NAME_MAX]
+
+
+def bot_access(me: discord.Member) -> discord.PermissionOverwrite:
+    """``BOT_ACCESS`` limited to what the bot's roles give it in the guild."""
+    held = me.guild_permissions
+    return discord.PermissionOverwrite(
+        **{name: True for name, value in BOT_ACCESS if value and getattr(held, name)}
+    )
+
+
+def missing_guild_permissions(
+    held: discord.Permissions, needed: Iterable[str] = REQUIRED_GUILD_PERMISSIONS
+) -> list[str]:
+    """The permissions of ``needed`` that ``held`` lacks."""
+    return [name for name in needed if not getattr(held, name)]
+
+
+async def ensure_category(guild: discord.Guild, name: str) -> discord.CategoryChannel:
+    """The guild's study-room category, created when missing (matched by name, ignoring
+    case, so an admin may have made it by hand)."""
+    wanted = name.casefold()
+    for category in guild.categories:
+        if category.name.casefold() == wanted:
+            return category
+    return await guild.create_category(name, reason="StudyOn study rooms")
+
+
+async def create_room_channels(
+    guild: discord.Guild,
+    category: discord.CategoryChannel,
+    title: str,
+    owner: discord.abc.Snowflake,
+    fallback_id: int,
+) -> tuple[discord.TextChannel, discord.VoiceChannel]:
+    """The room's text and voice channel, visible to the bot and ``owner`` only. If the
+    second cannot be made, the first is deleted again before the error propagates."""
+    me = guild.me
+    overwrites: dict[discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite]
+    overwrites = {
+        guild.default_role: HIDDEN,
+        me: bot_access(me),
+        discord.Object(owner.id, type=discord.Member): MEMBER_ACCESS,
+    }
+    reason = "StudyOn: new study room"
+    text = await guild.create_text_channel(
+        text_channel_name(title, fallback_id),
+        category=category,
+        overwrites=overwrites,
+        reason=reason,
+    )
+    try:
+        voice = await guild.create_voice_channel(
+            voice_channel_name(title, fallback_id),
+            category=category,
+            overwrites=overwrites,
+            reason=reason,
+        )
+    except BaseException:
+        with contextlib.suppress(discord.HTTPException):
+            await text.delete(reason="StudyOn: room not created")
+        raise
+    return text, voice
+
+
+def _ids(channel_ids: Iterable[int | None]) -> list[int]:
+    return [cid for cid in channel_ids if cid is not None]
+
+
+async def grant_access(
+    http: discord.http.HTTPClient, channel_ids: Iterable[int | None], user_id: int
+) -> None:
+    """Let ``user_id`` see and use the room's channels (a member overwrite on each)."""
+    allow, deny = MEMBER_ACCESS.pair()
+    for channel_id in _ids(channel_ids):
+        await http.edit_channel_permissions(
+            channel_id,
+            user_id,
+            str(allow.value),
+            str(deny.value),
+            1,  # member overwrite
+            reason="StudyOn: joined the room",
+        )
+
+
+async def revoke_access(
+    http: discord.http.HTTPClient, channel_ids: Iterable[int | None], user_id: int
+) -> None:
+    """Remove ``user_id``'s overwrite from each channel (gone channels are skipped; other
+    failures are logged, so one failure does not keep the rest in place)."""
+    for channel_id in _ids(channel_ids):
+        try:
+            await http.delete_channel_permissions(
+                channel_id, user_id, reason="StudyOn: left the room"
+            )
+        except discord.NotFound:
+            continue
+        except discord.HTTPException:
+            log.exception("could not remove %s from channel %s", user_id, channel_id)
+
+
+async def delete_channels(http: discord.http.HTTPClient, channel_ids: Iterable[int | None]) -> None:
+    """Delete the channels; ones already gone are fine, other failures are logged."""
+    for channel_id in _ids(channel_ids):
+        try:
+            await http.delete_channel(channel_id, reason="StudyOn: room closed")
+        except discord.NotFound:
+            continue
+        except discord.HTTPException:
+            log.exception("could not delete channel %s", channel_id)

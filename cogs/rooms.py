@@ -1,0 +1,680 @@
+"""``/room``: open, find, join, leave and run study rooms, each a pair of private channels.
+
+Every refusal happens before anything changes: inputs and points are checked before a
+channel exists, the bot's own permissions before a member pays. Channels are made first and
+the room row after; if the row cannot be written the channels are deleted again, so a failed
+create leaves nothing behind. When a room closes, however it closes (the owner, the last
+member leaving, nobody extending a finished run), the services tell this cog and the room's
+channels are deleted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.domain.errors import NotFound, NotOwner, RoomClosed, StudyOnError
+from bot.i18n import ls, t
+from bot.services.events import BoundaryFired, RunFinished
+from bot.services.events import RoomClosed as RoomClosedEvent
+from bot.services.rooms import OPEN, RoomDraft, RoomView, key_of
+from cogs import _channels
+from cogs._board import post_line
+from cogs._card import CARD_DIGEST, digest, refresh_card, render_card
+from cogs._common import NO_MENTIONS, error_text, member_locale, reply, reply_error
+from storage.models import Room, RoomMember
+
+if TYPE_CHECKING:
+    from bot.app import AnyStudyOnBot
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 10
+CHOICES_MAX = 25
+CONFIRM_SECONDS = 60.0
+ROOM_ID_MAX = 2**63 - 1
+
+
+class MissingPermission(StudyOnError):
+    """The bot lacks a Discord permission it needs; ``permission`` is its shown name."""
+
+    code = "error.missing_permission"
+
+    def __init__(self, permission: str) -> None:
+        super().__init__(f"missing permission {permission}", permission=permission)
+
+
+class PickRoom(StudyOnError):
+    code = "error.room.pick"
+
+
+class NoRoom(StudyOnError):
+    code = "error.room.none"
+
+
+class NoChannels(StudyOnError):
+    code = "error.room.no_channels"
+
+
+def _title(text: str) -> str:
+    """A title or name to show inside bold text: markdown escaped."""
+    return discord.utils.escape_markdown(text)
+
+
+def _member_name(interaction: discord.Interaction) -> str:
+    return discord.utils.escape_markdown(interaction.user.display_name)
+
+
+def _quote(text: str) -> str:
+    return "\n".join(f"> {line}" if line else ">" for line in text.split("\n"))
+
+
+def _missing(permission: str, locale: str) -> MissingPermission:
+    return MissingPermission(t(f"perm.{permission}", locale))
+
+
+def parse_room_id(value: str | None) -> int:
+    """A ``room`` option's value (a room id as text); anything else is an unknown room."""
+    text = (value or "").strip()
+    if not text.isascii() or not text.isdigit():
+        raise NotFound("room")
+    room_id = int(text)
+    if not 0 < room_id <= ROOM_ID_MAX:
+        raise NotFound("room")
+    return room_id
+
+
+def preview(draft: RoomDraft, guild_id: int, owner_id: int, now_ms: int) -> RoomView:
+    """The room as it will be stored, to render its card before the row exists."""
+    room = Room(
+        guild_id=guild_id,
+        owner_id=owner_id,
+        title=draft.title,
+        notice=draft.notice,
+        tags=list(draft.tags),
+        capacity=draft.capacity,
+        study_ms=draft.pattern.study_ms,
+        break_ms=draft.pattern.break_ms,
+        terms=draft.pattern.terms,
+        status=OPEN,
+        created_ms=now_ms,
+    )
+    owner = RoomMember(user_id=owner_id, joined_ms=now_ms, membership_no=1)
+    return RoomView(room, (owner,))
+
+
+class Rooms(commands.Cog):
+    room = app_commands.Group(
+        name=ls("room", "cmd.room"),
+        description=ls("Study rooms: create, find, join and manage them", "cmd.room.desc"),
+        guild_only=True,
+    )
+
+    def __init__(self, bot: AnyStudyOnBot) -> None:
+        self.bot = bot
+        self._category_locks: dict[int, asyncio.Lock] = {}
+
+    def _category_lock(self, guild_id: int) -> asyncio.Lock:
+        return self._category_locks.setdefault(guild_id, asyncio.Lock())
+
+    async def cog_load(self) -> None:
+        self.bot.services.events.add_room_listener(self)
+
+    # -- what the services report -------------------------------------------------------
+
+    async def on_boundary(self, event: BoundaryFired) -> None:
+        return None  # the timer cog posts alarms
+
+    async def on_run_finished(self, event: RunFinished) -> None:
+        return None  # the timer cog announces kings and the vote
+
+    async def on_room_closed(self, event: RoomClosedEvent) -> None:
+        """However a room closed, its channels go."""
+        await _channels.delete_channels(
+            self.bot.http, [event.text_channel_id, event.voice_channel_id]
+        )
+
+    # -- helpers ------------------------------------------------------------------------
+
+    async def _room(self, interaction: discord.Interaction, value: str | None) -> RoomView:
+        """The room a ``room`` option names, in this guild."""
+        view = await self.bot.services.rooms.get(parse_room_id(value))
+        if view.room.guild_id != interaction.guild_id:
+            raise NotFound("room")
+        return view
+
+    async def _my_room(self, interaction: discord.Interaction, value: str | None) -> RoomView:
+        """The room named, else the room whose channel this is, else the member's only room."""
+        if value:
+            return await self._room(interaction, value)
+        services = self.bot.services
+        if interaction.channel_id is not None:
+            here = await services.rooms.by_channel(interaction.channel_id)
+            if here is not None and here.status == OPEN:
+                return await services.rooms.get(here.id)
+        assert interaction.guild_id is not None
+        mine = await services.rooms.rooms_of(interaction.guild_id, interaction.user.id)
+        if not mine:
+            raise NoRoom()
+        if len(mine) > 1:
+            raise PickRoom()
+        return await services.rooms.get(mine[0].id)
+
+    def _check_bot_permissions(
+        self, interaction: discord.Interaction, needed: Sequence[str], locale: str
+    ) -> None:
+        me = interaction.guild.me if interaction.guild is not None else None
+        # the guild-wide permissions of the bot's roles; without the bot's member cached,
+        # what Discord says the bot holds where the command was used
+        held = me.guild_permissions if me is not None else interaction.app_permissions
+        missing = _channels.missing_guild_permissions(held, needed)
+        if missing:
+            raise _missing(missing[0], locale)
+
+    async def _choices(
+        self, interaction: discord.Interaction, current: str, *, mine: bool
+    ) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        services = self.bot.services
+        locale = await member_locale(interaction)
+        query = current.strip()[:100]
+        views: list[RoomView]
+        if mine:
+            rooms = await services.rooms.rooms_of(interaction.guild_id, interaction.user.id)
+            wanted = query.casefold()
+            views = [
+                await services.rooms.get(r.id)
+                for r in rooms
+                if not wanted or wanted in r.title.casefold()
+            ][:CHOICES_MAX]
+        else:
+            views = await services.rooms.list_open(
+                interaction.guild_id, query=query or None, limit=CHOICES_MAX
+            )
+        return [
+            app_commands.Choice(
+                name=t(
+                    "rooms.choice",
+                    locale,
+                    title=v.room.title,
+                    members=len(v.members),
+                    capacity=v.room.capacity,
+                ),
+                value=str(v.room.id),
+            )
+            for v in views
+        ]
+
+    async def open_rooms_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await self._choices(interaction, current, mine=False)
+
+    async def my_rooms_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await self._choices(interaction, current, mine=True)
+
+    # -- /room create ---------------------------------------------------------------------
+
+    @room.command(
+        name=ls("create", "cmd.room.create"),
+        description=ls("Open a study room (costs points)", "cmd.room.create.desc"),
+    )
+    @app_commands.rename(
+        title=ls("title", "cmd.room.opt.title"),
+        study=ls("study", "cmd.room.opt.study"),
+        break_minutes=ls("break", "cmd.room.opt.break"),
+        terms=ls("terms", "cmd.room.opt.terms"),
+        tags=ls("tags", "cmd.room.opt.tags"),
+        notice=ls("notice", "cmd.room.opt.notice"),
+        capacity=ls("capacity", "cmd.room.opt.capacity"),
+    )
+    @app_commands.describe(
+        title=ls("The room's name (1–50 characters)", "cmd.room.opt.title.desc"),
+        study=ls("Minutes of each study period (1–180)", "cmd.room.opt.study.desc"),
+        break_minutes=ls("Minutes of each break (1–60)", "cmd.room.opt.break.desc"),
+        terms=ls("How many study periods (1–12)", "cmd.room.opt.terms.desc"),
+        tags=ls("Up to 5 tags, separated by commas: #math, exam prep", "cmd.room.opt.tags.desc"),
+        notice=ls("A notice for the members (up to 500 characters)", "cmd.room.opt.notice.desc"),
+        capacity=ls(
+            "How many members it holds (2 to the server's maximum)", "cmd.room.opt.capacity.desc"
+        ),
+    )
+    async def create(
+        self,
+        interaction: discord.Interaction,
+        title: str,
+        study: app_commands.Range[int, 1, 180],
+        break_minutes: app_commands.Range[int, 1, 60],
+        terms: app_commands.Range[int, 1, 12],
+        tags: str | None = None,
+        notice: str | None = None,
+        capacity: app_commands.Range[int, 2, 25] | None = None,
+    ) -> None:
+        guild = interaction.guild
+        assert guild is not None
+        bot, services = self.bot, self.bot.services
+        user = interaction.user
+        locale = await member_locale(interaction)
+        # every refusal before anything exists: input, points, the bot's permissions
+        draft = services.rooms.validate_create(
+            title, study, break_minutes, terms, tags, notice, capacity
+        )
+        await services.rooms.check_can_create(guild.id, user.id)
+        self._check_bot_permissions(interaction, _channels.REQUIRED_GUILD_PERMISSIONS, locale)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+
+        step = "manage_channels"
+        text: discord.TextChannel | None = None
+        voice: discord.VoiceChannel | None = None
+        try:
+            async with self._category_lock(guild.id):  # two creates make one category
+                category = await _channels.ensure_category(guild, bot.config.rooms.category_name)
+            text, voice = await _channels.create_room_channels(
+                guild, category, draft.title, user, interaction.id
+            )
+            step = "send_messages"
+            embed = render_card(
+                preview(draft, guild.id, user.id, services.clock.now_ms()), None, bot.default_locale
+            )
+            card = await text.send(embed=embed, allowed_mentions=NO_MENTIONS)
+            try:
+                await card.pin(reason="StudyOn: room card")
+            except discord.HTTPException:
+                log.warning("could not pin the card in channel %s", text.id, exc_info=True)
+            room = await services.rooms.create(
+                guild.id,
+                user.id,
+                draft.title,
+                study,
+                break_minutes,
+                terms,
+                draft.tags,
+                draft.notice,
+                draft.capacity,
+            )
+        except BaseException as error:
+            await _channels.delete_channels(
+                bot.http, [c.id for c in (text, voice) if c is not None]
+            )
+            if isinstance(error, discord.Forbidden):
+                raise _missing(step, locale) from error
+            raise
+        try:
+            await services.rooms.attach_channels(room.id, text.id, voice.id, card.id)
+        except BaseException:
+            # the room closed before its channels were recorded: nobody else deletes them
+            await _channels.delete_channels(bot.http, [text.id, voice.id])
+            raise
+        # the card already shows this room: the first refresh need not edit it
+        await services.store.set_message(key_of(room), CARD_DIGEST, digest(embed))
+        await post_line(
+            bot,
+            text.id,
+            "rooms.board.created",
+            name=_member_name(interaction),
+            title=_title(room.title),
+        )
+        await reply(
+            interaction,
+            t(
+                "rooms.created",
+                locale,
+                title=_title(room.title),
+                channel=text.mention,
+                cost=services.settings.room_create_cost,
+            ),
+        )
+
+    # -- /room list -----------------------------------------------------------------------
+
+    @room.command(
+        name=ls("list", "cmd.room.list"),
+        description=ls("Find open study rooms", "cmd.room.list.desc"),
+    )
+    @app_commands.rename(
+        tag=ls("tag", "cmd.room.opt.tag"),
+        query=ls("query", "cmd.room.opt.query"),
+        page=ls("page", "cmd.room.opt.page"),
+    )
+    @app_commands.describe(
+        tag=ls("Only rooms with this tag", "cmd.room.opt.tag.desc"),
+        query=ls("Only rooms whose title contains this", "cmd.room.opt.query.desc"),
+        page=ls("Which page of results", "cmd.room.opt.page.desc"),
+    )
+    async def list_rooms(
+        self,
+        interaction: discord.Interaction,
+        tag: str | None = None,
+        query: str | None = None,
+        page: app_commands.Range[int, 1, 1000] = 1,
+    ) -> None:
+        assert interaction.guild_id is not None
+        rooms = self.bot.services.rooms
+        locale = await member_locale(interaction)
+        tag, query = rooms.validate_filters(tag, query)
+        filters = []
+        if tag:
+            filters.append(t("rooms.list.filter.tag", locale, tag=tag))
+        if query:
+            filters.append(
+                t("rooms.list.filter.query", locale, query=discord.utils.escape_markdown(query))
+            )
+        filter_text = ", ".join(filters)
+        total = await rooms.count_open(interaction.guild_id, tag, query)
+        if total == 0:
+            key = "rooms.list.empty" if filters else "rooms.list.none"
+            await reply(interaction, t(key, locale, filters=filter_text))
+            return
+        pages = -(-total // PAGE_SIZE)
+        if page > pages:
+            await reply(interaction, t("rooms.list.no_page", locale, page=page, pages=pages))
+            return
+        views = await rooms.list_open(
+            interaction.guild_id, tag, query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+        )
+        embed = discord.Embed(
+            title=t("rooms.list.title", locale),
+            description=t("rooms.list.filters", locale, filters=filter_text) if filters else None,
+            colour=discord.Colour.blurple(),
+        )
+        for view in views:
+            r = view.room
+            embed.add_field(
+                name=r.title,
+                value="\n".join(
+                    part
+                    for part in (
+                        t(
+                            "rooms.list.line",
+                            locale,
+                            title=_title(r.title),
+                            members=len(view.members),
+                            capacity=r.capacity,
+                            study=r.study_ms // 60_000,
+                            brk=r.break_ms // 60_000,
+                            terms=r.terms,
+                        ),
+                        " ".join(f"`#{tag_}`" for tag_ in r.tags),
+                    )
+                    if part
+                ),
+                inline=False,
+            )
+        embed.set_footer(text=t("rooms.list.footer", locale, page=page, pages=pages, total=total))
+        await reply(interaction, embed=embed)
+
+    # -- /room info -----------------------------------------------------------------------
+
+    @room.command(
+        name=ls("info", "cmd.room.info"),
+        description=ls(
+            "Show a study room's pattern, tags, notice and members", "cmd.room.info.desc"
+        ),
+    )
+    @app_commands.rename(room=ls("room", "cmd.room.opt.room"))
+    @app_commands.describe(room=ls("The room (start typing its title)", "cmd.room.opt.room.desc"))
+    @app_commands.autocomplete(room=open_rooms_autocomplete)
+    async def info(self, interaction: discord.Interaction, room: str) -> None:
+        locale = await member_locale(interaction)
+        view = await self._room(interaction, room)
+        if view.room.status != OPEN:
+            raise RoomClosed()
+        timer = await self.bot.services.timers.status_of(view.key)
+        embed = render_card(view, timer, locale)
+        is_member = any(m.user_id == interaction.user.id for m in view.members)
+        if is_member and view.room.text_channel_id is not None:
+            embed.add_field(
+                name=t("rooms.info.channel", locale),
+                value=f"<#{view.room.text_channel_id}>",
+                inline=False,
+            )
+        await reply(interaction, embed=embed)
+
+    # -- /room join -----------------------------------------------------------------------
+
+    @room.command(
+        name=ls("join", "cmd.room.join"),
+        description=ls("Join a study room (costs points)", "cmd.room.join.desc"),
+    )
+    @app_commands.rename(room=ls("room", "cmd.room.opt.room"))
+    @app_commands.describe(room=ls("The room (start typing its title)", "cmd.room.opt.room.desc"))
+    @app_commands.autocomplete(room=open_rooms_autocomplete)
+    async def join(self, interaction: discord.Interaction, room: str) -> None:
+        bot, services = self.bot, self.bot.services
+        locale = await member_locale(interaction)
+        view = await self._room(interaction, room)
+        r = view.room
+        if r.status != OPEN:
+            raise RoomClosed()
+        if r.text_channel_id is None or r.voice_channel_id is None:
+            raise NoChannels()
+        self._check_bot_permissions(interaction, ("manage_roles",), locale)
+        await services.rooms.join(r.id, interaction.user.id)
+        try:
+            await _channels.grant_access(
+                bot.http, [r.text_channel_id, r.voice_channel_id], interaction.user.id
+            )
+        except BaseException as error:
+            # the member paid for access the bot could not give: take the join back
+            await _channels.revoke_access(
+                bot.http, [r.text_channel_id, r.voice_channel_id], interaction.user.id
+            )
+            await services.rooms.undo_join(r.id, interaction.user.id)
+            if isinstance(error, discord.Forbidden):
+                raise _missing("manage_roles", locale) from error
+            if isinstance(error, discord.NotFound):
+                raise NoChannels() from error
+            raise
+        await post_line(
+            bot, r.text_channel_id, "rooms.board.joined", name=_member_name(interaction)
+        )
+        await refresh_card(bot, r.id)
+        await reply(
+            interaction,
+            t(
+                "rooms.joined",
+                locale,
+                title=_title(r.title),
+                channel=f"<#{r.text_channel_id}>",
+                cost=services.settings.room_join_cost,
+            ),
+        )
+
+    # -- /room leave ----------------------------------------------------------------------
+
+    @room.command(
+        name=ls("leave", "cmd.room.leave"),
+        description=ls("Leave a study room", "cmd.room.leave.desc"),
+    )
+    @app_commands.rename(room=ls("room", "cmd.room.opt.room"))
+    @app_commands.describe(
+        room=ls(
+            "The room (default: the room of this channel, or your only room)",
+            "cmd.room.opt.my_room.desc",
+        )
+    )
+    @app_commands.autocomplete(room=my_rooms_autocomplete)
+    async def leave(self, interaction: discord.Interaction, room: str | None = None) -> None:
+        bot, services = self.bot, self.bot.services
+        locale = await member_locale(interaction)
+        view = await self._my_room(interaction, room)
+        r = view.room
+        # answer first: leaving the last seat deletes the channel this may be used in
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        outcome = await services.rooms.leave(r.id, interaction.user.id)
+        title = _title(r.title)
+        if outcome.closed:
+            await _safe_reply(interaction, t("rooms.left.closed", locale, title=title))
+            return
+        await _channels.revoke_access(
+            bot.http, [r.text_channel_id, r.voice_channel_id], interaction.user.id
+        )
+        await post_line(bot, r.text_channel_id, "rooms.board.left", name=_member_name(interaction))
+        if outcome.new_owner_id is not None:
+            new_owner = bot.display_name(r.guild_id, outcome.new_owner_id)
+            await post_line(bot, r.text_channel_id, "rooms.board.owner", name=new_owner)
+            text = t("rooms.left.owner", locale, title=title, name=new_owner)
+        else:
+            text = t("rooms.left", locale, title=title)
+        await refresh_card(bot, r.id)
+        await _safe_reply(interaction, text)
+
+    # -- /room notice ---------------------------------------------------------------------
+
+    @room.command(
+        name=ls("notice", "cmd.room.notice"),
+        description=ls("Set your room's notice (room owner)", "cmd.room.notice.desc"),
+    )
+    @app_commands.rename(text=ls("text", "cmd.room.opt.text"), room=ls("room", "cmd.room.opt.room"))
+    @app_commands.describe(
+        text=ls("The new notice (up to 500 characters)", "cmd.room.opt.text.desc"),
+        room=ls(
+            "The room (default: the room of this channel, or your only room)",
+            "cmd.room.opt.my_room.desc",
+        ),
+    )
+    @app_commands.autocomplete(room=my_rooms_autocomplete)
+    async def notice(
+        self, interaction: discord.Interaction, text: str, room: str | None = None
+    ) -> None:
+        bot, services = self.bot, self.bot.services
+        locale = await member_locale(interaction)
+        view = await self._my_room(interaction, room)
+        updated = await services.rooms.set_notice(view.room.id, interaction.user.id, text)
+        await refresh_card(bot, updated.id)
+        if updated.notice:
+            await post_line(
+                bot,
+                updated.text_channel_id,
+                "rooms.board.notice",
+                name=_member_name(interaction),
+                notice=_quote(updated.notice),
+            )
+        else:
+            await post_line(
+                bot,
+                updated.text_channel_id,
+                "rooms.board.notice_cleared",
+                name=_member_name(interaction),
+            )
+        await reply(interaction, t("rooms.notice.set", locale, title=_title(updated.title)))
+
+    # -- /room close ----------------------------------------------------------------------
+
+    @room.command(
+        name=ls("close", "cmd.room.close"),
+        description=ls(
+            "Close your room and delete its channels (room owner)", "cmd.room.close.desc"
+        ),
+    )
+    @app_commands.rename(room=ls("room", "cmd.room.opt.room"))
+    @app_commands.describe(
+        room=ls(
+            "The room (default: the room of this channel, or your only room)",
+            "cmd.room.opt.my_room.desc",
+        )
+    )
+    @app_commands.autocomplete(room=my_rooms_autocomplete)
+    async def close(self, interaction: discord.Interaction, room: str | None = None) -> None:
+        locale = await member_locale(interaction)
+        view = await self._my_room(interaction, room)
+        r = view.room
+        if r.status != OPEN:
+            raise RoomClosed()
+        if r.owner_id != interaction.user.id:
+            raise NotOwner()
+        confirm = CloseConfirm(self.bot, interaction, r.id, r.title, locale)
+        await reply(
+            interaction, t("rooms.close.confirm", locale, title=_title(r.title)), view=confirm
+        )
+
+
+async def _safe_reply(interaction: discord.Interaction, content: str) -> None:
+    """Reply, tolerating a channel that is gone (the room it belonged to closed)."""
+    try:
+        await reply(interaction, content)
+    except discord.HTTPException:
+        log.info("could not answer in channel %s (gone?)", interaction.channel_id)
+
+
+class CloseConfirm(discord.ui.View):
+    """Confirm / Cancel for ``/room close``; doing nothing until it times out is harmless."""
+
+    def __init__(
+        self,
+        bot: AnyStudyOnBot,
+        origin: discord.Interaction,
+        room_id: int,
+        title: str,
+        locale: str,
+    ) -> None:
+        super().__init__(timeout=CONFIRM_SECONDS)
+        self.bot = bot
+        self.origin = origin
+        self.room_id = room_id
+        self.title = _title(title)
+        self.locale = locale
+        confirm: discord.ui.Button[CloseConfirm] = discord.ui.Button(
+            label=t("rooms.close.button.confirm", locale), style=discord.ButtonStyle.danger
+        )
+        cancel: discord.ui.Button[CloseConfirm] = discord.ui.Button(
+            label=t("rooms.close.button.cancel", locale), style=discord.ButtonStyle.secondary
+        )
+        confirm.callback = self.on_confirm  # type: ignore[method-assign]
+        cancel.callback = self.on_cancel  # type: ignore[method-assign]
+        self.add_item(confirm)
+        self.add_item(cancel)
+
+    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        return interaction.user.id == self.origin.user.id
+
+    async def on_confirm(self, interaction: discord.Interaction) -> None:
+        self.stop()
+        await interaction.response.edit_message(
+            content=t("rooms.close.closing", self.locale, title=self.title), view=None
+        )
+        try:
+            await self.bot.services.rooms.close(self.room_id, interaction.user.id, "owner")
+        except StudyOnError as error:
+            await self._edit(interaction, error_text(error, self.locale))
+            return
+        await self._edit(interaction, t("rooms.close.done", self.locale, title=self.title))
+
+    async def on_cancel(self, interaction: discord.Interaction) -> None:
+        self.stop()
+        await interaction.response.edit_message(
+            content=t("rooms.close.cancelled", self.locale, title=self.title), view=None
+        )
+
+    async def on_timeout(self) -> None:
+        await self._edit(self.origin, t("rooms.close.timeout", self.locale, title=self.title))
+
+    async def on_error(
+        self,
+        interaction: discord.Interaction[Any],
+        error: Exception,
+        item: discord.ui.Item[Any],
+    ) -> None:
+        await reply_error(interaction, error)
+
+    @staticmethod
+    async def _edit(interaction: discord.Interaction, content: str) -> None:
+        try:
+            await interaction.edit_original_response(
+                content=content, view=None, allowed_mentions=NO_MENTIONS
+            )
+        except discord.HTTPException:
+            log.info("could not edit the close confirmation (channel gone?)")
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(Rooms(cast("AnyStudyOnBot", bot)))
