@@ -8,16 +8,32 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.domain import todos as rules
 from bot.domain.errors import AlreadyDone, NotFound
+from bot.domain.rooms import clean_text
 from bot.services.events import TodoCompleted, TodoListener
+from bot.services.members import member_zone
 from bot.services.points import ensure_member
 from bot.services.settings import ServiceSettings
 from storage.models import Rating, Todo
 from storage.uow import UnitOfWork, UnitOfWorkFactory
+
+SEARCH_POOL = 200  # todos looked at to pick the (at most 25) closest to today
+
+
+class TodoAlreadyDone(AlreadyDone):
+    """Ticking a todo that is ticked already."""
+
+    code = "error.todo.already_done"
+
+
+class TodoNotDone(AlreadyDone):
+    """Unticking a todo that is not ticked (nothing to undo)."""
+
+    code = "error.todo.not_done"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,12 +60,7 @@ class TodoService:
         self._listener = listener
 
     async def _zone(self, uow: UnitOfWork, guild_id: int, user_id: int) -> ZoneInfo:
-        member = await uow.members.get(guild_id, user_id)
-        name = member.timezone if member and member.timezone else self._settings.default_timezone
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            return ZoneInfo("UTC")
+        return await member_zone(uow, guild_id, user_id, self._settings.default_timezone)
 
     async def _day(self, uow: UnitOfWork, guild_id: int, user_id: int, text: str | None) -> date:
         return rules.parse_day(text, await self._zone(uow, guild_id, user_id), self._clock.now_ms())
@@ -88,7 +99,7 @@ class TodoService:
         async with self._uow() as uow:
             todo = await self._owned(uow, guild_id, user_id, todo_id)
             if todo.done:
-                raise AlreadyDone()
+                raise TodoAlreadyDone()
             todo.done = True
             todo.done_ms = now
             rooms = await uow.rooms.rooms_of_member(guild_id, user_id)
@@ -102,7 +113,7 @@ class TodoService:
         async with self._uow() as uow:
             todo = await self._owned(uow, guild_id, user_id, todo_id)
             if not todo.done:
-                raise AlreadyDone()
+                raise TodoNotDone()
             todo.done = False
             todo.done_ms = None
             await uow.commit()
@@ -123,10 +134,47 @@ class TodoService:
             await uow.commit()
             return todo
 
+    async def get(self, guild_id: int, user_id: int, todo_id: int) -> Todo:
+        """The member's own todo (another member's is not found)."""
+        async with self._uow() as uow:
+            return await self._owned(uow, guild_id, user_id, todo_id)
+
     async def search(self, guild_id: int, user_id: int, prefix: str, limit: int = 25) -> list[Todo]:
         """The member's own todos matching ``prefix`` (for autocomplete)."""
         async with self._uow() as uow:
             return list(await uow.todos.search(guild_id, user_id, prefix, limit=limit))
+
+    async def choices(
+        self,
+        guild_id: int,
+        user_id: int,
+        typed: str,
+        *,
+        done: bool | None = None,
+        limit: int = 25,
+    ) -> tuple[date, list[Todo]]:
+        """The member's own todos containing ``typed`` for an ``item`` option: today's first,
+        then the days nearest to today, in list order; ``done`` narrows to ticked (True) or
+        open (False) ones. Also returns the member's today, for labelling."""
+        async with self._uow() as uow:
+            today = await self._day(uow, guild_id, user_id, None)
+            pool = await uow.todos.search(
+                guild_id, user_id, typed.strip(), limit=SEARCH_POOL, done=done
+            )
+        pool.sort(key=lambda t: (abs((t.day - today).days), t.day < today, t.position, t.id))
+        return today, pool[:limit]
+
+    async def find_by_text(self, guild_id: int, user_id: int, text: str) -> Todo:
+        """The member's todo whose text is exactly ``text`` (ignoring case), the one nearest
+        to today if several: what a member who typed instead of picking a choice meant."""
+        typed = clean_text(text)
+        if not typed:
+            raise NotFound("todo")
+        _, candidates = await self.choices(guild_id, user_id, typed, limit=SEARCH_POOL)
+        for todo in candidates:
+            if todo.text.casefold() == typed.casefold():
+                return todo
+        raise NotFound("todo")
 
     async def rate(self, guild_id: int, user_id: int, score: int, day: str | None = None) -> Rating:
         score = rules.validate_score(score)

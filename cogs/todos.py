@@ -1,0 +1,378 @@
+"""``/todo add|list|done|undo|edit|remove``: the member's own todo list, by day.
+
+Everything here is the member's own: ``item`` autocompletes from their todos only, and an id
+that is not theirs is "not found". Replies are private and in the member's language; todo
+text is shown markdown-escaped with mentions disabled. Ticking a todo while in a study room
+posts "**alice** completed *read ch. 4*" on the room's board (``TodoBoard``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from datetime import date
+from typing import TYPE_CHECKING, Any, cast
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.domain.errors import NotFound, StudyOnError
+from bot.i18n import ls, t
+from bot.services.events import TodoCompleted
+from cogs._board import post_line
+from cogs._common import MESSAGE_MAX, member_locale, reply, reply_error, studyon
+
+if TYPE_CHECKING:
+    from bot.app import AnyStudyOnBot
+    from storage.models import Todo
+
+log = logging.getLogger(__name__)
+
+CHOICE_NAME_MAX = 100  # Discord's limit for an autocomplete choice's label
+ID_DIGITS_MAX = 19  # a 64-bit id
+CONFIRM_SECONDS = 120
+
+
+def escape(text: str) -> str:
+    """User text for a message: markdown-escaped (mentions are disabled when sending)."""
+    return discord.utils.escape_markdown(text)
+
+
+def shorten(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters with "…" (for labels only, never for data)."""
+    return text if len(text) <= width else text[: max(width - 1, 0)].rstrip() + "…"
+
+
+def day_label(day: date, today: date, locale: str) -> str:
+    key = "todos.day.today" if day == today else "todos.day.other"
+    return t(key, locale, date=day.isoformat())
+
+
+def choice_label(todo: Todo, today: date, locale: str) -> str:
+    """``⬜ read ch. 4 · today``: done mark, the text (shortened to fit) and the day."""
+    mark = "✅" if todo.done else "⬜"
+    when = t("todos.choice.today", locale) if todo.day == today else todo.day.isoformat()
+    room = CHOICE_NAME_MAX - len(mark) - len(when) - 4
+    return f"{mark} {shorten(todo.text, room)} · {when}"
+
+
+def chunk_lines(lines: list[str], limit: int = MESSAGE_MAX) -> list[str]:
+    """Lines joined into as few messages of at most ``limit`` characters as they fit in."""
+    chunks: list[str] = []
+    current = ""
+    for line in lines:
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            chunks.append(current)
+        current = line
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+class ConfirmRemove(discord.ui.View):
+    """Remove / Keep it, for the member who asked only; nothing is removed on no answer."""
+
+    def __init__(self, owner_id: int, todo: Todo, locale: str) -> None:
+        super().__init__(timeout=CONFIRM_SECONDS)
+        self.owner_id = owner_id
+        self.todo_id = todo.id
+        self.guild_id = todo.guild_id
+        self.text = escape(todo.text)
+        self.locale = locale
+        self.asked: discord.Interaction | None = None
+        confirm: discord.ui.Button[ConfirmRemove] = discord.ui.Button(
+            label=t("todos.remove.confirm", locale),
+            style=discord.ButtonStyle.danger,
+        )
+        cancel: discord.ui.Button[ConfirmRemove] = discord.ui.Button(
+            label=t("todos.remove.cancel", locale),
+            style=discord.ButtonStyle.secondary,
+        )
+        confirm.callback = self._confirm  # type: ignore[method-assign]
+        cancel.callback = self._cancel  # type: ignore[method-assign]
+        self.add_item(confirm)
+        self.add_item(cancel)
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.user.id != self.owner_id:
+            await reply(interaction, t("error.todo.not_yours", await member_locale(interaction)))
+            return False
+        return True
+
+    async def _confirm(self, interaction: discord.Interaction) -> None:
+        self.stop()
+        try:
+            await studyon(interaction).services.todos.remove(
+                self.guild_id, self.owner_id, self.todo_id
+            )
+        except StudyOnError as error:
+            await interaction.response.edit_message(view=None)
+            await reply_error(interaction, error)
+            return
+        await interaction.response.edit_message(
+            content=t("todos.removed", self.locale, text=self.text), view=None
+        )
+
+    async def _cancel(self, interaction: discord.Interaction) -> None:
+        self.stop()
+        await interaction.response.edit_message(
+            content=t("todos.remove.kept", self.locale, text=self.text), view=None
+        )
+
+    async def on_timeout(self) -> None:
+        if self.asked is None:
+            return
+        # the message may be gone or the token expired: nothing was removed either way
+        with contextlib.suppress(discord.HTTPException):
+            await self.asked.edit_original_response(
+                content=t("todos.remove.expired", self.locale, text=self.text), view=None
+            )
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]
+    ) -> None:
+        await reply_error(interaction, error)
+
+
+_DATE = ls("date", "cmd.todo.opt.date")
+_DATE_DESC = ls("Which day, as YYYY-MM-DD (today if left out)", "cmd.todo.opt.date.desc")
+_ITEM = ls("item", "cmd.todo.opt.item")
+_ITEM_DESC = ls("One of your todos: start typing to pick it", "cmd.todo.opt.item.desc")
+_TEXT = ls("text", "cmd.todo.opt.text")
+
+
+class Todos(commands.Cog):
+    todo = app_commands.Group(
+        name=ls("todo", "cmd.todo"),
+        description=ls("Plan your day: add, list, tick and edit your todos", "cmd.todo.desc"),
+        guild_only=True,
+    )
+
+    def __init__(self, bot: AnyStudyOnBot) -> None:
+        self.bot = bot
+        self._listening = False
+
+    async def cog_load(self) -> None:
+        self._listening = True
+        self.bot.services.events.add_todo_listener(self)
+
+    async def cog_unload(self) -> None:
+        self._listening = False  # the hub keeps the reference; a stale cog stays quiet
+
+    # -- the board -------------------------------------------------------------------------
+
+    async def on_todo_completed(self, event: TodoCompleted) -> None:
+        """Post "**name** completed *text*" on the board of every room the member is in."""
+        if not self._listening or not event.room_ids:
+            return
+        name = self.bot.display_name(event.guild_id, event.user_id)
+        text = escape(event.text)
+        for room_id in event.room_ids:
+            try:
+                view = await self.bot.services.rooms.get(room_id)
+                await post_line(
+                    self.bot,
+                    view.room.text_channel_id,
+                    "todos.board.completed",
+                    name=name,
+                    text=text,
+                )
+            except (StudyOnError, discord.HTTPException):
+                log.warning("todo board line for room %s not posted", room_id, exc_info=True)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    async def _item(self, interaction: discord.Interaction, value: str) -> Todo:
+        """The member's own todo the ``item`` option names: a chosen id, or typed text."""
+        assert interaction.guild_id is not None
+        todos = studyon(interaction).services.todos
+        guild, user = interaction.guild_id, interaction.user.id
+        raw = value.strip()
+        if raw.isascii() and raw.isdigit() and len(raw) <= ID_DIGITS_MAX:
+            try:
+                return await todos.get(guild, user, int(raw))
+            except NotFound:
+                pass  # perhaps a todo whose text is a number
+        return await todos.find_by_text(guild, user, raw)
+
+    async def _choices(
+        self, interaction: discord.Interaction, current: str, *, done: bool | None
+    ) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        locale = await member_locale(interaction)
+        today, todos = await studyon(interaction).services.todos.choices(
+            interaction.guild_id, interaction.user.id, current, done=done
+        )
+        return [
+            app_commands.Choice(name=choice_label(todo, today, locale), value=str(todo.id))
+            for todo in todos
+        ]
+
+    async def _today(self, interaction: discord.Interaction) -> date:
+        assert interaction.guild_id is not None
+        return await studyon(interaction).services.todos.today(
+            interaction.guild_id, interaction.user.id
+        )
+
+    # -- commands --------------------------------------------------------------------------
+
+    @todo.command(
+        name=ls("add", "cmd.todo.add"),
+        description=ls("Add a todo for today or another day", "cmd.todo.add.desc"),
+    )
+    @app_commands.rename(text=_TEXT, day=_DATE)
+    @app_commands.describe(
+        text=ls("What to do (up to 200 characters)", "cmd.todo.opt.text.desc"), day=_DATE_DESC
+    )
+    async def add(
+        self, interaction: discord.Interaction, text: str, day: str | None = None
+    ) -> None:
+        assert interaction.guild_id is not None
+        todos = studyon(interaction).services.todos
+        todo = await todos.add(interaction.guild_id, interaction.user.id, text, day)
+        listed = await todos.for_day(
+            interaction.guild_id, interaction.user.id, todo.day.isoformat()
+        )
+        locale = await member_locale(interaction)
+        today = await self._today(interaction)
+        await reply(
+            interaction,
+            t(
+                "todos.added",
+                locale,
+                day=day_label(todo.day, today, locale),
+                text=escape(todo.text),
+                count=len(listed.todos),
+            ),
+        )
+
+    @todo.command(
+        name=ls("list", "cmd.todo.list"),
+        description=ls("Your todos for today or another day", "cmd.todo.list.desc"),
+    )
+    @app_commands.rename(day=_DATE)
+    @app_commands.describe(day=_DATE_DESC)
+    async def list_(self, interaction: discord.Interaction, day: str | None = None) -> None:
+        assert interaction.guild_id is not None
+        listed = await studyon(interaction).services.todos.for_day(
+            interaction.guild_id, interaction.user.id, day
+        )
+        locale = await member_locale(interaction)
+        label = day_label(listed.day, await self._today(interaction), locale)
+        if not listed.todos:
+            await reply(interaction, t("todos.list.empty", locale, day=label))
+            return
+        lines = [
+            t("todos.list.header", locale, day=label, done=listed.done, total=len(listed.todos))
+        ]
+        for number, todo in enumerate(listed.todos, start=1):
+            text = escape(todo.text)
+            lines.append(f"{number}. ✅ ~~{text}~~" if todo.done else f"{number}. ⬜ {text}")
+        for message in chunk_lines(lines):
+            await reply(interaction, message)
+
+    @todo.command(
+        name=ls("done", "cmd.todo.done"),
+        description=ls("Tick a todo off", "cmd.todo.done.desc"),
+    )
+    @app_commands.rename(item=_ITEM)
+    @app_commands.describe(item=_ITEM_DESC)
+    async def done(self, interaction: discord.Interaction, item: str) -> None:
+        assert interaction.guild_id is not None
+        todos = studyon(interaction).services.todos
+        target = await self._item(interaction, item)
+        todo = await todos.done(interaction.guild_id, interaction.user.id, target.id)
+        listed = await todos.for_day(
+            interaction.guild_id, interaction.user.id, todo.day.isoformat()
+        )
+        locale = await member_locale(interaction)
+        all_done = listed.done == len(listed.todos)
+        key = "todos.done.all" if all_done else "todos.done"
+        label = day_label(todo.day, await self._today(interaction), locale)
+        await reply(interaction, t(key, locale, text=escape(todo.text), day=label))
+
+    @done.autocomplete("item")
+    async def done_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await self._choices(interaction, current, done=False)
+
+    @todo.command(
+        name=ls("undo", "cmd.todo.undo"),
+        description=ls("Untick a todo you ticked", "cmd.todo.undo.desc"),
+    )
+    @app_commands.rename(item=_ITEM)
+    @app_commands.describe(item=_ITEM_DESC)
+    async def undo(self, interaction: discord.Interaction, item: str) -> None:
+        assert interaction.guild_id is not None
+        target = await self._item(interaction, item)
+        todo = await studyon(interaction).services.todos.undo(
+            interaction.guild_id, interaction.user.id, target.id
+        )
+        locale = await member_locale(interaction)
+        await reply(interaction, t("todos.undone", locale, text=escape(todo.text)))
+
+    @undo.autocomplete("item")
+    async def undo_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await self._choices(interaction, current, done=True)
+
+    @todo.command(
+        name=ls("edit", "cmd.todo.edit"),
+        description=ls("Change a todo's text", "cmd.todo.edit.desc"),
+    )
+    @app_commands.rename(item=_ITEM, text=_TEXT)
+    @app_commands.describe(
+        item=_ITEM_DESC,
+        text=ls("The new text (up to 200 characters)", "cmd.todo.opt.new_text.desc"),
+    )
+    async def edit(self, interaction: discord.Interaction, item: str, text: str) -> None:
+        assert interaction.guild_id is not None
+        target = await self._item(interaction, item)
+        todo = await studyon(interaction).services.todos.edit(
+            interaction.guild_id, interaction.user.id, target.id, text
+        )
+        locale = await member_locale(interaction)
+        await reply(interaction, t("todos.edited", locale, text=escape(todo.text)))
+
+    @edit.autocomplete("item")
+    async def edit_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await self._choices(interaction, current, done=None)
+
+    @todo.command(
+        name=ls("remove", "cmd.todo.remove"),
+        description=ls("Delete a todo (you confirm first)", "cmd.todo.remove.desc"),
+    )
+    @app_commands.rename(item=_ITEM)
+    @app_commands.describe(item=_ITEM_DESC)
+    async def remove(self, interaction: discord.Interaction, item: str) -> None:
+        assert interaction.guild_id is not None
+        todo = await self._item(interaction, item)
+        locale = await member_locale(interaction)
+        label = day_label(todo.day, await self._today(interaction), locale)
+        view = ConfirmRemove(interaction.user.id, todo, locale)
+        await reply(
+            interaction,
+            t("todos.remove.ask", locale, day=label, text=escape(todo.text)),
+            view=view,
+        )
+        view.asked = interaction
+
+    @remove.autocomplete("item")
+    async def remove_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await self._choices(interaction, current, done=None)
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(Todos(cast("AnyStudyOnBot", bot)))
