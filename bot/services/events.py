@@ -106,6 +106,24 @@ class TodoCompleted:
     room_ids: tuple[int, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class RunEnding:
+    """The room's run is about to leave the session store early: the owner stopped it, or
+    the room is closing. Sent before the run is deleted, so a listener can still read it
+    (study time is accounted up to ``at_ms`` from the run's phases and pauses)."""
+
+    key: RoomKey
+    at_ms: int
+
+
+async def notify_run_ending(listener: object, event: RunEnding) -> None:
+    """Tell ``listener`` a run is ending, if it listens for that (an optional hook, so
+    existing room listeners need not implement it)."""
+    hook = getattr(listener, "on_run_ending", None)
+    if hook is not None:
+        await hook(event)
+
+
 class TodoListener(Protocol):
     async def on_todo_completed(self, event: TodoCompleted) -> None: ...
 
@@ -135,6 +153,10 @@ class ListenerHub:
     async def on_room_closed(self, event: RoomClosed) -> None:
         for listener in list(self._room):
             await listener.on_room_closed(event)
+
+    async def on_run_ending(self, event: RunEnding) -> None:
+        for listener in list(self._room):
+            await notify_run_ending(listener, event)
 
     async def on_todo_completed(self, event: TodoCompleted) -> None:
         for listener in list(self._todo):

@@ -1,0 +1,126 @@
+"""The guild's rankings: study time and Study Kings, per day, week, month or all time.
+
+Both come from SQL aggregates (``study.leaderboard`` sums the study spans clipped to the
+period; ``runs.kings_leaderboard`` counts king results of runs started in it). Periods are
+days of the asking member's time zone; weeks start on Monday. A page shows ten places of each
+ranking; ties share a rank ("1, 2, 2, 4").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from bot.clock import Clock
+from bot.domain.errors import ValidationError
+from bot.domain.todos import day_bounds_ms, day_of
+from bot.services.members import member_zone
+from bot.services.settings import ServiceSettings
+from storage.uow import UnitOfWorkFactory
+
+PAGE_SIZE = 10
+MAX_PAGES = 100
+FOREVER_MS = 2**53  # "all time" ends far in the future (and fits every integer column)
+
+
+class Period(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    ALL = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    rank: int
+    user_id: int
+    value: int  # ms studied, or kings
+
+
+@dataclass(frozen=True, slots=True)
+class LeaderboardPage:
+    guild_id: int
+    period: Period
+    start_ms: int
+    end_ms: int
+    page: int  # 0-based
+    study: tuple[Place, ...]
+    kings: tuple[Place, ...]
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 0
+
+    @property
+    def empty(self) -> bool:
+        return not self.study and not self.kings
+
+
+def period_bounds(period: Period, now_ms: int, zone: ZoneInfo) -> tuple[int, int]:
+    """The instants [start, end) of the period containing ``now_ms`` in ``zone``."""
+    if period is Period.ALL:
+        return 0, FOREVER_MS
+    today = day_of(now_ms, zone)
+    first: date
+    after: date
+    if period is Period.DAY:
+        first, after = today, today + timedelta(days=1)
+    elif period is Period.WEEK:
+        first = today - timedelta(days=today.weekday())
+        after = first + timedelta(days=7)
+    else:
+        first = today.replace(day=1)
+        after = (first + timedelta(days=32)).replace(day=1)
+    return day_bounds_ms(first, zone)[0], day_bounds_ms(after, zone)[0]
+
+
+def ranked(rows: list[tuple[int, int]]) -> list[Place]:
+    """Places for rows sorted best first; equal values share the best rank among them."""
+    places: list[Place] = []
+    for i, (user, value) in enumerate(rows):
+        rank = places[-1].rank if places and places[-1].value == value else i + 1
+        places.append(Place(rank, user, value))
+    return places
+
+
+class LeaderboardService:
+    def __init__(
+        self, uow_factory: UnitOfWorkFactory, clock: Clock, settings: ServiceSettings
+    ) -> None:
+        self._uow = uow_factory
+        self._clock = clock
+        self._settings = settings
+
+    async def bounds(self, guild_id: int, user_id: int, period: Period) -> tuple[int, int]:
+        """The period as the member counts days (their time zone)."""
+        async with self._uow() as uow:
+            zone = await member_zone(uow, guild_id, user_id, self._settings.default_timezone)
+        return period_bounds(period, self._clock.now_ms(), zone)
+
+    async def page(
+        self, guild_id: int, period: Period, start_ms: int, end_ms: int, page: int = 0
+    ) -> LeaderboardPage:
+        if not 0 <= page < MAX_PAGES:
+            raise ValidationError("page", "out_of_range", min=1, max=MAX_PAGES)
+        want = (page + 1) * PAGE_SIZE + 1  # one more than shown tells whether a next page exists
+        since = None if period is Period.ALL else start_ms
+        async with self._uow() as uow:
+            study = await uow.study.leaderboard(guild_id, start_ms, end_ms, limit=want)
+            kings = await uow.runs.kings_leaderboard(guild_id, limit=want, since_ms=since)
+        study = [(u, ms) for u, ms in study if ms > 0]
+        lo, hi = page * PAGE_SIZE, (page + 1) * PAGE_SIZE
+        study_places = ranked(study)[lo:hi]
+        king_places = ranked(kings)[lo:hi]
+        return LeaderboardPage(
+            guild_id=guild_id,
+            period=period,
+            start_ms=start_ms,
+            end_ms=end_ms,
+            page=page,
+            study=tuple(study_places),
+            kings=tuple(king_places),
+            has_next=len(study) > hi or len(kings) > hi,
+        )

@@ -1,0 +1,74 @@
+"""``/profile [member]``: a member's page as an image card, privately.
+
+Anyone may look at anyone's page (points, todos done, study time, streak, kings and ratings
+are public in the guild); the reply is ephemeral either way, so asking is not announced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.i18n import ls, t
+from bot.render.profile import card_for, duration, render_profile_png
+from bot.services.profile import ProfileService
+from cogs._common import member_locale, reply, studyon
+from cogs.study import study_service
+
+FILENAME = "profile.png"
+
+
+class Profile(commands.Cog):
+    def __init__(self, bot: commands.Bot) -> None:
+        self.bot = bot
+
+    @app_commands.command(
+        name=ls("profile", "cmd.profile"),
+        description=ls("Your page: points, todos, study time, streak", "cmd.profile.desc"),
+    )
+    @app_commands.rename(member=ls("member", "cmd.profile.member"))
+    @app_commands.describe(
+        member=ls("Whose page to show (yours if empty)", "cmd.profile.member.desc")
+    )
+    @app_commands.guild_only()
+    async def profile(
+        self, interaction: discord.Interaction, member: discord.Member | None = None
+    ) -> None:
+        assert interaction.guild_id is not None
+        bot = studyon(interaction)
+        locale = await member_locale(interaction)
+        target: discord.abc.User = member or interaction.user
+        own = target.id == interaction.user.id
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        service = ProfileService(
+            bot.services.uow, bot.services.clock, bot.services.settings, study_service(bot)
+        )
+        data = await service.profile(interaction.guild_id, target.id, own=own)
+        if member is not None:
+            bot.remember_name(interaction.guild_id, member)
+        name = target.display_name
+        card = card_for(data, name, locale)
+        png = await asyncio.to_thread(render_profile_png, card)
+        summary = t(
+            "profile.reply",
+            locale,
+            name=discord.utils.escape_markdown(name),
+            points=data.points,
+            done=data.todos_done,
+            total=data.todos_total,
+            streak=data.streak_days,
+            today=duration(data.study_today_ms, locale),
+        )
+        await reply(
+            interaction,
+            summary,
+            file=discord.File(io.BytesIO(png), filename=FILENAME, description=summary[:1024]),
+        )
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(Profile(bot))

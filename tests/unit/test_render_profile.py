@@ -1,0 +1,136 @@
+"""The profile card image: its words, its geometry, and pixels where the geometry says."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import pytest
+from PIL import Image
+
+from bot.render.fonts import has_hangul
+from bot.render.profile import (
+    BACKGROUND,
+    BAR_FILL,
+    BAR_TRACK,
+    NO_RATING,
+    RATING_COLORS,
+    TILE,
+    WIDTH,
+    card_for,
+    draw_card,
+    duration,
+    layout_card,
+    render_profile_png,
+)
+from bot.services.profile import ProfileData
+
+M = 60_000
+
+
+def data(**changes: object) -> ProfileData:
+    values: dict[str, object] = {
+        "guild_id": 1,
+        "user_id": 2,
+        "today": date(2026, 3, 10),
+        "timezone": "Asia/Seoul",
+        "points": 1250,
+        "todos_done": 1,
+        "todos_total": 2,
+        "study_today_ms": 65 * M,
+        "study_week_ms": 5 * 60 * M,
+        "streak_days": 4,
+        "kings": 3,
+        "ratings": {1: 2, 3: 5, 9: 4},
+    }
+    values.update(changes)
+    return ProfileData(**values)  # type: ignore[arg-type]
+
+
+def test_durations_read_naturally() -> None:
+    assert duration(65 * M, "en") == "1h 05m"
+    assert duration(25 * M + 59_999, "en") == "25m"
+    assert duration(0, "en") == "0m"
+    assert duration(65 * M, "ko") == "1시간 5분"
+    assert duration(7 * M, "ko") == "7분"
+
+
+def test_the_card_shows_the_numbers_of_the_data() -> None:
+    card = card_for(data(), "alice", "en")
+    values = {tile.key: tile.value for tile in card.tiles}
+    assert values == {
+        "points": "1,250",
+        "todos": "1 / 2",
+        "streak": "4 days",
+        "today": "1h 05m",
+        "week": "5h 00m",
+        "kings": "3×",
+    }
+    assert card.name == "alice" and card.initial == "A"
+    assert card.month_days == 31 and card.today == 10
+    assert card.ratings == {1: 2, 3: 5, 9: 4}
+    assert "2026-03-10" in card.subtitle and "Asia/Seoul" in card.subtitle
+    todos = next(tile for tile in card.tiles if tile.key == "todos")
+    assert todos.progress == 0.5
+
+
+@pytest.mark.skipif(not has_hangul(), reason="no font with Hangul installed")
+def test_the_card_speaks_korean() -> None:
+    card = card_for(data(), "앨리스", "ko")
+    labels = {tile.key: tile.label for tile in card.tiles}
+    assert labels["points"] == "포인트" and labels["streak"] == "연속 기록"
+    assert {tile.key: tile.value for tile in card.tiles}["streak"] == "4일"
+    assert card.initial == "앨"
+
+
+def test_layout_places_six_tiles_and_one_square_per_day() -> None:
+    layout = layout_card(card_for(data(), "alice", "en"))
+    assert layout.width == WIDTH
+    boxes = [p.box for p in layout.tiles]
+    assert len(boxes) == 6
+    for i, a in enumerate(boxes):
+        assert 0 <= a[0] < a[2] <= WIDTH and a[3] <= layout.strip_top
+        for b in boxes[i + 1 :]:
+            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]  # no overlap
+    assert len(layout.days) == 31
+    assert layout.days[-1].box[2] <= WIDTH
+    assert layout.day(10).is_today and layout.day(11).is_future and not layout.day(9).is_future
+    assert layout.day(3).score == 5 and layout.day(2).score is None
+    february = layout_card(card_for(data(today=date(2026, 2, 3), ratings={}), "a", "en"))
+    assert len(february.days) == 28
+
+
+def pixel(image: Image.Image, x: int, y: int) -> tuple[int, int, int]:
+    value = image.getpixel((x, y))
+    assert isinstance(value, tuple)
+    return value[0], value[1], value[2]
+
+
+def test_pixels_match_the_layout() -> None:
+    layout = layout_card(card_for(data(), "alice", "en"))
+    image = draw_card(layout)
+    assert image.size == (layout.width, layout.height)
+    assert pixel(image, 3, 3) == BACKGROUND
+    for number, score in ((1, 2), (3, 5), (9, 4)):
+        box = layout.day(number).box
+        assert pixel(image, box[0] + 2, (box[1] + box[3]) // 2) == RATING_COLORS[score]
+    past = layout.day(5).box
+    assert pixel(image, past[0] + 2, (past[1] + past[3]) // 2) == NO_RATING
+    future = layout.day(20).box
+    assert pixel(image, future[0] + 2, (future[1] + future[3]) // 2) == TILE
+    bar = layout.tile("todos").bar_box
+    middle = (bar[1] + bar[3]) // 2
+    assert pixel(image, bar[0] + 4, middle) == BAR_FILL  # 1 of 2 done: the left half
+    assert pixel(image, bar[2] - 5, middle) == BAR_TRACK
+    colours = image.getcolors(maxcolors=1 << 20)
+    assert colours is not None and len(colours) > 20  # text was drawn, not just boxes
+
+
+def test_png_decodes() -> None:
+    png = render_profile_png(card_for(data(), "alice", "en"))
+    assert png.startswith(b"\x89PNG")
+    image = Image.open(io.BytesIO(png))
+    assert image.format == "PNG"
+    assert image.size[0] == WIDTH and 300 < image.size[1] < 700
+    empty = Image.open(io.BytesIO(render_profile_png(card_for(data(ratings={}), "b", "en"))))
+    assert empty.size == image.size
