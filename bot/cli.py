@@ -4,6 +4,8 @@ Subcommands:
 
 - ``run --config FILE [--demo-fallback]``: start the bot (or, with no token and
   ``--demo-fallback``, the offline demo);
+- ``demo``: the real bot in a simulated Discord, with a scripted room, printed as a member
+  reads it (no token, no network);
 - ``check-config --config FILE``: validate the configuration and print its summary;
 - ``migrate --config FILE``: create or upgrade the database schema;
 - ``sync --config FILE [--guild ID]``: register the slash commands with Discord (globally, or
@@ -179,19 +181,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if not args.demo_fallback:
             return 1
         _error("\nno token: running the offline demo instead")
-        run_demo = _lazy(
-            "bot.demo",
-            "run_demo",
-            "the offline demo is not available yet (it has not been built), so there is"
-            " nothing to run without a token",
-        )
-        return 1 if run_demo is None else _call(run_demo)
+        return _cmd_demo(args)
     run_bot = _lazy(
         "bot.app",
         "run_bot",
         "the Discord runtime is not built yet, so the bot cannot connect to Discord",
     )
     return 1 if run_bot is None else _call(run_bot, config)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    run_demo = _lazy("bot.demo", "run_demo", "the offline demo cannot be loaded")
+    return 1 if run_demo is None else _call(run_demo)
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:
@@ -307,6 +308,11 @@ def _parser() -> argparse.ArgumentParser:
         "--demo-fallback",
         action="store_true",
         help="with no token, run the offline demo instead of exiting",
+    )
+    command(
+        "demo",
+        "run the real bot in a simulated Discord with a scripted study room (no token needed)",
+        _cmd_demo,
     )
     command("check-config", "validate the configuration and print its summary", _cmd_check_config)
     command("migrate", "create or upgrade the database schema", _cmd_migrate)

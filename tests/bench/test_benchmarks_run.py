@@ -34,3 +34,13 @@ async def test_restart_small(store: str, capsys: pytest.CaptureFixture[str]) -> 
         assert key in printed
     assert printed["lost"] == 0 and printed["doubled"] == 0
     assert printed["missed_while_down"] and printed["store"] == store
+
+
+def test_api_budget_small(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import api_budget
+
+    api_budget.main(["--study", "1", "--break", "1", "--terms", "2"])
+    printed = last_json(capsys.readouterr().out)
+    for key in ("boundaries", "calls_between_boundaries", "calls_per_boundary"):
+        assert key in printed
+    assert printed["boundaries"] == 3

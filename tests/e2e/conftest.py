@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +20,9 @@ from simcord.actors import MemberActor
 from simcord.builders import ChannelHandle, GuildHandle
 
 from bot.app import AnyStudyOnBot, create_bot, studyon_teardown
-from bot.clock import SystemClock
 from bot.config import Config, parse_config
+from bot.simulation import VirtualTime, frozen_wall_clock
 from tests.e2e.contract import check_requests, report
-
-SIM_EPOCH = "2026-01-01T00:00:00+00:00"  # where SimCord's virtual clock starts
 
 
 @pytest.fixture(autouse=True)
@@ -53,7 +50,7 @@ def make_config(tmp_path: Path, **sections: dict[str, Any]) -> Config:
 
 @pytest.fixture
 def frozen() -> Iterator[time_machine.Traveller]:
-    with time_machine.travel(SIM_EPOCH, tick=False) as traveller:
+    with frozen_wall_clock() as traveller:
         yield traveller
 
 
@@ -88,22 +85,19 @@ class Studio:
         assert isinstance(bot, discord.Client)
         return bot  # type: ignore[return-value]
 
+    @property
+    def time(self) -> VirtualTime:
+        return VirtualTime(self.env, self.clock)
+
     def now_ms(self) -> int:
-        return SystemClock().now_ms()
+        return VirtualTime.now_ms()
 
     async def advance(self, seconds: float) -> None:
         """Let ``seconds`` pass, stopping at each scheduled wake-up on the way."""
-        end = self.now_ms() + round(seconds * 1000)
-        while (now := self.now_ms()) < end:
-            due = self.bot.services.scheduler.next_due_ms()
-            target = due if due is not None and now < due < end else end
-            self.clock.shift(timedelta(milliseconds=target - now))
-            await self.env.advance_time((target - now) / 1000)
-        await self.env.settle()
+        await self.time.advance(seconds)
 
     async def advance_to(self, at_ms: int) -> None:
-        if at_ms > self.now_ms():
-            await self.advance((at_ms - self.now_ms()) / 1000)
+        await self.time.advance_to(at_ms)
 
     def guild(self, *names: str, locale: str | None = None) -> Town:
         """A guild with a #general channel and one member per name (in that order)."""

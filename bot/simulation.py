@@ -1,0 +1,56 @@
+"""Virtual time for the bot running inside SimCord (the offline demo and the e2e tests).
+
+SimCord moves the event loop's clock; APScheduler decides what is due from the wall clock.
+``VirtualTime.advance`` moves both together and stops at every scheduled wake-up on the way,
+so each alarm is posted at its own instant rather than all at the end of a long jump.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import time_machine
+from simcord import Env
+
+from bot.clock import SystemClock
+
+SIM_EPOCH = "2026-01-01T00:00:00+00:00"  # where SimCord's virtual clock starts
+
+
+@contextmanager
+def frozen_wall_clock(at: str = SIM_EPOCH) -> Iterator[time_machine.Traveller]:
+    """Stop the wall clock at SimCord's epoch; it moves only when ``VirtualTime`` says."""
+    with time_machine.travel(at, tick=False) as traveller:
+        yield traveller
+
+
+class VirtualTime:
+    def __init__(self, env: Env, clock: time_machine.Traveller) -> None:
+        self.env = env
+        self.clock = clock
+
+    @staticmethod
+    def now_ms() -> int:
+        return SystemClock().now_ms()
+
+    def _next_due_ms(self) -> int | None:
+        bot: Any = self.env.bot
+        services = getattr(bot, "_services", None)
+        return services.scheduler.next_due_ms() if services is not None else None
+
+    async def advance(self, seconds: float) -> None:
+        """Let ``seconds`` pass, stopping at each scheduled wake-up on the way."""
+        end = self.now_ms() + round(seconds * 1000)
+        while (now := self.now_ms()) < end:
+            due = self._next_due_ms()
+            target = due if due is not None and now < due < end else end
+            self.clock.shift(timedelta(milliseconds=target - now))
+            await self.env.advance_time((target - now) / 1000)
+        await self.env.settle()
+
+    async def advance_to(self, at_ms: int) -> None:
+        if at_ms > self.now_ms():
+            await self.advance((at_ms - self.now_ms()) / 1000)
