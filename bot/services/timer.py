@@ -4,21 +4,36 @@ The run state in the session store is the truth; the scheduler only holds a wake
 ``wake`` is idempotent: it posts every boundary that is due and not yet posted (a claim in the
 store makes each post happen once, even across processes and restarts), finishes the run once
 the last alarm's grace window has passed, and closes the room when nobody extended it.
+
+Delivery to the Discord layer can fail (Discord answers 5xx or 429, the process dies mid-post).
+Each claimed announcement is recorded as *owed* in the run state before the listener is called
+and marked delivered after it returned; a later wake-up delivers what is still owed, claiming
+the attempt so two processes never deliver the same attempt. The listener is idempotent too
+(it remembers the message it posted), so a retry after an unseen success posts nothing new.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from bot.clock import Clock
-from bot.domain.alarms import MemberSpan, is_on_time, run_results
+from bot.domain.alarms import MemberResult, MemberSpan, is_on_time, run_results
 from bot.domain.errors import InvalidTimerAction, NotFound, NotMember, NotOwner, RoomClosed
 from bot.domain.points import refund_key
 from bot.domain.timer import Boundary, Pattern, Timer, TimerState
-from bot.services.events import BoundaryFired, RoomListener, RunFinished
+from bot.services.events import (
+    BoundaryFired,
+    RoomListener,
+    RunEnding,
+    RunFinished,
+    notify_run_ending,
+)
 from bot.services.points import refund_in
 from bot.services.ports import WakeScheduler
 from bot.services.rooms import RoomService, key_of, open_room
@@ -27,9 +42,30 @@ from storage.models import AlarmDismissal, RunResult
 from storage.session.base import RoomKey, RunState, SessionStore
 from storage.uow import UnitOfWorkFactory
 
+log = logging.getLogger(__name__)
+
 # a boundary posted this long after its instant is marked late (the bot was down or busy)
 LATE_MS = 5_000
 VOTE_UNTIL = "vote_until_ms"
+# announcements claimed but not yet delivered: {"b:<index>" | "end": {"n", "by", "at"}}
+OWED = "owed"
+ANNOUNCE = "announce"  # what the end-of-run announcement says, kept until it is delivered
+# another process takes over an undelivered announcement only after this long (its owner may
+# still be retrying); the owner itself retries at its next wake-up
+OWED_LEASE_MS = 120_000
+MAX_DELIVERY_ATTEMPTS = 120  # with a wake-up every few seconds: about a quarter of an hour
+RETRY_MS = 5_000  # after a failed delivery, when the room is woken again
+END = "end"
+
+
+def _delivery_order(what: str) -> tuple[bool, int]:
+    """Boundaries in order, the end of the run last."""
+    return (what == END, 0 if what == END else int(what.removeprefix("b:")))
+
+
+def delivered_marker(run_id: int, what: str) -> str:
+    """The session-store name recording that announcement ``what`` of the run was delivered."""
+    return f"delivered:{run_id}:{what}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +124,7 @@ class TimerService:
         self._settings = settings
         self._rooms = rooms
         self._locks: dict[RoomKey, asyncio.Lock] = {}
+        self._token = uuid.uuid4().hex[:12]  # this process, in owed-delivery records
 
     def _lock(self, key: RoomKey) -> asyncio.Lock:
         lock = self._locks.get(key)
@@ -149,7 +186,11 @@ class TimerService:
 
     async def skip(self, room_id: int, user_id: int) -> TimerView:
         view = await self._control(room_id, user_id, "skip")
-        await self.wake(view.key)  # the skipped phase's alarm falls now
+        try:
+            await self.wake(view.key)  # the skipped phase's alarm falls now
+        except Exception:  # the alarm stays owed; a wake-up shortly delivers it
+            log.exception("posting the skipped phase's alarm in room %s failed", view.key)
+            self._scheduler.schedule(view.key, self._clock.now_ms() + RETRY_MS)
         return await self.status_of(view.key) or view
 
     async def stop(self, room_id: int, user_id: int) -> TimerView:
@@ -161,6 +202,7 @@ class TimerService:
                 if run is not None and run.status == "running":
                     await uow.runs.finish(run, "stopped", view.now_ms)
                 await uow.commit()
+            await notify_run_ending(self._listener, RunEnding(view.key, view.now_ms))
             await self._store.delete_run(view.key)
             self._scheduler.cancel(view.key)
         return view
@@ -188,7 +230,8 @@ class TimerService:
             state = state.with_timer(timer)
             if action != "stop":
                 await self._store.put_run(key, state)
-                self._reschedule(key, state)
+                if action != "skip":  # skip wakes the room itself, right after
+                    self._reschedule(key, state)
             return self._view(key, state, now)
 
     # -- queries --------------------------------------------------------------------------
@@ -257,6 +300,7 @@ class TimerService:
             if state is None:
                 return
             now = self._clock.now_ms()
+            state = await self._deliver_owed(key, state, now)
             if not state.finished:
                 state = await self._fire_due(key, state, now)
                 count = state.timer.pattern.boundary_count
@@ -275,31 +319,107 @@ class TimerService:
             self._locks.pop(key, None)
 
     async def _fire_due(self, key: RoomKey, state: RunState, now: int) -> RunState:
+        for b in state.timer.due(state.fired_through, now):
+            claimed = await self._store.claim(key, f"b:{state.run_id}:{b.index}")
+            # progress (and, when ours to post, the debt) is saved before posting: a crash
+            # after this leaves the post owed, to be delivered by the next wake-up
+            state = replace(state, fired_through=b.index)
+            if claimed:
+                state = self._owe(state, f"b:{b.index}", now, attempt=1)
+            await self._store.put_run(key, state)
+            if claimed:
+                state = await self._deliver(key, state, f"b:{b.index}", now)
+        return state
+
+    # -- owed announcements ---------------------------------------------------------------
+
+    def _owe(self, state: RunState, what: str, now: int, attempt: int) -> RunState:
+        owed = dict(state.extra.get(OWED) or {})
+        owed[what] = {"n": attempt, "by": self._token, "at": now}
+        return replace(state, extra={**state.extra, OWED: owed})
+
+    @staticmethod
+    def _settle_owed(state: RunState, done: set[str]) -> RunState:
+        owed = {k: v for k, v in (state.extra.get(OWED) or {}).items() if k not in done}
+        extra = (
+            {**state.extra, OWED: owed}
+            if owed
+            else {k: v for k, v in state.extra.items() if k != OWED}
+        )
+        if END in done:
+            extra.pop(ANNOUNCE, None)
+        return replace(state, extra=extra)
+
+    async def _deliver(self, key: RoomKey, state: RunState, what: str, now: int) -> RunState:
+        """Hand announcement ``what`` to the listener; on success mark it delivered. A failure
+        propagates (the scheduler retries the wake-up) and leaves it owed."""
+        if what == END:
+            event: BoundaryFired | RunFinished = self._finished_event(key, state)
+        else:
+            event = self._boundary_event(key, state, int(what.removeprefix("b:")), now)
+        if isinstance(event, RunFinished):
+            await self._listener.on_run_finished(event)
+        else:
+            await self._listener.on_boundary(event)
+        await self._store.set_message(key, delivered_marker(state.run_id, what), 1)
+        state = self._settle_owed(state, {what})
+        await self._store.put_run(key, state)
+        return state
+
+    async def _deliver_owed(self, key: RoomKey, state: RunState, now: int) -> RunState:
+        """Deliver what an earlier wake-up claimed but could not deliver, in order."""
+        owed: dict[str, dict[str, Any]] = dict(state.extra.get(OWED) or {})
+        if not owed:
+            return state
+        markers = await self._store.get_messages(key)
+        stale = {what for what in owed if delivered_marker(state.run_id, what) in markers}
+        for what, entry in owed.items():
+            if what not in stale and int(entry.get("n", 1)) >= MAX_DELIVERY_ATTEMPTS:
+                log.error("room %s: giving up on announcing %s of run %s", key, what, state.run_id)
+                stale.add(what)
+        if stale:
+            state = self._settle_owed(state, stale)
+            await self._store.put_run(key, state)
+        for what in sorted(set(owed) - stale, key=_delivery_order):
+            entry = owed[what]
+            if entry.get("by") != self._token and now - int(entry.get("at", 0)) < OWED_LEASE_MS:
+                continue  # another process is still retrying it
+            attempt = int(entry.get("n", 1)) + 1
+            if not await self._store.claim(key, f"{what}:{state.run_id}:try{attempt}"):
+                continue  # another process took this attempt
+            state = self._owe(state, what, now, attempt)
+            await self._store.put_run(key, state)
+            state = await self._deliver(key, state, what, now)
+        return state
+
+    def _boundary_event(self, key: RoomKey, state: RunState, index: int, now: int) -> BoundaryFired:
         timer = state.timer
         bounds = timer.boundaries()
-        for b in timer.due(state.fired_through, now):
-            claimed = await self._store.claim(key, f"b:{state.run_id}:{b.index}")
-            # progress is saved before posting: a crash after this may lose a post, never
-            # double one (the claim guards other processes too)
-            state = replace(state, fired_through=b.index)
-            await self._store.put_run(key, state)
-            if not claimed:
-                continue
-            next_phase = None if b.last else timer.pattern.phase(b.index + 1)
-            next_end = bounds[b.index].at_ms if not b.last and len(bounds) > b.index else None
-            await self._listener.on_boundary(
-                BoundaryFired(
-                    key=key,
-                    run_id=state.run_id,
-                    boundary=b,
-                    pattern=timer.pattern,
-                    fired_ms=now,
-                    late=now - b.at_ms > LATE_MS,
-                    next_phase=next_phase,
-                    next_phase_ends_ms=next_end,
-                )
-            )
-        return state
+        b = bounds[index - 1]
+        next_phase = None if b.last else timer.pattern.phase(b.index + 1)
+        next_end = bounds[b.index].at_ms if not b.last and len(bounds) > b.index else None
+        return BoundaryFired(
+            key=key,
+            run_id=state.run_id,
+            boundary=b,
+            pattern=timer.pattern,
+            fired_ms=now,
+            late=now - b.at_ms > LATE_MS,
+            next_phase=next_phase,
+            next_phase_ends_ms=next_end,
+        )
+
+    @staticmethod
+    def _finished_event(key: RoomKey, state: RunState) -> RunFinished:
+        a = state.extra.get(ANNOUNCE) or {}
+        return RunFinished(
+            key,
+            state.run_id,
+            tuple(int(u) for u in a.get("kings", ())),
+            tuple(MemberResult(*r) for r in a.get("results", ())),
+            {int(u): int(p) for u, p in (a.get("refunds") or {}).items()},
+            int(state.extra.get(VOTE_UNTIL) or 0),
+        )
 
     async def _finish(self, key: RoomKey, state: RunState, now: int) -> RunState:
         """Kings, refunds and results in one transaction; announced once."""
@@ -363,12 +483,17 @@ class TimerService:
             if run is not None:
                 await uow.runs.finish(run, "finished", now)
             await uow.commit()
-        await self._store.put_run(key, finished)
-        kings = tuple(sorted(r.user_id for r in results if r.is_king))
-        await self._listener.on_run_finished(
-            RunFinished(key, state.run_id, kings, tuple(results), refunds, vote_until)
+        kings = sorted(r.user_id for r in results if r.is_king)
+        announce = {
+            "kings": kings,
+            "results": [[r.user_id, r.alarms, r.dismissed, r.on_time, r.is_king] for r in results],
+            "refunds": {str(u): p for u, p in refunds.items()},
+        }
+        finished = self._owe(
+            replace(finished, extra={**finished.extra, ANNOUNCE: announce}), END, now, 1
         )
-        return finished
+        await self._store.put_run(key, finished)
+        return await self._deliver(key, finished, END, now)
 
     def _reschedule(self, key: RoomKey, state: RunState) -> None:
         at = next_wakeup(state, self._settings.grace_ms)
@@ -387,5 +512,9 @@ class TimerService:
             keys = [k for k in keys if owns(k)]
         states = await self._store.get_runs(keys)
         for key, state in states.items():
+            owed = state.extra.get(OWED)
+            if owed:  # this process serves the room now: what the last one owed is ours
+                adopted = {w: {**e, "by": self._token} for w, e in owed.items()}
+                await self._store.put_run(key, replace(state, extra={**state.extra, OWED: adopted}))
             self._reschedule(key, state)
         return len(states)

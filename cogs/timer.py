@@ -1,0 +1,230 @@
+"""``/timer start|pause|resume|skip|stop`` (the room owner) and ``/timer status`` (members).
+
+The controls work in the room's own text channel. Each is answered with one public line in
+that channel ("⏸ **alice** paused the timer: 12 min left in study period 2 of 4"), so everyone
+sees who did what, and the pinned card is refreshed. Refusals are private, in the member's
+language. ``/timer status`` answers privately with the phase, its end and the next alarm.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.domain.errors import InvalidTimerAction, NotMember
+from bot.domain.timer import PhaseKind, Status
+from bot.i18n import ls, t
+from bot.services.rooms import key_of
+from bot.services.timer import TimerView
+from cogs._common import NO_MENTIONS, member_locale, reply, studyon
+from cogs.alarms import (
+    answer_when_slow,
+    member_name,
+    minutes_left,
+    phase_text,
+    post_text,
+    refresh_card_quietly,
+    unix,
+)
+from storage.models import Room
+
+if TYPE_CHECKING:
+    from bot.app import AnyStudyOnBot
+
+
+def _phase(view: TimerView, locale: str) -> str | None:
+    phase = view.state.phase
+    if phase is None:
+        return None
+    return phase_text(phase.kind, phase.term, view.pattern.terms, locale)
+
+
+def control_text(action: str, view: TimerView, name: str, locale: str) -> str:
+    """The public line for an owner's control."""
+    state = view.state
+    phase = _phase(view, locale)
+    ends = f"<t:{unix(state.phase_ends_ms)}:R>" if state.phase_ends_ms else "—"
+    p = view.pattern
+    if action == "start":
+        return t(
+            "timer.started",
+            locale,
+            name=name,
+            terms=p.terms,
+            study=p.study_ms // 60_000,
+            brk=p.break_ms // 60_000,
+            ends=ends,
+        )
+    if action == "pause":
+        return t(
+            "timer.paused",
+            locale,
+            name=name,
+            minutes=minutes_left(state.remaining_ms or 0),
+            phase=phase,
+        )
+    if action == "resume":
+        return t("timer.resumed", locale, name=name, phase=phase, ends=ends)
+    if action == "skip":
+        if phase is None or state.status is not Status.RUNNING:
+            return t("timer.skipped_last", locale, name=name)
+        return t("timer.skipped", locale, name=name, phase=phase, ends=ends)
+    return t("timer.stopped", locale, name=name)
+
+
+def status_text(room: Room, view: TimerView | None, locale: str) -> str:
+    lines = [t("timer.status.title", locale, title=discord.utils.escape_markdown(room.title))]
+    if view is None:
+        lines.append(t("timer.status.idle", locale))
+        return "\n".join(lines)
+    if view.finished:
+        when = f"<t:{unix(view.vote_until_ms)}:R>" if view.vote_until_ms else "—"
+        lines.append(t("timer.status.finished", locale, when=when))
+        return "\n".join(lines)
+    state = view.state
+    phase = _phase(view, locale)
+    if state.status is Status.PAUSED:
+        lines.append(
+            t(
+                "timer.status.paused",
+                locale,
+                phase=phase,
+                minutes=minutes_left(state.remaining_ms or 0),
+            )
+        )
+    elif state.status is Status.RUNNING and state.phase_ends_ms is not None:
+        key = (
+            "timer.status.study"
+            if state.phase is not None and state.phase.kind is PhaseKind.STUDY
+            else "timer.status.break"
+        )
+        lines.append(
+            t(
+                key,
+                locale,
+                phase=phase,
+                ends=f"<t:{unix(state.phase_ends_ms)}:R>",
+                at=f"<t:{unix(state.phase_ends_ms)}:t>",
+            )
+        )
+    else:  # the last alarm rang; the kings are announced after its grace window
+        lines.append(t("timer.status.ending", locale))
+    if state.next_boundary is not None:
+        lines.append(
+            t(
+                "timer.status.next_alarm",
+                locale,
+                k=state.next_boundary,
+                count=view.pattern.boundary_count,
+            )
+        )
+    return "\n".join(lines)
+
+
+class Timer(commands.Cog):
+    timer = app_commands.Group(
+        name=ls("timer", "cmd.timer"),
+        description=ls("The room's shared study timer", "cmd.timer.desc"),
+        guild_only=True,
+    )
+
+    def __init__(self, bot: AnyStudyOnBot) -> None:
+        self.bot = bot
+
+    async def _room_here(self, interaction: discord.Interaction[Any]) -> Room:
+        """The open room whose text channel this is; refused anywhere else."""
+        room = None
+        if interaction.channel_id is not None:
+            room = await studyon(interaction).services.rooms.by_channel(interaction.channel_id)
+        if room is None or room.status != "open":
+            raise InvalidTimerAction("wrong_channel")
+        return room
+
+    async def _control(self, interaction: discord.Interaction[Any], action: str) -> None:
+        bot = studyon(interaction)
+        room = await self._room_here(interaction)
+        timers = bot.services.timers
+        call = {
+            "start": timers.start,
+            "pause": timers.pause,
+            "resume": timers.resume,
+            "skip": timers.skip,
+            "stop": timers.stop,
+        }[action]
+        # skip posts the alarm of the phase it ends: slow when Discord is
+        view, deferred = await answer_when_slow(interaction, call(room.id, interaction.user.id))
+        text = control_text(action, view, member_name(interaction), bot.default_locale)
+        if deferred:
+            await reply(interaction, t("timer.done", await member_locale(interaction)))
+            await post_text(bot, interaction.channel_id, text)
+        else:
+            await interaction.response.send_message(text, allowed_mentions=NO_MENTIONS)
+        await refresh_card_quietly(bot, room.id)
+
+    @timer.command(
+        name=ls("start", "cmd.timer.start"),
+        description=ls("Start the room's timer (room owner)", "cmd.timer.start.desc"),
+    )
+    async def start(self, interaction: discord.Interaction) -> None:
+        await self._control(interaction, "start")
+
+    @timer.command(
+        name=ls("pause", "cmd.timer.pause"),
+        description=ls("Pause the timer (room owner)", "cmd.timer.pause.desc"),
+    )
+    async def pause(self, interaction: discord.Interaction) -> None:
+        await self._control(interaction, "pause")
+
+    @timer.command(
+        name=ls("resume", "cmd.timer.resume"),
+        description=ls("Resume the paused timer (room owner)", "cmd.timer.resume.desc"),
+    )
+    async def resume(self, interaction: discord.Interaction) -> None:
+        await self._control(interaction, "resume")
+
+    @timer.command(
+        name=ls("skip", "cmd.timer.skip"),
+        description=ls("End the current phase now (room owner)", "cmd.timer.skip.desc"),
+    )
+    async def skip(self, interaction: discord.Interaction) -> None:
+        await self._control(interaction, "skip")
+
+    @timer.command(
+        name=ls("stop", "cmd.timer.stop"),
+        description=ls("Stop the run early (room owner)", "cmd.timer.stop.desc"),
+    )
+    async def stop(self, interaction: discord.Interaction) -> None:
+        await self._control(interaction, "stop")
+
+    @timer.command(
+        name=ls("status", "cmd.timer.status"),
+        description=ls("Where the room's timer is now", "cmd.timer.status.desc"),
+    )
+    async def status(self, interaction: discord.Interaction) -> None:
+        bot = studyon(interaction)
+        locale = await member_locale(interaction)
+        services = bot.services
+        try:
+            room = await self._room_here(interaction)
+        except InvalidTimerAction:
+            # elsewhere, a member of exactly one room gets that room's timer
+            assert interaction.guild_id is not None
+            mine = await services.rooms.rooms_of(interaction.guild_id, interaction.user.id)
+            if len(mine) != 1:
+                raise
+            room = mine[0]
+        members = (await services.rooms.get(room.id)).members
+        if all(m.user_id != interaction.user.id for m in members):
+            raise NotMember()
+        view = await services.timers.status_of(key_of(room))
+        await reply(interaction, status_text(room, view, locale))
+
+
+async def setup(bot: commands.Bot) -> None:
+    from bot.app import ShardedStudyOnBot, StudyOnBot
+
+    assert isinstance(bot, StudyOnBot | ShardedStudyOnBot)
+    await bot.add_cog(Timer(bot))

@@ -1,0 +1,172 @@
+"""Discord failing under the bot: 5xx and 429 answers when posting alarms and results.
+
+Every alarm is still delivered exactly once, the run's results are announced once and paid
+once, and every interaction is answered (deferred first when the work behind it is slow).
+
+SimCord's settle would wait in real time for short timers (the bot's retry pauses); a short
+settle timeout leaves them to virtual time, which ``Studio.advance`` moves.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.domain.timer import MINUTE_MS
+from tests.e2e.conftest import Studio
+from tests.e2e.test_timer_support import (
+    ALARM,
+    MINUTE,
+    StudyRoom,
+    at,
+    balance,
+    bot_calls,
+    open_room,
+    requests_since,
+)
+
+pytestmark = pytest.mark.simcord(settle_timeout=0.5)
+
+MESSAGES = "/channels/*/messages"
+
+
+async def running(studio: Studio, **pattern: int) -> tuple[StudyRoom, int]:
+    town = studio.guild("alice", "bob")
+    alice, bob = town.members
+    room = await open_room(studio, town, alice, bob, **pattern)
+    await alice.slash(room.channel, "timer start")
+    return room, studio.now_ms()
+
+
+async def seconds(studio: Studio, n: int) -> None:
+    """Let ``n`` seconds pass one by one (the bot's retries fall in between)."""
+    for _ in range(n):
+        await studio.advance(1)
+
+
+def alarm_posts(studio: Studio, mark: int, channel_id: int) -> list[str]:
+    return [
+        c
+        for c in bot_calls(requests_since(studio, mark))
+        if c == f"POST /channels/{channel_id}/messages"
+    ]
+
+
+@pytest.mark.parametrize("status", [500, 502, 429])
+async def test_a_failed_alarm_post_is_retried_and_posted_once(studio: Studio, status: int) -> None:
+    room, t0 = await running(studio)
+    await studio.advance_to(t0 + 50 * MINUTE_MS - 1000)
+    mark = len(studio.env.http_requests)
+    studio.env.inject_error("POST", MESSAGES, status=status, times=1)
+    await studio.advance(1)
+    assert room.alarms() == []  # the first attempt failed
+    await seconds(studio, 3)
+    [alarm] = room.alarms()
+    assert alarm.content.startswith("⏰ **Alarm #1**")
+    assert "Posted late" not in alarm.content  # a second later is not late
+    assert len(alarm_posts(studio, mark, room.channel_id)) == 2  # the failure and the retry
+    assert [(str(r.emoji), r.count) for r in alarm.reactions] == [(ALARM, 1)]
+    ack = await room.members[1].click(alarm, label="Dismiss")
+    assert ack.response is not None and ack.response.content == "Alarm #1 dismissed, on time. ✅"
+    await studio.advance(10 * MINUTE)
+    assert len(room.alarms()) == 2  # and the next one on time
+
+
+async def test_when_every_quick_retry_fails_the_scheduler_retries_once_more(
+    studio: Studio,
+) -> None:
+    room, t0 = await running(studio)
+    await studio.advance_to(t0 + 50 * MINUTE_MS - 1000)
+    studio.env.inject_error("POST", MESSAGES, status=503, times=3)  # all three quick attempts
+    await studio.advance(1)
+    await seconds(studio, 4)
+    assert room.alarms() == []  # given up for now; the alarm is owed
+    await seconds(studio, 6)
+    [alarm] = room.alarms()
+    assert alarm.content.startswith("⏰ **Alarm #1**")
+    # it rang on time and says it was posted late; the grace window counts from the ring
+    assert f"Posted late: this alarm rang <t:{(t0 + 50 * MINUTE_MS) // 1000}:R>" in alarm.content
+    await seconds(studio, 30)
+    assert len(room.alarms()) == 1  # never doubled
+    ack = await room.members[1].click(alarm, label="Dismiss")
+    assert ack.response is not None and "on time" in ack.response.content
+    await studio.advance(10 * MINUTE)
+    assert [a.content.split("**")[1] for a in room.alarms()] == ["Alarm #1", "Alarm #2"]
+
+
+async def test_a_long_outage_delivers_every_alarm_once_in_order(studio: Studio) -> None:
+    room, t0 = await running(studio, study=1, brk=1, terms=2)
+    studio.env.inject_error("POST", MESSAGES, status=500, times=None)  # Discord is down
+    await studio.advance_to(t0 + 2 * MINUTE_MS + 30_000)  # alarms #1 and #2 fall meanwhile
+    assert room.alarms() == []
+    studio.env.backend.faults.clear()  # Discord is back
+    await seconds(studio, 10)
+    assert [a.content.split("**")[1] for a in room.alarms()] == ["Alarm #1", "Alarm #2"]
+    assert all("Posted late" in a.content for a in room.alarms())
+    await studio.advance_to(t0 + 3 * MINUTE_MS)
+    assert [a.content.split("**")[1] for a in room.alarms()] == ["Alarm #1", "Alarm #2", "Alarm #3"]
+    assert room.alarm(3).created_at == at(t0 + 3 * MINUTE_MS)
+
+
+async def test_the_results_survive_a_failed_post_and_pay_once(studio: Studio) -> None:
+    room, t0 = await running(studio, study=5, terms=1)
+    alice, bob = room.members
+    await studio.advance(5 * MINUTE)
+    for member in (alice, bob):
+        await member.click(room.alarm(1), label="Dismiss")
+    studio.env.inject_error("POST", MESSAGES, status=500, times=3)
+    await studio.advance_to(t0 + 6 * MINUTE_MS)
+    await seconds(studio, 12)
+    end = room.end_message()
+    assert "**alice** (+100 points back), **bob** (+50 points back)" in end.content
+    assert await balance(alice, room.town) == "Balance: **1000** points"
+    assert await balance(bob, room.town) == "Balance: **1000** points"
+    rated = await bob.click(end, label="5")
+    assert rated.response is not None and "(5/5)" in rated.response.content
+
+
+async def test_a_failing_card_edit_or_reaction_does_not_repeat_the_alarm(studio: Studio) -> None:
+    room, t0 = await running(studio)
+    await studio.advance_to(t0 + 50 * MINUTE_MS - 1000)
+    studio.env.inject_error("PATCH", "/channels/*/messages/*", status=500, times=None)
+    studio.env.inject_error("PUT", "/channels/*/messages/*/reactions/*", status=500, times=1)
+    await studio.advance(1)
+    await seconds(studio, 20)
+    [alarm] = room.alarms()
+    assert [(str(r.emoji), r.count) for r in alarm.reactions] == [(ALARM, 1)]  # retried
+    studio.env.backend.faults.clear()
+    await studio.advance(10 * MINUTE)
+    assert len(room.alarms()) == 2
+    assert "Study 2 of 4" in room.timer_field()  # the card catches up at the next change
+
+
+async def test_a_slow_skip_is_deferred_then_answered(studio: Studio) -> None:
+    room, _ = await running(studio)
+    alice = room.owner
+    await studio.advance(10 * MINUTE)
+    studio.env.inject_error("POST", MESSAGES, status=500, times=2)
+    skipped = await alice.slash(room.channel, "timer skip")
+    assert not skipped.acknowledged  # still posting the alarm: its first retry pause
+    await seconds(studio, 2)  # the alarm's retries take longer than Discord waits
+    assert skipped.acknowledged
+    assert skipped.ephemeral
+    await seconds(studio, 3)
+    assert skipped.response is not None and skipped.response.content == "Done."
+    [alarm] = room.alarms()
+    assert "The room owner ended this phase early." in alarm.content
+    assert any(line.startswith("⏭ **alice** skipped ahead") for line in room.lines())
+
+
+async def test_a_failed_board_line_does_not_undo_a_dismissal(studio: Studio) -> None:
+    room, _ = await running(studio)
+    bob = room.members[1]
+    await studio.advance(50 * MINUTE)
+    studio.env.inject_error("POST", MESSAGES, status=500, times=None)
+    clicked = await bob.click(room.alarm(1), label="Dismiss")
+    await seconds(studio, 5)
+    assert clicked.response is not None
+    assert clicked.response.content == "Alarm #1 dismissed, on time. ✅"
+    assert clicked.followups == []  # no "something went wrong" after the fact
+    studio.env.backend.faults.clear()
+    again = await bob.click(room.alarm(1), label="Dismiss")
+    assert again.response is not None
+    assert again.response.content == "You already dismissed alarm #1."
