@@ -153,7 +153,9 @@ class ShardedStudyOnBot(StudyOnMixin, commands.AutoShardedBot):
 AnyStudyOnBot = StudyOnBot | ShardedStudyOnBot
 
 
-async def studyon_setup(bot: AnyStudyOnBot) -> None:
+async def studyon_prepare(bot: AnyStudyOnBot) -> None:
+    """Open the services, set the translator and error handler, load every cog; the
+    scheduler stays stopped (``studyon sync`` stops here)."""
     config = bot.config
     bot._services = await open_services(
         config.database.url,
@@ -168,6 +170,10 @@ async def studyon_setup(bot: AnyStudyOnBot) -> None:
     bot.tree.on_error = on_app_command_error  # type: ignore[method-assign]
     for name in extension_names():
         await bot.load_extension(name)
+
+
+async def studyon_setup(bot: AnyStudyOnBot) -> None:
+    await studyon_prepare(bot)
     # listeners are attached now: due alarms may be posted as soon as jobs are rebuilt
     services = bot.services
     services.scheduler.start()

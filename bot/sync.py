@@ -16,11 +16,8 @@ import logging
 
 import discord
 
-from bot.app import AnyStudyOnBot, StudyOnBot, extension_names
+from bot.app import AnyStudyOnBot, StudyOnBot, studyon_prepare
 from bot.config import Config
-from bot.i18n import StudyOnTranslator
-from bot.services.settings import ServiceSettings
-from bot.wiring import open_services
 
 __all__ = ["SyncBot", "prepare_commands", "run_sync", "sync_commands"]
 
@@ -43,19 +40,8 @@ async def sync_commands(bot: AnyStudyOnBot, guild_id: int | None) -> int:
 
 
 async def prepare_commands(bot: AnyStudyOnBot) -> None:
-    """What ``setup_hook`` does, minus serving: services open (cogs subscribe to their events
-    when loaded), the translator set, every cog loaded; the scheduler stays stopped."""
-    config = bot.config
-    bot._services = await open_services(
-        config.database.url,
-        config.session.redis_url,
-        config.session.embedded_path,
-        ServiceSettings.from_config(config),
-        start_scheduler=False,
-    )
-    await bot.tree.set_translator(StudyOnTranslator())
-    for name in extension_names():
-        await bot.load_extension(name)
+    """What ``setup_hook`` does, minus serving: the scheduler stays stopped."""
+    await studyon_prepare(bot)
 
 
 class SyncBot(StudyOnBot):

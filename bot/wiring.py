@@ -14,10 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock, SystemClock
 from bot.scheduler import TimerScheduler
+from bot.services.calendar import CalendarService
 from bot.services.events import ListenerHub
+from bot.services.leaderboard import LeaderboardService
+from bot.services.members import MemberService
 from bot.services.points import PointsService
+from bot.services.profile import ProfileService
 from bot.services.rooms import RoomService
 from bot.services.settings import ServiceSettings
+from bot.services.study import StudyService
 from bot.services.timer import TimerService
 from bot.services.todos import TodoService
 from storage.db import create_engine, dispose, migrate
@@ -41,6 +46,11 @@ class Services:
     clock: Clock
     settings: ServiceSettings
     uow: UnitOfWorkFactory
+    members: MemberService
+    calendar: CalendarService
+    study: StudyService
+    profile: ProfileService
+    leaderboard: LeaderboardService
     _closed: bool = field(default=False, repr=False)
 
     async def close(self) -> None:
@@ -87,8 +97,24 @@ async def open_services(
     timers = TimerService(uow, store, scheduler, events, clock, settings, rooms)
     holder.append(timers)
     todos = TodoService(uow, clock, settings, events)
+    study = StudyService(uow, store, clock)
     services = Services(
-        engine, store, scheduler, events, points, rooms, timers, todos, clock, settings, uow
+        engine,
+        store,
+        scheduler,
+        events,
+        points,
+        rooms,
+        timers,
+        todos,
+        clock,
+        settings,
+        uow,
+        members=MemberService(uow, clock, settings),
+        calendar=CalendarService(uow, clock, settings),
+        study=study,
+        profile=ProfileService(uow, clock, settings, study),
+        leaderboard=LeaderboardService(uow, clock, settings),
     )
     if start_scheduler:
         scheduler.start()

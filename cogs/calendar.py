@@ -13,7 +13,7 @@ from discord.ext import commands
 from bot.domain.todos import SCORE_MAX, SCORE_MIN
 from bot.i18n import ls, t
 from bot.render.calendar import image_locale, render_month_png
-from bot.services.calendar import CalendarService, MonthData
+from bot.services.calendar import MonthData
 from cogs._common import member_locale, reply, studyon
 from cogs.todos import day_label
 
@@ -70,9 +70,7 @@ class Calendar(commands.Cog):
     async def calendar(self, interaction: discord.Interaction, month: str | None = None) -> None:
         assert interaction.guild_id is not None
         services = studyon(interaction).services
-        data = await CalendarService(services.uow, services.clock, services.settings).month(
-            interaction.guild_id, interaction.user.id, month
-        )
+        data = await services.calendar.month(interaction.guild_id, interaction.user.id, month)
         locale = await member_locale(interaction)
         png = await asyncio.to_thread(render_month_png, data, locale)
         name = f"calendar-{data.year}-{data.month:02d}.png"

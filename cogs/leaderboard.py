@@ -39,8 +39,7 @@ PERIOD_CHOICES = [
 
 
 def service(interaction: discord.Interaction[Any]) -> LeaderboardService:
-    services = studyon(interaction).services
-    return LeaderboardService(services.uow, services.clock, services.settings)
+    return studyon(interaction).services.leaderboard
 
 
 def render(page: LeaderboardPage, locale: str) -> tuple[discord.Embed, discord.ui.View | None]:

@@ -15,9 +15,7 @@ from discord.ext import commands
 
 from bot.i18n import ls, t
 from bot.render.profile import card_for, duration, render_profile_png
-from bot.services.profile import ProfileService
 from cogs._common import member_locale, reply, studyon
-from cogs.study import study_service
 
 FILENAME = "profile.png"
 
@@ -44,10 +42,7 @@ class Profile(commands.Cog):
         target: discord.abc.User = member or interaction.user
         own = target.id == interaction.user.id
         await interaction.response.defer(ephemeral=True, thinking=True)
-        service = ProfileService(
-            bot.services.uow, bot.services.clock, bot.services.settings, study_service(bot)
-        )
-        data = await service.profile(interaction.guild_id, target.id, own=own)
+        data = await bot.services.profile.profile(interaction.guild_id, target.id, own=own)
         if member is not None:
             bot.remember_name(interaction.guild_id, member)
         name = target.display_name

@@ -24,8 +24,7 @@ class Settings(commands.Cog):
         self.bot = bot
 
     def _members(self, interaction: discord.Interaction) -> MemberService:
-        services = studyon(interaction).services
-        return MemberService(services.uow, services.clock, services.settings)
+        return studyon(interaction).services.members
 
     @settings.command(
         name=ls("timezone", "cmd.settings.timezone"),

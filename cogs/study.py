@@ -13,13 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 import discord
 from discord.ext import commands
 
 from bot.services.events import BoundaryFired, RoomClosed, RunEnding, RunFinished
-from bot.services.study import StudyListener, StudyService
+from bot.services.study import StudyListener
 from storage.session.base import RoomKey
 
 if TYPE_CHECKING:
@@ -32,23 +32,10 @@ READY_WAIT_SECONDS = 60  # how long an early event waits for the start-up reconc
 ROOMS_PAGE = 100
 
 
-def study_service(bot: Any) -> StudyService:
-    """The process's study service (kept by this cog; a detached one when it is not loaded,
-    which sees written totals only)."""
-    # by attribute, not by class: an extension's module is re-created when it is loaded,
-    # so a class imported elsewhere may not be the one the loaded cog was made from
-    study = getattr(bot.get_cog("Study"), "study", None)
-    if isinstance(study, StudyService):
-        return study
-    services = bot.services
-    return StudyService(services.uow, services.store, services.clock)
-
-
 class Study(commands.Cog):
     def __init__(self, bot: AnyStudyOnBot) -> None:
         self.bot = bot
-        services = bot.services
-        self.study = StudyService(services.uow, services.store, services.clock)
+        self.study = bot.services.study
         self.accounting = StudyListener(self.study)
         self._reconciled = asyncio.Event()
         self._reconciling: asyncio.Task[None] | None = None

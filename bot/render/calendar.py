@@ -21,32 +21,29 @@ from PIL import Image, ImageDraw
 
 from bot.i18n import t
 from bot.render.fonts import DRAWING, Font, font, has_hangul
+from bot.render.palette import (
+    ACCENT,
+    BACKGROUND,
+    BAR_FILL,
+    BAR_TRACK,
+    FAINT,
+    MUTED,
+    RATING_COLORS,
+    RGB,
+    SURFACE,
+    TEXT,
+)
 from bot.services.calendar import DayData, MonthData
 
-RGB = tuple[int, int, int]
 Box = tuple[int, int, int, int]  # left, top, right, bottom (right/bottom exclusive)
 
 # Discord's dark theme
-BACKGROUND: RGB = (49, 51, 56)
-CELL: RGB = (43, 45, 49)
+CELL: RGB = SURFACE
 CELL_TODAY: RGB = (56, 58, 64)
-TEXT: RGB = (242, 243, 245)
-MUTED: RGB = (148, 155, 164)
-FAINT: RGB = (78, 80, 88)
-ACCENT: RGB = (88, 101, 242)  # blurple: today
-BAR_TRACK: RGB = (64, 66, 73)
-BAR_FILL: RGB = (87, 242, 135)
 SUNDAY: RGB = (242, 139, 130)
 SATURDAY: RGB = (138, 180, 248)
 ON_DOT: RGB = (30, 31, 34)
 STAR_EMPTY: RGB = (78, 80, 88)
-RATING_COLORS: dict[int, RGB] = {
-    1: (237, 66, 69),
-    2: (242, 140, 40),
-    3: (254, 231, 92),
-    4: (163, 217, 119),
-    5: (87, 242, 135),
-}
 
 COLUMNS = 7
 CELL_W = 112

@@ -16,30 +16,26 @@ from PIL import Image, ImageDraw
 
 from bot.i18n import t
 from bot.render.fonts import DRAWING, Font, font, has_hangul
+from bot.render.palette import (
+    ACCENT,
+    BACKGROUND,
+    BAR_FILL,
+    BAR_TRACK,
+    MUTED,
+    RATING_COLORS,
+    RGB,
+    SURFACE,
+    TEXT,
+)
 from bot.services.profile import STREAK_STUDY_MS, ProfileData
 
-RGB = tuple[int, int, int]
 Box = tuple[int, int, int, int]  # left, top, right, bottom (right/bottom exclusive)
 
 # Discord's dark theme
-BACKGROUND: RGB = (49, 51, 56)
-TILE: RGB = (43, 45, 49)
-TEXT: RGB = (242, 243, 245)
-MUTED: RGB = (148, 155, 164)
-FAINT: RGB = (78, 80, 88)
-ACCENT: RGB = (88, 101, 242)  # blurple
-BAR_TRACK: RGB = (64, 66, 73)
-BAR_FILL: RGB = (87, 242, 135)
+TILE: RGB = SURFACE
 GOLD: RGB = (240, 178, 50)
 STREAK: RGB = (242, 139, 60)
 NO_RATING: RGB = (64, 66, 73)
-RATING_COLORS: dict[int, RGB] = {
-    1: (237, 66, 69),
-    2: (242, 140, 40),
-    3: (254, 231, 92),
-    4: (163, 217, 119),
-    5: (87, 242, 135),
-}
 
 WIDTH = 880
 PAD = 28
