@@ -16,7 +16,7 @@ from bot.domain.errors import NotFound, StudyOnError, ValidationError
 from bot.i18n import normalise_locale, t
 
 if TYPE_CHECKING:
-    from bot.app import StudyOnBot
+    from bot.app import AnyStudyOnBot
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +25,12 @@ NO_MENTIONS = discord.AllowedMentions.none()
 MESSAGE_MAX = 2000
 
 
-def studyon(interaction: discord.Interaction[Any]) -> StudyOnBot:
-    from bot.app import StudyOnBot
+def studyon(interaction: discord.Interaction[Any]) -> AnyStudyOnBot:
+    """The bot behind an interaction (plain or sharded)."""
+    from bot.app import ShardedStudyOnBot, StudyOnBot
 
     client = interaction.client
-    assert isinstance(client, StudyOnBot)
+    assert isinstance(client, StudyOnBot | ShardedStudyOnBot)
     return client
 
 
@@ -43,7 +44,7 @@ async def member_locale(interaction: discord.Interaction[Any]) -> str:
     return normalise_locale(interaction.locale, bot.default_locale)
 
 
-def guild_locale(bot: StudyOnBot) -> str:
+def guild_locale(bot: AnyStudyOnBot) -> str:
     """The language of public messages (alarms, the board): the configured default."""
     return bot.default_locale
 

@@ -1,0 +1,45 @@
+"""A host that outgrows one process runs several, each owning a range of shards."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from discord.ext import commands
+
+from bot.config import Config
+from bot.domain.timer import Pattern, Timer
+from storage.session.base import RoomKey, RunState
+from tests.e2e.conftest import Studio, make_config
+
+
+@pytest.fixture
+def studyon_config(tmp_path: Path) -> Config:
+    return make_config(tmp_path, discord={"shard_count": 2, "shard_ids": [1]})
+
+
+async def test_a_sharded_process_serves_its_shards_guilds(studio: Studio) -> None:
+    bot = studio.bot
+    assert isinstance(bot, commands.AutoShardedBot)
+    assert bot.shard_count == 2
+    guild = studio.env.create_guild(shard_id=1)
+    general = guild.create_text_channel("general")
+    alice = guild.add_member(studio.env.create_user("alice"))
+    result = await alice.slash(general, "points")
+    assert "**1000**" in (result.response.embeds[0].description or "")
+
+    # a guild on shard 0 belongs to another process: its rooms are not rescheduled here
+    assert bot.owns_guild(guild.id)
+    elsewhere = studio.env.create_guild(shard_id=0)
+    assert not bot.owns_guild(elsewhere.id)
+    await bot.services.store.put_run(
+        RoomKey(elsewhere.id, 1), await _a_run(bot, RoomKey(guild.id, 2))
+    )
+    assert await bot.services.timers.restore(owns=lambda k: bot.owns_guild(k.guild_id)) == 1
+
+
+async def _a_run(bot: commands.AutoShardedBot, mine: RoomKey) -> RunState:
+    """Store a running timer for a room of this process's guild too; return a copy."""
+    state = RunState(1, Timer(Pattern.from_minutes(50, 10, 4), 1_767_225_600_000))
+    await bot.services.store.put_run(mine, state)  # type: ignore[attr-defined]
+    return state
