@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import discord
 from discord import app_commands
@@ -25,15 +25,17 @@ from bot.services.events import BoundaryFired, RunFinished
 from bot.services.events import RoomClosed as RoomClosedEvent
 from bot.services.rooms import OPEN, RoomDraft, RoomView, key_of
 from cogs import _channels
-from cogs._board import post_line
-from cogs._card import CARD_DIGEST, digest, refresh_card, render_card
+from cogs._card import CARD_DIGEST, digest, render_card
 from cogs._common import NO_MENTIONS, error_text, member_locale, reply, reply_error
+from cogs._delivery import board, refresh_card_quietly
 from storage.models import Room, RoomMember
 
 if TYPE_CHECKING:
     from bot.app import AnyStudyOnBot
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 PAGE_SIZE = 10
 CHOICES_MAX = 25
@@ -77,6 +79,25 @@ def _quote(text: str) -> str:
 
 def _missing(permission: str, locale: str) -> MissingPermission:
     return MissingPermission(t(f"perm.{permission}", locale))
+
+
+_ROOM = ls("room", "cmd.room.opt.room")
+_ROOM_DESC = ls("The room (start typing its title)", "cmd.room.opt.room.desc")
+_MY_ROOM_DESC = ls(
+    "The room (default: the room of this channel, or your only room)",
+    "cmd.room.opt.my_room.desc",
+)
+
+
+def _room_option(choices: Any, description: app_commands.locale_str) -> Callable[[T], T]:
+    """The ``room`` option: its name, description and autocomplete."""
+
+    def decorate(func: T) -> T:
+        func = app_commands.autocomplete(room=choices)(func)
+        func = app_commands.describe(room=description)(func)
+        return app_commands.rename(room=_ROOM)(func)
+
+    return decorate
 
 
 def parse_room_id(value: str | None) -> int:
@@ -316,7 +337,7 @@ class Rooms(commands.Cog):
             raise
         # the card already shows this room: the first refresh need not edit it
         await services.store.set_message(key_of(room), CARD_DIGEST, digest(embed))
-        await post_line(
+        await board(
             bot,
             text.id,
             "rooms.board.created",
@@ -420,9 +441,7 @@ class Rooms(commands.Cog):
             "Show a study room's pattern, tags, notice and members", "cmd.room.info.desc"
         ),
     )
-    @app_commands.rename(room=ls("room", "cmd.room.opt.room"))
-    @app_commands.describe(room=ls("The room (start typing its title)", "cmd.room.opt.room.desc"))
-    @app_commands.autocomplete(room=open_rooms_autocomplete)
+    @_room_option(open_rooms_autocomplete, _ROOM_DESC)
     async def info(self, interaction: discord.Interaction, room: str) -> None:
         locale = await member_locale(interaction)
         view = await self._room(interaction, room)
@@ -445,9 +464,7 @@ class Rooms(commands.Cog):
         name=ls("join", "cmd.room.join"),
         description=ls("Join a study room (costs points)", "cmd.room.join.desc"),
     )
-    @app_commands.rename(room=ls("room", "cmd.room.opt.room"))
-    @app_commands.describe(room=ls("The room (start typing its title)", "cmd.room.opt.room.desc"))
-    @app_commands.autocomplete(room=open_rooms_autocomplete)
+    @_room_option(open_rooms_autocomplete, _ROOM_DESC)
     async def join(self, interaction: discord.Interaction, room: str) -> None:
         bot, services = self.bot, self.bot.services
         locale = await member_locale(interaction)
@@ -459,6 +476,8 @@ class Rooms(commands.Cog):
             raise NoChannels()
         self._check_bot_permissions(interaction, ("manage_roles",), locale)
         await services.rooms.join(r.id, interaction.user.id)
+        # the member is in and has paid: answer in time whatever Discord does next
+        await interaction.response.defer(ephemeral=True, thinking=True)
         try:
             await _channels.grant_access(
                 bot.http, [r.text_channel_id, r.voice_channel_id], interaction.user.id
@@ -474,10 +493,8 @@ class Rooms(commands.Cog):
             if isinstance(error, discord.NotFound):
                 raise NoChannels() from error
             raise
-        await post_line(
-            bot, r.text_channel_id, "rooms.board.joined", name=_member_name(interaction)
-        )
-        await refresh_card(bot, r.id)
+        await board(bot, r.text_channel_id, "rooms.board.joined", name=_member_name(interaction))
+        await refresh_card_quietly(bot, r.id)
         await reply(
             interaction,
             t(
@@ -495,14 +512,7 @@ class Rooms(commands.Cog):
         name=ls("leave", "cmd.room.leave"),
         description=ls("Leave a study room", "cmd.room.leave.desc"),
     )
-    @app_commands.rename(room=ls("room", "cmd.room.opt.room"))
-    @app_commands.describe(
-        room=ls(
-            "The room (default: the room of this channel, or your only room)",
-            "cmd.room.opt.my_room.desc",
-        )
-    )
-    @app_commands.autocomplete(room=my_rooms_autocomplete)
+    @_room_option(my_rooms_autocomplete, _MY_ROOM_DESC)
     async def leave(self, interaction: discord.Interaction, room: str | None = None) -> None:
         bot, services = self.bot, self.bot.services
         locale = await member_locale(interaction)
@@ -518,14 +528,14 @@ class Rooms(commands.Cog):
         await _channels.revoke_access(
             bot.http, [r.text_channel_id, r.voice_channel_id], interaction.user.id
         )
-        await post_line(bot, r.text_channel_id, "rooms.board.left", name=_member_name(interaction))
+        await board(bot, r.text_channel_id, "rooms.board.left", name=_member_name(interaction))
         if outcome.new_owner_id is not None:
             new_owner = bot.display_name(r.guild_id, outcome.new_owner_id)
-            await post_line(bot, r.text_channel_id, "rooms.board.owner", name=new_owner)
+            await board(bot, r.text_channel_id, "rooms.board.owner", name=new_owner)
             text = t("rooms.left.owner", locale, title=title, name=new_owner)
         else:
             text = t("rooms.left", locale, title=title)
-        await refresh_card(bot, r.id)
+        await refresh_card_quietly(bot, r.id)
         await _safe_reply(interaction, text)
 
     # -- /room notice ---------------------------------------------------------------------
@@ -534,15 +544,11 @@ class Rooms(commands.Cog):
         name=ls("notice", "cmd.room.notice"),
         description=ls("Set your room's notice (room owner)", "cmd.room.notice.desc"),
     )
-    @app_commands.rename(text=ls("text", "cmd.room.opt.text"), room=ls("room", "cmd.room.opt.room"))
+    @_room_option(my_rooms_autocomplete, _MY_ROOM_DESC)
+    @app_commands.rename(text=ls("text", "cmd.room.opt.text"))
     @app_commands.describe(
-        text=ls("The new notice (up to 500 characters)", "cmd.room.opt.text.desc"),
-        room=ls(
-            "The room (default: the room of this channel, or your only room)",
-            "cmd.room.opt.my_room.desc",
-        ),
+        text=ls("The new notice (up to 500 characters)", "cmd.room.opt.text.desc")
     )
-    @app_commands.autocomplete(room=my_rooms_autocomplete)
     async def notice(
         self, interaction: discord.Interaction, text: str, room: str | None = None
     ) -> None:
@@ -550,22 +556,17 @@ class Rooms(commands.Cog):
         locale = await member_locale(interaction)
         view = await self._my_room(interaction, room)
         updated = await services.rooms.set_notice(view.room.id, interaction.user.id, text)
-        await refresh_card(bot, updated.id)
+        # the notice is saved: answer in time whatever Discord does next
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await refresh_card_quietly(bot, updated.id)
+        name = _member_name(interaction)
         if updated.notice:
-            await post_line(
-                bot,
-                updated.text_channel_id,
-                "rooms.board.notice",
-                name=_member_name(interaction),
-                notice=_quote(updated.notice),
+            notice = _quote(updated.notice)
+            await board(
+                bot, updated.text_channel_id, "rooms.board.notice", name=name, notice=notice
             )
         else:
-            await post_line(
-                bot,
-                updated.text_channel_id,
-                "rooms.board.notice_cleared",
-                name=_member_name(interaction),
-            )
+            await board(bot, updated.text_channel_id, "rooms.board.notice_cleared", name=name)
         await reply(interaction, t("rooms.notice.set", locale, title=_title(updated.title)))
 
     # -- /room close ----------------------------------------------------------------------
@@ -576,14 +577,7 @@ class Rooms(commands.Cog):
             "Close your room and delete its channels (room owner)", "cmd.room.close.desc"
         ),
     )
-    @app_commands.rename(room=ls("room", "cmd.room.opt.room"))
-    @app_commands.describe(
-        room=ls(
-            "The room (default: the room of this channel, or your only room)",
-            "cmd.room.opt.my_room.desc",
-        )
-    )
-    @app_commands.autocomplete(room=my_rooms_autocomplete)
+    @_room_option(my_rooms_autocomplete, _MY_ROOM_DESC)
     async def close(self, interaction: discord.Interaction, room: str | None = None) -> None:
         locale = await member_locale(interaction)
         view = await self._my_room(interaction, room)

@@ -20,15 +20,8 @@ from bot.i18n import ls, t
 from bot.services.rooms import key_of
 from bot.services.timer import TimerView
 from cogs._common import NO_MENTIONS, member_locale, reply, studyon
-from cogs.alarms import (
-    answer_when_slow,
-    member_name,
-    minutes_left,
-    phase_text,
-    post_text,
-    refresh_card_quietly,
-    unix,
-)
+from cogs._delivery import answer_when_slow, member_name, post_text, refresh_card_quietly
+from cogs.alarms import minutes_left, phase_text, unix
 from storage.models import Room
 
 if TYPE_CHECKING:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import date
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import discord
 from discord import app_commands
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from storage.models import Todo
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 CHOICE_NAME_MAX = 100  # Discord's limit for an autocomplete choice's label
 ID_DIGITS_MAX = 19  # a 64-bit id
@@ -146,6 +149,17 @@ _ITEM_DESC = ls("One of your todos: start typing to pick it", "cmd.todo.opt.item
 _TEXT = ls("text", "cmd.todo.opt.text")
 
 
+def _item_option(choices: Any) -> Callable[[T], T]:
+    """The ``item`` option: its name, description and autocomplete."""
+
+    def decorate(func: T) -> T:
+        func = app_commands.autocomplete(item=choices)(func)
+        func = app_commands.describe(item=_ITEM_DESC)(func)
+        return app_commands.rename(item=_ITEM)(func)
+
+    return decorate
+
+
 class Todos(commands.Cog):
     todo = app_commands.Group(
         name=ls("todo", "cmd.todo"),
@@ -214,6 +228,21 @@ class Todos(commands.Cog):
             for todo in todos
         ]
 
+    async def open_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await self._choices(interaction, current, done=False)
+
+    async def done_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await self._choices(interaction, current, done=True)
+
+    async def any_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await self._choices(interaction, current, done=None)
+
     async def _today(self, interaction: discord.Interaction) -> date:
         assert interaction.guild_id is not None
         return await studyon(interaction).services.todos.today(
@@ -281,8 +310,7 @@ class Todos(commands.Cog):
         name=ls("done", "cmd.todo.done"),
         description=ls("Tick a todo off", "cmd.todo.done.desc"),
     )
-    @app_commands.rename(item=_ITEM)
-    @app_commands.describe(item=_ITEM_DESC)
+    @_item_option(open_choices)
     async def done(self, interaction: discord.Interaction, item: str) -> None:
         assert interaction.guild_id is not None
         todos = studyon(interaction).services.todos
@@ -297,18 +325,11 @@ class Todos(commands.Cog):
         label = day_label(todo.day, await self._today(interaction), locale)
         await reply(interaction, t(key, locale, text=escape(todo.text), day=label))
 
-    @done.autocomplete("item")
-    async def done_choices(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        return await self._choices(interaction, current, done=False)
-
     @todo.command(
         name=ls("undo", "cmd.todo.undo"),
         description=ls("Untick a todo you ticked", "cmd.todo.undo.desc"),
     )
-    @app_commands.rename(item=_ITEM)
-    @app_commands.describe(item=_ITEM_DESC)
+    @_item_option(done_choices)
     async def undo(self, interaction: discord.Interaction, item: str) -> None:
         assert interaction.guild_id is not None
         target = await self._item(interaction, item)
@@ -318,20 +339,14 @@ class Todos(commands.Cog):
         locale = await member_locale(interaction)
         await reply(interaction, t("todos.undone", locale, text=escape(todo.text)))
 
-    @undo.autocomplete("item")
-    async def undo_choices(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        return await self._choices(interaction, current, done=True)
-
     @todo.command(
         name=ls("edit", "cmd.todo.edit"),
         description=ls("Change a todo's text", "cmd.todo.edit.desc"),
     )
-    @app_commands.rename(item=_ITEM, text=_TEXT)
+    @_item_option(any_choices)
+    @app_commands.rename(text=_TEXT)
     @app_commands.describe(
-        item=_ITEM_DESC,
-        text=ls("The new text (up to 200 characters)", "cmd.todo.opt.new_text.desc"),
+        text=ls("The new text (up to 200 characters)", "cmd.todo.opt.new_text.desc")
     )
     async def edit(self, interaction: discord.Interaction, item: str, text: str) -> None:
         assert interaction.guild_id is not None
@@ -342,18 +357,11 @@ class Todos(commands.Cog):
         locale = await member_locale(interaction)
         await reply(interaction, t("todos.edited", locale, text=escape(todo.text)))
 
-    @edit.autocomplete("item")
-    async def edit_choices(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        return await self._choices(interaction, current, done=None)
-
     @todo.command(
         name=ls("remove", "cmd.todo.remove"),
         description=ls("Delete a todo (you confirm first)", "cmd.todo.remove.desc"),
     )
-    @app_commands.rename(item=_ITEM)
-    @app_commands.describe(item=_ITEM_DESC)
+    @_item_option(any_choices)
     async def remove(self, interaction: discord.Interaction, item: str) -> None:
         assert interaction.guild_id is not None
         todo = await self._item(interaction, item)
@@ -366,12 +374,6 @@ class Todos(commands.Cog):
             view=view,
         )
         view.asked = interaction
-
-    @remove.autocomplete("item")
-    async def remove_choices(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        return await self._choices(interaction, current, done=None)
 
 
 async def setup(bot: commands.Bot) -> None:

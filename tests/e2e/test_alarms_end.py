@@ -132,3 +132,18 @@ async def test_starting_anew_during_the_vote_retires_the_extend_button(studio: S
     # the room is not closed when the old vote's deadline passes
     await studio.advance(5 * MINUTE)
     assert room.exists()
+
+
+async def test_a_full_room_of_kings_still_gets_its_announcement(studio: Studio) -> None:
+    # 25 members whose 32-character names are all markdown characters: escaped, every king's
+    # entry is about 90 characters, more than Discord's 2000 in all
+    names = [f"{i:02d}" + "_" * 30 for i in range(25)]
+    room = await finished(studio, *names)
+    end = room.end_message()
+    assert len(end.content) <= 2000
+    lines = end.content.splitlines()
+    assert lines[0] == "🏁 **The run is over!**"
+    assert lines[1].startswith("👑 Today's Study Kings: **00\\_")
+    assert lines[-1].startswith("Press **Extend**")
+    labels = [c.label for row in end.components for c in row.children]  # type: ignore[attr-defined]
+    assert labels == ["1", "2", "3", "4", "5", "Extend"]

@@ -170,3 +170,38 @@ async def test_a_failed_board_line_does_not_undo_a_dismissal(studio: Studio) -> 
     again = await bob.click(room.alarm(1), label="Dismiss")
     assert again.response is not None
     assert again.response.content == "You already dismissed alarm #1."
+
+
+async def test_a_join_while_discord_struggles_is_answered_in_time(studio: Studio) -> None:
+    town = studio.guild("alice", "bob")
+    alice, bob = town.members
+    room = await open_room(studio, town, alice)
+    studio.env.inject_error("POST", MESSAGES, status=500, times=None)  # the board is down
+    joined = await bob.slash(town.general, "room join", room=str(room.room_id))
+    await seconds(studio, 2)
+    assert joined.acknowledged  # not "The application did not respond"
+    assert joined.ephemeral
+    await seconds(studio, 30)  # discord.py's own retries of the board line give up
+    assert joined.response is not None
+    assert joined.response.content == (
+        f"You joined **Morning grind**: <#{room.channel_id}>. 50 points were charged."
+    )
+    assert joined.followups == []  # no "something went wrong" for a join that happened
+    assert await balance(bob, town) == "Balance: **950** points"
+
+
+async def test_a_notice_set_while_discord_struggles_is_not_reported_as_failed(
+    studio: Studio,
+) -> None:
+    room, _ = await running(studio)
+    studio.env.inject_error("PATCH", "/channels/*/messages/*", status=500, times=None)  # card
+    studio.env.inject_error("POST", MESSAGES, status=500, times=None)  # board
+    noticed = await room.owner.slash(room.channel, "room notice", text="Quiet, please")
+    await seconds(studio, 2)
+    assert noticed.acknowledged
+    await seconds(studio, 30)
+    assert noticed.response is not None
+    assert noticed.response.content == "The notice of **Morning grind** is updated."
+    assert noticed.followups == []
+    view = await studio.bot.services.rooms.get(room.room_id)
+    assert view.room.notice == "Quiet, please"

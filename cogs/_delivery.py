@@ -1,0 +1,129 @@
+"""Talking to Discord from the room cogs when Discord struggles.
+
+A post that already happened in the data (a dismissal recorded, a member joined) must not be
+reported as failed because Discord answered 5xx or 429: such calls are retried a few times
+and a final failure is logged. Slow work is deferred before Discord's 3-second deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import discord
+
+from bot.domain.errors import StudyOnError
+from cogs._board import post_line
+from cogs._card import refresh_card
+from cogs._common import NO_MENTIONS, reply_error
+
+if TYPE_CHECKING:
+    from bot.app import AnyStudyOnBot
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# waits between attempts when Discord answers 5xx or 429 (discord.py retries some of these
+# itself first; this covers what reaches us). After the last one the delivery stays owed
+# and the timer service retries it on a later wake-up.
+RETRY_DELAYS_S = (1.0, 2.0)
+# a longer wait Discord asks for is left to the service's later retry (not held here)
+MAX_WAIT_S = 10.0
+# an interaction whose work takes longer than this is deferred (Discord's deadline is 3 s)
+SLOW_S = 2.0
+
+
+class DiscordBusy(RuntimeError):
+    """Discord asked for a longer pause than is worth holding a room for; try later."""
+
+
+def _retryable_wait(error: discord.HTTPException) -> float | None:
+    """Seconds Discord asked us to wait, 0 for a plain server error, None if not retryable."""
+    if error.status == 429:
+        response = getattr(error, "response", None)
+        header = getattr(response, "headers", {}).get("Retry-After") if response else None
+        try:
+            return float(header) if header is not None else 1.0
+        except ValueError:
+            return 1.0
+    if error.status >= 500:
+        return 0.0
+    return None
+
+
+async def with_retries(call: Callable[[], Awaitable[T]]) -> T:
+    """``call()``; again after a pause when Discord answers 5xx or 429, a few times."""
+    for delay in RETRY_DELAYS_S:
+        try:
+            return await call()
+        except discord.RateLimited as limited:
+            wait = limited.retry_after
+        except discord.HTTPException as error:
+            asked = _retryable_wait(error)
+            if asked is None:
+                raise
+            wait = asked
+            log.warning("Discord answered %s; retrying", error.status)
+        if wait > MAX_WAIT_S:
+            raise DiscordBusy(f"Discord asks to wait {wait:.0f} s")
+        await asyncio.sleep(max(delay, wait))
+    return await call()
+
+
+async def answer_when_slow(
+    interaction: discord.Interaction[Any], work: Awaitable[T]
+) -> tuple[T, bool]:
+    """Run ``work``; if it is still running after ``SLOW_S``, defer the interaction (privately)
+    so it is acknowledged in time. Returns the result and whether it deferred."""
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=SLOW_S)
+    if done:
+        return task.result(), False
+    if not interaction.response.is_done():
+        await interaction.response.defer(ephemeral=True, thinking=True)
+    return await task, True
+
+
+async def guarded(
+    interaction: discord.Interaction[Any], work: Callable[[], Awaitable[None]]
+) -> None:
+    """Run a button's work; a refusal or failure is answered privately, never left hanging."""
+    try:
+        await work()
+    except Exception as error:
+        await reply_error(interaction, error)
+
+
+async def refresh_card_quietly(bot: AnyStudyOnBot, room_id: int) -> None:
+    """Refresh the room card; a failure to edit it is logged, not passed on (it is cosmetic
+    and refreshed again at the next change)."""
+    try:
+        await refresh_card(bot, room_id)
+    except (discord.HTTPException, StudyOnError):
+        log.warning("could not refresh the card of room %s", room_id, exc_info=True)
+
+
+async def board(bot: AnyStudyOnBot, channel_id: int | None, key: str, **params: Any) -> None:
+    """A board line that already happened (a dismissal was recorded): retried on 5xx/429,
+    and a final failure is logged rather than reported as if nothing had happened."""
+    try:
+        await with_retries(lambda: post_line(bot, channel_id, key, **params))
+    except (discord.HTTPException, DiscordBusy):
+        log.warning("board line %s not posted in channel %s", key, channel_id, exc_info=True)
+
+
+async def post_text(bot: AnyStudyOnBot, channel_id: int | None, text: str) -> None:
+    """Post an already rendered public line in a room channel (mentions disabled)."""
+    if channel_id is None:
+        return
+    try:
+        await bot.get_partial_messageable(channel_id).send(text, allowed_mentions=NO_MENTIONS)
+    except discord.NotFound:
+        log.warning("channel %s is gone; line not posted", channel_id)
+
+
+def member_name(interaction: discord.Interaction[Any]) -> str:
+    return discord.utils.escape_markdown(interaction.user.display_name)
