@@ -25,6 +25,7 @@ from bot.services.leaderboard import (
     Period,
 )
 from cogs._common import NO_MENTIONS, member_locale, reply, studyon
+from cogs._delivery import guarded
 
 PERIOD_CHOICES = [
     app_commands.Choice(name=ls("today", "cmd.leaderboard.period.day"), value=Period.DAY.value),
@@ -158,14 +159,19 @@ class PageButton(
         )
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        if interaction.guild_id is None:
+        guild_id = interaction.guild_id
+        if guild_id is None:
             return
-        locale = await member_locale(interaction)
-        page = await service(interaction).page(
-            interaction.guild_id, self.period, self.start_ms, self.end_ms, self.target
-        )
-        embed, view = render(page, locale)
-        await interaction.response.edit_message(embed=embed, view=view)
+
+        async def turn() -> None:
+            locale = await member_locale(interaction)
+            page = await service(interaction).page(
+                guild_id, self.period, self.start_ms, self.end_ms, self.target
+            )
+            embed, view = render(page, locale)
+            await interaction.response.edit_message(embed=embed, view=view)
+
+        await guarded(interaction, turn)  # a failure is answered, never left hanging
 
 
 class Leaderboard(commands.Cog):

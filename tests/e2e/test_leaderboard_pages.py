@@ -159,3 +159,20 @@ async def test_leaderboard_in_korean(studio: Studio) -> None:
     assert embed.fields[0].name == "공부 시간"
     assert field(embed, 0) == [f"**1.** <@{alice.id}> · 1시간 5분"]
     assert field(embed, 1) == ["아직 아무도 없어요."]
+
+
+async def test_a_page_turn_that_fails_is_answered(studio: Studio) -> None:
+    town = studio.guild("alice")
+    alice = town.members[0]
+    await studio.advance(3 * 60 * MINUTE)
+    now = studio.now_ms()
+    for i in range(12):
+        await studied(studio, town, 1000 + i, now - 30 * MINUTE_MS, 12 - i)
+    first = await alice.slash(town.general, "leaderboard", period="day")
+    # Discord fails the edit once: the member is told, not left with "interaction failed"
+    studio.env.inject_error("POST", "/interactions/*/*/callback", status=500, times=1)
+    result = await alice.click(first.response, label="Next")
+    assert result.acknowledged and result.ephemeral
+    assert "Something went wrong" in (result.response.content or "")
+    assert town.general.last_message is not None
+    assert town.general.last_message.embeds[0].footer.text == "Page 1"  # nothing changed
