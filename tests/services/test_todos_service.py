@@ -3,6 +3,7 @@ zone; every refusal leaves the stored state exactly as it was."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -375,3 +376,17 @@ async def test_scores_outside_one_to_five_are_refused(world: World, score: int) 
     assert await sql_state(world) == before
     assert [r.score for r in await ratings(world, ALICE)] == [3]
     assert await ratings(world, BOB) == []
+
+
+async def test_concurrent_adds_never_pass_fifty_a_day(world: World) -> None:
+    """Adds of one member serialise on the member's row: the day never holds more than 50."""
+    todos = world.app.todos
+    for i in range(48):
+        await todos.add(GUILD, ALICE, f"task {i}")
+    outcomes = await asyncio.gather(
+        *(todos.add(GUILD, ALICE, f"rush {i}") for i in range(6)), return_exceptions=True
+    )
+    added = [o for o in outcomes if not isinstance(o, BaseException)]
+    refused = [o for o in outcomes if isinstance(o, ValidationError)]
+    assert len(added) == 2 and len(refused) == 4
+    assert len((await todos.for_day(GUILD, ALICE)).todos) == 50
