@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 import resource
-import statistics
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,18 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.clock import SystemClock
-from bot.domain.timer import MINUTE_MS, Pattern, Timer
+from bot.clock import Clock
+from bot.domain.timer import Pattern, Timer
 from bot.scheduler import TimerScheduler
 from bot.services.events import BoundaryFired, NullListener, RoomClosed, RunFinished
-from bot.services.rooms import RoomService
-from bot.services.settings import ServiceSettings
 from bot.services.timer import TimerService
-from storage.db import create_engine, dispose, migrate
+from bot.wiring import open_services
 from storage.session.base import RoomKey, RunState, SessionStore
 from storage.session.embedded import EmbeddedSessionStore
 from storage.session.redis_store import RedisSessionStore
-from storage.uow import UnitOfWorkFactory
 
 GUILD = 1
 
@@ -66,7 +62,7 @@ def random_run(rng: random.Random, run_id: int, next_at_ms: int) -> RunState:
 class LatenessListener(NullListener):
     """Records how late each boundary reached the Discord layer, and any repeat."""
 
-    def __init__(self, clock: SystemClock) -> None:
+    def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self.late_ms: list[float] = []
         self.seen: dict[tuple[RoomKey, int, int], int] = {}
@@ -101,32 +97,21 @@ def make_store(kind: str, workdir: Path, namespace: str) -> SessionStore:
 async def timer_stack(
     kind: str, workdir: Path | None = None, namespace: str = "studyon-bench"
 ) -> AsyncIterator[Stack]:
-    """The production timer path: TimerService + TimerScheduler (APScheduler) + a store."""
+    """The production timer path, as the bot wires it (``open_services``): TimerService,
+    TimerScheduler (APScheduler, not started) and a session store."""
     with tempfile.TemporaryDirectory() as tmp:
         base = workdir or Path(tmp)
-        engine = create_engine(f"sqlite+aiosqlite:///{base / 'bench.db'}")
-        await migrate(engine)
-        store = make_store(kind, base, namespace)
-        await store.open()
-        clock = SystemClock()
-        listener = LatenessListener(clock)
-        settings = ServiceSettings()
-        uow = UnitOfWorkFactory(engine)
-        holder: dict[str, TimerService] = {}
-
-        async def wake(key: RoomKey) -> None:
-            await holder["t"].wake(key)
-
-        scheduler = TimerScheduler(wake)
-        rooms = RoomService(uow, store, scheduler, listener, clock, settings)
-        timers = TimerService(uow, store, scheduler, listener, clock, settings, rooms)
-        holder["t"] = timers
+        services = await open_services(
+            f"sqlite+aiosqlite:///{base / 'bench.db'}",
+            store=make_store(kind, base, namespace),
+            start_scheduler=False,
+        )
+        listener = LatenessListener(services.clock)
+        services.events.add_room_listener(listener)
         try:
-            yield Stack(store, scheduler, timers, listener)
+            yield Stack(services.store, services.scheduler, services.timers, listener)
         finally:
-            scheduler.shutdown()
-            await store.close()
-            await dispose(engine)
+            await services.close()
 
 
 def report(title: str, figures: dict[str, Any]) -> None:
@@ -135,10 +120,3 @@ def report(title: str, figures: dict[str, Any]) -> None:
     for k, v in figures.items():
         print(f"  {k:>24}: {v}")
     print(json.dumps(figures, sort_keys=True))
-
-
-def median(values: list[float]) -> float:
-    return statistics.median(values) if values else 0.0
-
-
-MINUTE = MINUTE_MS
