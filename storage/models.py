@@ -98,6 +98,9 @@ class Room(Base):
     guild_id: Mapped[int] = mapped_column(BigInteger)
     owner_id: Mapped[int] = mapped_column(BigInteger)
     title: Mapped[str] = mapped_column(Text)
+    # the title casefolded in Python, for case-insensitive search in every script (SQLite's
+    # lower() only lowers ASCII); set with the title (``storage.repos.rooms.title_key``)
+    title_key: Mapped[str] = mapped_column(Text, server_default="")
     notice: Mapped[str] = mapped_column(Text, default="")
     # Reassign the list to change it (in-place mutation is not tracked).
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -244,7 +247,49 @@ class StudySession(Base):
     end_ms: Mapped[int] = mapped_column(BigInteger)
 
 
+class Installation(Base):
+    """This database's identity, issued once when it was created (a single row). The session
+    store records it, so live state can never be attached to another database's rooms."""
+
+    __tablename__ = "installation"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    identity: Mapped[str] = mapped_column(String(32))
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class CleanupKind(StrEnum):
+    DELETE_CHANNEL = "delete_channel"
+    REVOKE_ACCESS = "revoke_access"
+
+
+class DiscordCleanup(Base):
+    """Discord work owed after a room closed or a member left, kept until Discord did it:
+    delete a channel, or remove a member's overwrite from a channel (``user_id`` 0 for a
+    channel delete). Recorded in the transaction that made it owed."""
+
+    __tablename__ = "discord_cleanups"
+    __table_args__ = (
+        UniqueConstraint("kind", "channel_id", "user_id"),
+        Index("ix_discord_cleanups_next_try_ms", "next_try_ms"),
+        CheckConstraint("kind IN ('delete_channel', 'revoke_access')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))
+    channel_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    next_try_ms: Mapped[int] = mapped_column(BigInteger)
+
+
 __all__ = [
+    "CleanupKind",
+    "DiscordCleanup",
+    "Installation",
     "AlarmDismissal",
     "Base",
     "LedgerEntry",
