@@ -11,6 +11,7 @@ channels are deleted.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -19,7 +20,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.domain.errors import NotFound, NotOwner, RoomClosed, StudyOnError
+from bot.domain.errors import AlreadyMember, NotFound, NotOwner, RoomClosed, StudyOnError
 from bot.i18n import ls, t
 from bot.services.events import BoundaryFired, RunFinished
 from bot.services.events import RoomClosed as RoomClosedEvent
@@ -50,6 +51,16 @@ class MissingPermission(StudyOnError):
 
     def __init__(self, permission: str) -> None:
         super().__init__(f"missing permission {permission}", permission=permission)
+
+
+class JoinNotCompleted(StudyOnError):
+    """Discord did not open the room's channels to the member; the join was taken back and
+    what they paid returned."""
+
+    code = "error.room.join_failed"
+
+    def __init__(self, cost: int) -> None:
+        super().__init__("join not completed", cost=cost)
 
 
 class PickRoom(StudyOnError):
@@ -149,8 +160,8 @@ class Rooms(commands.Cog):
 
     # -- what the services report -------------------------------------------------------
 
-    async def on_boundary(self, event: BoundaryFired) -> None:
-        return None  # the timer cog posts alarms
+    async def on_boundary(self, event: BoundaryFired) -> int | None:
+        return None  # the alarms cog posts alarms
 
     async def on_run_finished(self, event: RunFinished) -> None:
         return None  # the timer cog announces kings and the vote
@@ -475,23 +486,31 @@ class Rooms(commands.Cog):
         if r.text_channel_id is None or r.voice_channel_id is None:
             raise NoChannels()
         self._check_bot_permissions(interaction, ("manage_roles",), locale)
-        await services.rooms.join(r.id, interaction.user.id)
-        # the member is in and has paid: answer in time whatever Discord does next
+        channels = [r.text_channel_id, r.voice_channel_id]
+        # acknowledge before anything is charged: if Discord refuses the acknowledgement (the
+        # 3-second deadline passed, or it keeps failing), the member has paid nothing
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
-            await _channels.grant_access(
-                bot.http, [r.text_channel_id, r.voice_channel_id], interaction.user.id
-            )
+            await services.rooms.join(r.id, interaction.user.id)
+        except AlreadyMember:
+            # a member whose access went missing (a crash between paying and the grant)
+            # gets it back by asking again; granting is safe to repeat
+            with contextlib.suppress(discord.HTTPException):
+                await _channels.grant_access(bot.http, channels, interaction.user.id)
+            raise
+        try:
+            await _channels.grant_access(bot.http, channels, interaction.user.id)
         except BaseException as error:
-            # the member paid for access the bot could not give: take the join back
-            await _channels.revoke_access(
-                bot.http, [r.text_channel_id, r.voice_channel_id], interaction.user.id
-            )
+            # the member paid for access the bot could not give: take the join back, so a
+            # join is all or nothing whatever Discord answers
+            await _channels.revoke_access(bot.http, channels, interaction.user.id)
             await services.rooms.undo_join(r.id, interaction.user.id)
             if isinstance(error, discord.Forbidden):
                 raise _missing("manage_roles", locale) from error
             if isinstance(error, discord.NotFound):
                 raise NoChannels() from error
+            if isinstance(error, Exception):
+                raise JoinNotCompleted(services.settings.room_join_cost) from error
             raise
         await board(bot, r.text_channel_id, "rooms.board.joined", name=_member_name(interaction))
         await refresh_card_quietly(bot, r.id)
