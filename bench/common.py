@@ -67,10 +67,11 @@ class LatenessListener(NullListener):
         self.late_ms: list[float] = []
         self.seen: dict[tuple[RoomKey, int, int], int] = {}
 
-    async def on_boundary(self, event: BoundaryFired) -> None:
+    async def on_boundary(self, event: BoundaryFired) -> int | None:
         self.late_ms.append(self._clock.now_ms() - event.boundary.at_ms)
         k = (event.key, event.run_id, event.boundary.index)
         self.seen[k] = self.seen.get(k, 0) + 1
+        return None
 
     async def on_run_finished(self, event: RunFinished) -> None:
         return None

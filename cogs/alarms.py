@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ALARM_EMOJI = "⏰"
+DISCORD_EPOCH_MS = discord.utils.DISCORD_EPOCH
 SCORES = (1, 2, 3, 4, 5)
 
 
@@ -60,6 +61,11 @@ def end_name(run_id: int) -> str:
 
 
 _ALARM_NAME = re.compile(r"alarm:(?P<run>[0-9]+):(?P<k>[0-9]+)")
+
+
+def created_ms(message_id: int) -> int:
+    """When Discord created the message with this id (a snowflake), in epoch ms."""
+    return (message_id >> 22) + DISCORD_EPOCH_MS
 
 
 def unix(ms: int) -> int:
@@ -208,11 +214,24 @@ class DismissButton(
             return
         grace = bot.config.timer.alarm_grace_seconds
         ack = "alarm.ack.on_time" if outcome.on_time else "alarm.ack.late"
-        await reply(interaction, t(ack, locale, k=self.boundary, grace=grace))
+        # recorded ⇒ shown: the board entry does not depend on the acknowledgement, and a
+        # failed acknowledgement is never answered as if nothing had been recorded
+        await _acknowledge(interaction, t(ack, locale, k=self.boundary, grace=grace))
         line = "alarms.board.dismissed" if outcome.on_time else "alarms.board.dismissed_late"
         await board(
             bot, interaction.channel_id, line, name=member_name(interaction), k=self.boundary
         )
+
+
+async def _acknowledge(interaction: discord.Interaction[Any], text: str) -> None:
+    """Tell the member what was recorded; once more if Discord failed the first answer, then
+    give up quietly (an expired interaction cannot be answered at all)."""
+    for attempt in (1, 2):
+        try:
+            await reply(interaction, text)
+            return
+        except discord.HTTPException as error:
+            log.warning("could not acknowledge a dismissal (attempt %d): %s", attempt, error)
 
 
 class RateButton(
@@ -368,16 +387,18 @@ class Alarms(commands.Cog):
 
     # -- RoomListener ---------------------------------------------------------------------
 
-    async def on_boundary(self, event: BoundaryFired) -> None:
+    async def on_boundary(self, event: BoundaryFired) -> int | None:
+        """Post the alarm; when it reached the channel (its message's creation time)."""
         self._require_active()
         bot = self.bot
         store = bot.services.store
         key, k = event.key, event.boundary.index
-        if await store.get_message(key, alarm_name(event.run_id, k)) is not None:
-            return  # posted already; this is a retry after a success we did not see
+        posted = await store.get_message(key, alarm_name(event.run_id, k))
+        if posted is not None:
+            return created_ms(posted)  # a retry after a success we did not see
         channel_id = await self._channel_of(key)
         if channel_id is None:
-            return
+            return None
         locale = bot.default_locale
         text = alarm_text(event, locale, bot.config.timer.alarm_grace_seconds)
         view = discord.ui.View(timeout=None)
@@ -398,13 +419,14 @@ class Alarms(commands.Cog):
             )
         except (discord.NotFound, discord.Forbidden):
             log.warning("room %s: cannot post alarm #%s in channel %s", key, k, channel_id)
-            return
+            return None
         await store.set_message(key, alarm_name(event.run_id, k), message.id)
         try:
             await with_retries(lambda: message.add_reaction(ALARM_EMOJI))
         except (discord.HTTPException, DiscordBusy):
             log.warning("room %s: could not add the %s reaction", key, ALARM_EMOJI, exc_info=True)
         await refresh_card_quietly(bot, key.room_id)
+        return created_ms(message.id)
 
     async def on_run_finished(self, event: RunFinished) -> None:
         self._require_active()

@@ -161,9 +161,9 @@ class Study(commands.Cog):
 
     # -- the room's timer (RoomListener) ---------------------------------------------------
 
-    async def on_boundary(self, event: BoundaryFired) -> None:
+    async def on_boundary(self, event: BoundaryFired) -> int | None:
         await self._ready()
-        await self.accounting.on_boundary(event)
+        return await self.accounting.on_boundary(event)
 
     async def on_run_finished(self, event: RunFinished) -> None:
         await self._ready()

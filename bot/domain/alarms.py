@@ -1,9 +1,15 @@
 """Alarms and the end of a run: who dismissed what, on time, and who is a study king.
 
-An alarm is a boundary of a run. It concerns the members who were in the room at the
-boundary's instant. A member's first dismissal is the one recorded; it is on time when it
-came no later than the grace window after the boundary. A study king dismissed, on time,
-every alarm of the run that fell while they were a member, and there was at least one.
+An alarm is a boundary of a run. A member's first dismissal is the one recorded; it is on
+time when it came no later than the grace window after the alarm *reached the channel* (the
+alarm message's creation time), never counted from the boundary instant: a member never loses
+"on time" because the bot or Discord was slow.
+
+A study king dismissed, on time, every alarm of the run from the moment they first joined
+during it (or from its start, if they were in the room already) to its end, and there was at
+least one. So a king is in the room at the run's last alarm: an alarm that fell while they
+had left counts as missed. A member who leaves and rejoins pays again for the new stay; a
+king gets back every payment they made for the stays of that run, each payment once.
 """
 
 from __future__ import annotations
@@ -16,12 +22,19 @@ from bot.domain.timer import Boundary
 DEFAULT_GRACE_S = 60
 
 
-def is_on_time(boundary_at_ms: int, dismissed_at_ms: int, grace_s: int) -> bool:
-    """Whether a dismissal at ``dismissed_at_ms`` is on time for a boundary at
-    ``boundary_at_ms``. A dismissal before its boundary cannot happen and is not on time."""
+def is_on_time(rang_at_ms: int, dismissed_at_ms: int, grace_s: int) -> bool:
+    """Whether a dismissal at ``dismissed_at_ms`` is on time for an alarm that reached the
+    channel at ``rang_at_ms``. A dismissal before the alarm cannot happen and is not on time."""
     if grace_s < 0:
         raise ValueError("grace must not be negative")
-    return 0 <= dismissed_at_ms - boundary_at_ms <= grace_s * 1000
+    return 0 <= dismissed_at_ms - rang_at_ms <= grace_s * 1000
+
+
+def rang_at(boundary: Boundary, reached: Mapping[int, int]) -> int:
+    """When the alarm of ``boundary`` reached the channel: the instant its message was
+    created (``reached`` maps boundary index → that instant), never before the boundary
+    itself; the boundary's instant while no delivery is known."""
+    return max(boundary.at_ms, reached.get(boundary.index, boundary.at_ms))
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,23 +53,27 @@ class MemberSpan:
         return self.joined_ms <= at_ms and (self.left_ms is None or at_ms < self.left_ms)
 
 
-def alarms_for(
-    boundaries: Iterable[Boundary], spans_of_user: Iterable[MemberSpan]
-) -> list[Boundary]:
-    """The boundaries (in their order) whose instant fell while the user was a member."""
-    spans = list(spans_of_user)
-    return [b for b in boundaries if any(s.covers(b.at_ms) for s in spans)]
-
-
 @dataclass(frozen=True, slots=True)
 class MemberResult:
     """One member's record of a run, as stored."""
 
     user_id: int
-    alarms: int  # alarms that fell while they were a member
+    alarms: int  # alarms they answer for: from their first join in the run to its end
     dismissed: int  # of those, how many they dismissed (on time or late)
     on_time: int  # of those, how many on time
     is_king: bool
+
+
+def alarms_owed(
+    boundaries: Iterable[Boundary], spans_of_user: Iterable[MemberSpan]
+) -> list[Boundary]:
+    """The boundaries (in order) a member answers for in a run: every one from their first
+    stay's start on, including those that fell while they had left."""
+    starts = [s.joined_ms for s in spans_of_user]
+    if not starts:
+        return []
+    first = min(starts)
+    return [b for b in boundaries if b.at_ms >= first]
 
 
 def run_results(
@@ -64,19 +81,22 @@ def run_results(
     spans: Mapping[int, Sequence[MemberSpan]],
     dismissals: Mapping[tuple[int, int], int],
     grace_s: int = DEFAULT_GRACE_S,
+    reached: Mapping[int, int] | None = None,
 ) -> list[MemberResult]:
-    """Every member's result (everyone with a span in ``spans``), by user id.
-    ``dismissals`` maps (boundary index, user id) → the instant of the recorded dismissal."""
+    """Every member's result (everyone with a span in ``spans``, the stays that overlap the
+    run), by user id. ``dismissals`` maps (boundary index, user id) → the instant of the
+    recorded dismissal; ``reached`` maps boundary index → when its alarm reached the channel."""
+    reached = reached or {}
     results: list[MemberResult] = []
     for user_id in sorted(spans):
-        mine = alarms_for(boundaries, spans[user_id])
+        mine = alarms_owed(boundaries, spans[user_id])
         dismissed = on_time = 0
         for b in mine:
             at = dismissals.get((b.index, user_id))
             if at is None:
                 continue
             dismissed += 1
-            if is_on_time(b.at_ms, at, grace_s):
+            if is_on_time(rang_at(b, reached), at, grace_s):
                 on_time += 1
         is_king = bool(mine) and on_time == len(mine)
         results.append(MemberResult(user_id, len(mine), dismissed, on_time, is_king))
@@ -88,6 +108,8 @@ def study_kings(
     spans: Mapping[int, Sequence[MemberSpan]],
     dismissals: Mapping[tuple[int, int], int],
     grace_s: int = DEFAULT_GRACE_S,
+    reached: Mapping[int, int] | None = None,
 ) -> list[int]:
     """The run's study kings' user ids, sorted."""
-    return [r.user_id for r in run_results(boundaries, spans, dismissals, grace_s) if r.is_king]
+    results = run_results(boundaries, spans, dismissals, grace_s, reached)
+    return [r.user_id for r in results if r.is_king]

@@ -45,13 +45,17 @@ class RoomClosed:
 
 
 class RoomListener(Protocol):
-    async def on_boundary(self, event: BoundaryFired) -> None: ...
+    async def on_boundary(self, event: BoundaryFired) -> int | None:
+        """Show the boundary; the instant (ms) its alarm reached the channel, when this
+        listener posted it (or had posted it already), else None."""
+
+
     async def on_run_finished(self, event: RunFinished) -> None: ...
     async def on_room_closed(self, event: RoomClosed) -> None: ...
 
 
 class NullListener:
-    async def on_boundary(self, event: BoundaryFired) -> None:
+    async def on_boundary(self, event: BoundaryFired) -> int | None:
         return None
 
     async def on_run_finished(self, event: RunFinished) -> None:
@@ -70,8 +74,9 @@ class RecordingListener:
     def __init__(self) -> None:
         self.events: list[BoundaryFired | RunFinished | RoomClosed | TodoCompleted] = []
 
-    async def on_boundary(self, event: BoundaryFired) -> None:
+    async def on_boundary(self, event: BoundaryFired) -> int | None:
         self.events.append(event)
+        return None
 
     async def on_run_finished(self, event: RunFinished) -> None:
         self.events.append(event)
@@ -142,9 +147,15 @@ class ListenerHub:
     def add_todo_listener(self, listener: TodoListener) -> None:
         self._todo.append(listener)
 
-    async def on_boundary(self, event: BoundaryFired) -> None:
+    async def on_boundary(self, event: BoundaryFired) -> int | None:
+        """Every listener shows the boundary; when the alarm reached the channel, as the one
+        that posted it says."""
+        reached: int | None = None
         for listener in list(self._room):
-            await listener.on_boundary(event)
+            at = await listener.on_boundary(event)
+            if at is not None:
+                reached = at if reached is None else max(reached, at)
+        return reached
 
     async def on_run_finished(self, event: RunFinished) -> None:
         for listener in list(self._room):

@@ -320,8 +320,9 @@ class StudyListener:
     def __init__(self, study: StudyService) -> None:
         self.study = study
 
-    async def on_boundary(self, event: BoundaryFired) -> None:
+    async def on_boundary(self, event: BoundaryFired) -> int | None:
         await self.study.credit_room(event.key)
+        return None  # credits study time; posts nothing
 
     async def on_run_finished(self, event: RunFinished) -> None:
         await self.study.credit_room(event.key)

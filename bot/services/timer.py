@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.clock import Clock
-from bot.domain.alarms import MemberResult, MemberSpan, is_on_time, run_results
+from bot.domain.alarms import MemberResult, MemberSpan, is_on_time, rang_at, run_results
 from bot.domain.errors import InvalidTimerAction, NotFound, NotMember, NotOwner, RoomClosed
 from bot.domain.points import refund_key
 from bot.domain.timer import Boundary, Pattern, Timer, TimerState
@@ -50,6 +50,9 @@ VOTE_UNTIL = "vote_until_ms"
 # announcements claimed but not yet delivered: {"b:<index>" | "end": {"n", "by", "at"}}
 OWED = "owed"
 ANNOUNCE = "announce"  # what the end-of-run announcement says, kept until it is delivered
+# when each alarm reached the channel (its message's creation time): {"<index>": ms}; the
+# grace window counts from there, never from the boundary instant
+REACHED = "reached"
 # another process takes over an undelivered announcement only after this long (its owner may
 # still be retrying); the owner itself retries at its next wake-up
 OWED_LEASE_MS = 120_000
@@ -89,20 +92,48 @@ class DismissOutcome:
     dismissed_ms: int
 
 
+def reached_times(state: RunState) -> dict[int, int]:
+    """{boundary index: when its alarm reached the channel}, for the alarms known delivered."""
+    return {int(k): int(v) for k, v in (state.extra.get(REACHED) or {}).items()}
+
+
+def owed_retry_ms(state: RunState) -> int | None:
+    """When what is owed (an alarm or the results not yet delivered) is next tried: shortly
+    after the last attempt, so a restart or a passing failure never leaves it waiting for
+    the next boundary or the vote deadline."""
+    owed: dict[str, dict[str, Any]] = state.extra.get(OWED) or {}
+    if not owed:
+        return None
+    return min(int(entry.get("at", 0)) for entry in owed.values()) + RETRY_MS
+
+
+def last_alarm_settled_ms(state: RunState, grace_ms: int) -> int | None:
+    """When the last alarm's grace window ends (from when it reached the channel); None
+    while it is still owed (its grace has not begun)."""
+    last = state.timer.boundaries()[-1]
+    if f"b:{last.index}" in (state.extra.get(OWED) or {}):
+        return None
+    return rang_at(last, reached_times(state)) + grace_ms
+
+
 def next_wakeup(state: RunState, grace_ms: int) -> int | None:
-    """When the room next needs attention: its next boundary, the end of the last alarm's
-    grace window, or the end of the extension vote. None while paused."""
+    """When the room next needs attention: a retry of what is owed, its next boundary, the
+    end of the last alarm's grace window, or the end of the extension vote. None while
+    paused with nothing owed."""
+    retry = owed_retry_ms(state)
+    at: int | None
     if state.finished:
         vote = state.extra.get(VOTE_UNTIL)
-        return int(vote) if vote is not None else None
-    count = state.timer.pattern.boundary_count
-    bounds = state.timer.boundaries()
-    if state.fired_through >= count:
-        return bounds[-1].at_ms + grace_ms
-    for b in bounds:
-        if b.index == state.fired_through + 1:
-            return b.at_ms
-    return None  # paused: the next boundary is not known yet
+        at = int(vote) if vote is not None else None
+    elif state.fired_through >= state.timer.pattern.boundary_count:
+        at = last_alarm_settled_ms(state, grace_ms)
+    else:
+        at = next(
+            (b.at_ms for b in state.timer.boundaries() if b.index == state.fired_through + 1),
+            None,  # paused: the next boundary is not known yet
+        )
+    candidates = [t for t in (at, retry) if t is not None]
+    return min(candidates) if candidates else None
 
 
 class TimerService:
@@ -287,8 +318,9 @@ class TimerService:
         at = now
         if not recorded:
             at = (await self._store.get_dismissals(key, run_id))[(boundary, user_id)]
+        rang = rang_at(b, reached_times(state))
         return DismissOutcome(
-            boundary, recorded, is_on_time(b.at_ms, at, self._settings.alarm_grace_seconds), at
+            boundary, recorded, is_on_time(rang, at, self._settings.alarm_grace_seconds), at
         )
 
     # -- the scheduler's callback ---------------------------------------------------------
@@ -303,10 +335,9 @@ class TimerService:
             state = await self._deliver_owed(key, state, now)
             if not state.finished:
                 state = await self._fire_due(key, state, now)
-                count = state.timer.pattern.boundary_count
-                if state.fired_through >= count:
-                    last = state.timer.boundaries()[-1]
-                    if now >= last.at_ms + self._settings.grace_ms:
+                if state.fired_through >= state.timer.pattern.boundary_count:
+                    settled = last_alarm_settled_ms(state, self._settings.grace_ms)
+                    if settled is not None and now >= settled:
                         state = await self._finish(key, state, now)
             else:
                 vote = state.extra.get(VOTE_UNTIL)
@@ -354,13 +385,18 @@ class TimerService:
         """Hand announcement ``what`` to the listener; on success mark it delivered. A failure
         propagates (the scheduler retries the wake-up) and leaves it owed."""
         if what == END:
-            event: BoundaryFired | RunFinished = self._finished_event(key, state)
+            # the vote window opens when the results can be seen, not when they were
+            # computed: a results post that failed for a while still gets the whole window
+            vote_until = now + self._settings.vote_ms
+            state = replace(state, extra={**state.extra, VOTE_UNTIL: vote_until})
+            await self._store.put_run(key, state)
+            await self._listener.on_run_finished(self._finished_event(key, state))
         else:
-            event = self._boundary_event(key, state, int(what.removeprefix("b:")), now)
-        if isinstance(event, RunFinished):
-            await self._listener.on_run_finished(event)
-        else:
-            await self._listener.on_boundary(event)
+            index = int(what.removeprefix("b:"))
+            reached = await self._listener.on_boundary(self._boundary_event(key, state, index, now))
+            if reached is not None:
+                times = {**(state.extra.get(REACHED) or {}), str(index): reached}
+                state = replace(state, extra={**state.extra, REACHED: times})
         await self._store.set_message(key, delivered_marker(state.run_id, what), 1)
         state = self._settle_owed(state, {what})
         await self._store.put_run(key, state)
@@ -433,29 +469,38 @@ class TimerService:
         grace_s = self._settings.alarm_grace_seconds
         refunds: dict[int, int] = {}
         async with self._uow() as uow:
-            memberships = await uow.rooms.memberships(key.room_id)
+            started = state.timer.started_at_ms
+            # the stays of this run: not ended before it began, and not a join that was taken
+            # back at once (zero length, its payment already returned)
+            stays = [
+                m
+                for m in await uow.rooms.memberships(key.room_id)
+                if (m.left_ms is None or m.left_ms > started) and m.left_ms != m.joined_ms
+            ]
             spans: dict[int, list[MemberSpan]] = {}
-            for m in memberships:
-                if m.left_ms is not None and m.left_ms <= state.timer.started_at_ms:
-                    continue  # left before this run began
+            for m in stays:
                 spans.setdefault(m.user_id, []).append(
                     MemberSpan(m.user_id, m.joined_ms, m.left_ms)
                 )
-            results = run_results(bounds, spans, dismissals, grace_s)
+            reached = reached_times(state)
+            results = run_results(bounds, spans, dismissals, grace_s, reached)
             rows: list[RunResult] = []
             for result in results:
                 user_id = result.user_id
                 refund_id: int | None = None
                 if result.is_king:
-                    paid = [m for m in memberships if m.user_id == user_id and m.payment_entry_id]
-                    if paid:
-                        payment_id = paid[-1].payment_entry_id
-                        assert payment_id is not None
+                    # every payment for a stay of this run (a rejoin paid again), each once
+                    paid = [
+                        m.payment_entry_id
+                        for m in stays
+                        if m.user_id == user_id and m.payment_entry_id is not None
+                    ]
+                    for payment_id in paid:
                         already = await uow.ledger.by_key(refund_key(payment_id))
                         entry = await refund_in(uow, payment_id, f"run:{state.run_id}", now)
                         refund_id = entry.id
                         if already is None:
-                            refunds[user_id] = entry.amount
+                            refunds[user_id] = refunds.get(user_id, 0) + entry.amount
                 rows.append(
                     RunResult(
                         run_id=state.run_id,
@@ -474,7 +519,7 @@ class TimerService:
                     boundary=boundary,
                     user_id=user_id,
                     dismissed_ms=at,
-                    on_time=is_on_time(bounds[boundary - 1].at_ms, at, grace_s),
+                    on_time=is_on_time(rang_at(bounds[boundary - 1], reached), at, grace_s),
                 )
                 for (boundary, user_id), at in dismissals.items()
                 if 1 <= boundary <= len(bounds)

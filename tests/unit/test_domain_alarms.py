@@ -5,8 +5,9 @@ import pytest
 from bot.domain.alarms import (
     MemberResult,
     MemberSpan,
-    alarms_for,
+    alarms_owed,
     is_on_time,
+    rang_at,
     run_results,
     study_kings,
 )
@@ -65,33 +66,51 @@ def test_span_cannot_end_before_it_starts() -> None:
     MemberSpan(1, 10, 10)  # joined and left at once: covers nothing
 
 
-def test_alarms_for_whole_run() -> None:
-    assert alarms_for(BOUNDARIES, [MemberSpan(1, START)]) == list(BOUNDARIES)
+def test_a_member_answers_for_every_alarm_of_the_run_once_in_the_room() -> None:
+    assert alarms_owed(BOUNDARIES, [MemberSpan(1, START)]) == list(BOUNDARIES)
 
 
-def test_alarms_for_late_joiner_and_early_leaver() -> None:
-    late = alarms_for(BOUNDARIES, [MemberSpan(1, at(100))])
+def test_a_late_joiner_answers_from_their_join_and_a_leaver_to_the_end() -> None:
+    late = alarms_owed(BOUNDARIES, [MemberSpan(1, at(100))])
     assert [b.index for b in late] == [3, 4, 5, 6, 7]
-    early = alarms_for(BOUNDARIES, [MemberSpan(1, START, at(110))])
-    assert [b.index for b in early] == [1, 2]  # left at the instant of #3: not theirs
+    # leaving does not end what a member answers for: the alarms after it count as missed
+    early = alarms_owed(BOUNDARIES, [MemberSpan(1, START, at(110))])
+    assert [b.index for b in early] == [1, 2, 3, 4, 5, 6, 7]
 
 
 def test_joining_at_the_boundary_instant_counts() -> None:
-    assert [b.index for b in alarms_for(BOUNDARIES, [MemberSpan(1, at(230))])] == [7]
+    assert [b.index for b in alarms_owed(BOUNDARIES, [MemberSpan(1, at(230))])] == [7]
 
 
-def test_alarms_for_leave_and_rejoin() -> None:
-    spans = [MemberSpan(1, START, at(55)), MemberSpan(1, at(115), at(175))]
-    assert [b.index for b in alarms_for(BOUNDARIES, spans)] == [1, 4, 5]
+def test_leave_and_rejoin_answers_from_the_first_join() -> None:
+    spans = [MemberSpan(1, at(55), at(57)), MemberSpan(1, at(115), at(175))]
+    assert [b.index for b in alarms_owed(BOUNDARIES, spans)] == [2, 3, 4, 5, 6, 7]
 
 
-def test_alarms_for_overlapping_spans_do_not_double() -> None:
-    spans = [MemberSpan(1, START, at(100)), MemberSpan(1, at(40), at(70))]
-    assert [b.index for b in alarms_for(BOUNDARIES, spans)] == [1, 2]
+def test_nobody_answers_for_nothing() -> None:
+    assert alarms_owed(BOUNDARIES, []) == []
 
 
-def test_alarms_for_nobody() -> None:
-    assert alarms_for(BOUNDARIES, []) == []
+# -- when an alarm rang ------------------------------------------------------------------------
+
+
+def test_an_alarm_rings_when_it_reached_the_channel() -> None:
+    b = BOUNDARIES[0]
+    assert rang_at(b, {}) == b.at_ms
+    assert rang_at(b, {1: b.at_ms + 90_000}) == b.at_ms + 90_000
+    assert rang_at(b, {2: b.at_ms + 90_000}) == b.at_ms  # another alarm's delivery
+    assert rang_at(b, {1: b.at_ms - 500}) == b.at_ms  # never before the boundary
+
+
+def test_an_alarm_delivered_90_s_late_is_on_time_30_s_after_it_appeared() -> None:
+    spans = {1: [MemberSpan(1, START)]}
+    bs: list[Boundary] = list(BOUNDARIES[:1])
+    delivered = bs[0].at_ms + 90_000
+    dismissals = {(1, 1): delivered + 30_000}
+    assert study_kings(bs, spans, dismissals, GRACE) == []  # counted from the boundary: late
+    assert study_kings(bs, spans, dismissals, GRACE, {1: delivered}) == [1]
+    [result] = run_results(bs, spans, dismissals, GRACE, {1: delivered})
+    assert result == MemberResult(1, alarms=1, dismissed=1, on_time=1, is_king=True)
 
 
 # -- kings ---------------------------------------------------------------------------------
@@ -122,9 +141,19 @@ def test_late_joiner_only_owes_their_alarms() -> None:
     assert study_kings(BOUNDARIES, spans, on_time_for(3, [5, 6, 7]), GRACE) == [3]
 
 
-def test_member_who_left_is_judged_on_their_stay() -> None:
+def test_a_member_who_left_before_the_end_is_not_king() -> None:
     spans = {4: [MemberSpan(4, START, at(65))]}
-    assert study_kings(BOUNDARIES, spans, on_time_for(4, [1, 2]), GRACE) == [4]
+    assert study_kings(BOUNDARIES, spans, on_time_for(4, [1, 2]), GRACE) == []
+
+
+def test_leaving_and_rejoining_between_alarms_can_still_be_king() -> None:
+    spans = {4: [MemberSpan(4, START, at(65)), MemberSpan(4, at(70))]}
+    assert study_kings(BOUNDARIES, spans, on_time_for(4, list(range(1, 8))), GRACE) == [4]
+
+
+def test_an_alarm_that_fell_while_away_is_missed() -> None:
+    spans = {4: [MemberSpan(4, START, at(65)), MemberSpan(4, at(115))]}  # away at #3
+    assert study_kings(BOUNDARIES, spans, on_time_for(4, [1, 2, 4, 5, 6, 7]), GRACE) == []
 
 
 def test_no_alarm_no_king() -> None:
@@ -174,7 +203,7 @@ def test_run_results() -> None:
     results = run_results(BOUNDARIES, spans, dismissals, GRACE)
     assert results == [
         MemberResult(1, alarms=7, dismissed=7, on_time=7, is_king=True),
-        MemberResult(2, alarms=3, dismissed=3, on_time=2, is_king=False),
+        MemberResult(2, alarms=7, dismissed=3, on_time=2, is_king=False),
         MemberResult(3, alarms=0, dismissed=0, on_time=0, is_king=False),
     ]
 
