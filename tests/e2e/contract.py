@@ -3,7 +3,7 @@
 Each request SimCord recorded (``env.http_requests``: method, path, query parameters and the
 JSON body as discord.py handed them to its transport) is checked against
 
-1. Discord's own OpenAPI 3.1 description of its API, ``../shared/discord-api-spec/openapi.json``
+1. Discord's own OpenAPI 3.1 description of its API, ``vendor/discord-api-spec/openapi.json``
    relative to the repository root (see its ``SOURCE.md``): the method and path must name an
    operation in the spec, the path parameters and query parameters must match their schemas,
    and the body must validate against the operation's request body schema (JSON Schema
@@ -41,9 +41,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-import os
 import unicodedata
-import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -56,8 +54,8 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 REPO = Path(__file__).resolve().parents[2]
-#: Where the spec lives: beside the repository, not in it (it is Discord's, not ours).
-SPEC_PATH = REPO.parent / "shared" / "discord-api-spec" / "openapi.json"
+#: Discord's spec, vendored with its license and source commit (``vendor/discord-api-spec``).
+SPEC_PATH = REPO / "vendor" / "discord-api-spec" / "openapi.json"
 SPEC_URI = "urn:discord-api-spec:openapi.json"
 
 # ---------------------------------------------------------------------------------------------
@@ -326,32 +324,22 @@ def _is_param(segment: str) -> bool:
     return segment.startswith("{") and segment.endswith("}")
 
 
-def spec_missing_reason(path: Path = SPEC_PATH) -> str:
-    return (
-        f"Discord's API description is not at ../shared/discord-api-spec/{path.name} "
-        "(relative to the repository root), so REST bodies are not checked against it"
-    )
+class SpecMissing(RuntimeError):
+    """The vendored spec is not in the checkout: the contract cannot be checked."""
 
 
 @cache
-def load_spec(path: Path = SPEC_PATH) -> Spec | None:
-    """The spec, loaded once per test session; None when the file is absent."""
+def load_spec(path: Path = SPEC_PATH) -> Spec:
+    """The spec, loaded once per test session. It ships with the repository, so a missing
+    file is an error, never a reason to check less."""
     if not path.is_file():
-        return None
+        raise SpecMissing(f"Discord's API description is missing: {path} (see its SOURCE.md)")
     with path.open(encoding="utf-8") as fh:
         return Spec(json.load(fh))
 
 
 def require_spec() -> Spec:
-    """The spec, or skip the calling test (fail it under CI, where it must be present)."""
-    import pytest
-
-    spec = load_spec()
-    if spec is None:
-        if os.environ.get("CI"):
-            pytest.fail(spec_missing_reason() + "; CI must provide it")
-        pytest.skip(spec_missing_reason())
-    return spec
+    return load_spec()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1065,18 +1053,6 @@ def report(violations: Sequence[Violation], total: int) -> str:
     return "\n".join(lines)
 
 
-_warned_missing = False
-
-
 def check_requests(requests: Sequence[Request]) -> list[Violation]:
-    """Every violation in ``requests``. Without the spec (outside CI) only the limits beyond
-    it are checked, with one warning per session; under CI a missing spec is an error."""
-    global _warned_missing
-    spec = load_spec()
-    if spec is None:
-        if os.environ.get("CI"):
-            raise RuntimeError(spec_missing_reason() + "; CI must provide it")
-        if not _warned_missing:
-            _warned_missing = True
-            warnings.warn(spec_missing_reason() + "; only the extra limits are", stacklevel=2)
-    return ContractChecker(spec).check(requests)
+    """Every violation in ``requests``: against the spec and the limits beyond it."""
+    return ContractChecker(load_spec()).check(requests)

@@ -378,20 +378,7 @@ def test_command_name_pattern(name: str, ok: bool) -> None:
     assert command_name_ok(name) is ok
 
 
-def test_a_missing_spec_skips_outside_ci_and_fails_under_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    assert contract.load_spec(tmp_path / "openapi.json") is None
-    monkeypatch.setattr(contract, "load_spec", lambda path=contract.SPEC_PATH: None)
-    monkeypatch.setattr(contract, "_warned_missing", False)
-    monkeypatch.delenv("CI", raising=False)
-    with pytest.warns(UserWarning, match=r"not at \.\./shared/discord-api-spec/openapi\.json"):
-        found = contract.check_requests([Record("POST", CHANNEL, {"content": "x" * 2001})])
-    assert pointers(found) == ["/content", "/allowed_mentions"]  # the extra limits still hold
-    with pytest.raises(pytest.skip.Exception, match="not checked against it"):
-        contract.require_spec()
-    monkeypatch.setenv("CI", "true")
-    with pytest.raises(RuntimeError, match="CI must provide it"):
-        contract.check_requests([])
-    with pytest.raises(pytest.fail.Exception, match="CI must provide it"):
-        contract.require_spec()
+def test_a_missing_spec_is_an_error_not_a_skip(tmp_path: Path) -> None:
+    with pytest.raises(contract.SpecMissing, match=r"SOURCE\.md"):
+        contract.load_spec(tmp_path / "openapi.json")
+    assert contract.load_spec() is contract.load_spec()  # the vendored one, loaded once
