@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import importlib.util
 import inspect
 import logging
 import sys
@@ -92,11 +93,18 @@ class _RedactSecret(logging.Filter):
         return True
 
 
+#: libraries whose INFO lines describe their own machinery (every scheduled wake-up, every
+#: migration step), shown with ``-v`` only
+_CHATTY_LOGGERS = ("apscheduler", "alembic")
+
+
 def _setup_logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
     )
+    for name in _CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.WARNING)
 
 
 def _protect(secret: Secret) -> None:
@@ -190,7 +198,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 1 if run_bot is None else _call(run_bot, config)
 
 
+#: what the offline demo needs beyond the bot itself (the ``demo`` extra)
+DEMO_MODULES: Final = ("simcord", "time_machine")
+DEMO_MISSING: Final = (
+    "the offline demo needs the demo extra: pip install 'studyon[demo]' (./dev installs it)"
+)
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
+    if any(importlib.util.find_spec(name) is None for name in DEMO_MODULES):
+        _error(DEMO_MISSING)
+        return 1
+    if not args.verbose:
+        # the story only: the bot's and its libraries' logs are for -v
+        logging.getLogger().setLevel(logging.WARNING)
+        logging.getLogger("discord").setLevel(logging.ERROR)
     run_demo = _lazy("bot.demo", "run_demo", "the offline demo cannot be loaded")
     return 1 if run_demo is None else _call(run_demo)
 
