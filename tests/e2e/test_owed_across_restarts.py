@@ -8,7 +8,9 @@ leaves and rejoins within a run pays for each stay and, as king, gets every paym
 
 from __future__ import annotations
 
+import discord
 import pytest
+from simcord.actors import MemberActor
 
 from bot.domain.timer import MINUTE_MS
 from tests.e2e.conftest import Studio
@@ -25,17 +27,29 @@ async def seconds(studio: Studio, n: int) -> None:
         await studio.advance(1)
 
 
-def created_ms(message: object) -> int:
-    created = message.created_at  # type: ignore[attr-defined]
-    return int(created.timestamp() * 1000)
+def created_ms(message: discord.Message) -> int:
+    return int(message.created_at.timestamp() * 1000)
 
 
-async def running(studio: Studio, *names: str, **pattern: int) -> tuple[StudyRoom, int]:
+async def running(
+    studio: Studio, *names: str, study: int = 50, brk: int = 10, terms: int = 4
+) -> tuple[StudyRoom, int]:
     town = studio.guild(*(names or ("alice", "bob")))
     owner, *joiners = town.members
-    room = await open_room(studio, town, owner, *joiners, **pattern)
+    room = await open_room(studio, town, owner, *joiners, study=study, brk=brk, terms=terms)
     await owner.slash(room.channel, "timer start")
     return room, studio.now_ms()
+
+
+async def dismiss_the_rest(
+    studio: Studio, room: StudyRoom, t0: int, members: list[MemberActor]
+) -> None:
+    """Alarms #2 and #3 of a 2 × (5 + 5) run, dismissed on time by ``members``; the end."""
+    for k, minute in ((2, 10), (3, 15)):
+        await studio.advance_to(t0 + minute * MINUTE_MS + 5_000)
+        for member in members:
+            await member.click(room.alarm(k), label="Dismiss")
+    await studio.advance(2 * MINUTE)
 
 
 async def test_an_alarm_owed_across_a_restart_is_posted_at_once_and_judged_from_then(
@@ -60,11 +74,7 @@ async def test_an_alarm_owed_across_a_restart_is_posted_at_once_and_judged_from_
     ack = await bob.click(first, label="Dismiss")
     assert ack.response is not None and ack.response.content == "Alarm #1 dismissed, on time. ✅"
     await alice.click(first, label="Dismiss")
-    for k, minute in ((2, 10), (3, 15)):
-        await studio.advance_to(t0 + minute * MINUTE_MS + 5_000)
-        for member in (alice, bob):
-            await member.click(room.alarm(k), label="Dismiss")
-    await studio.advance(2 * MINUTE)
+    await dismiss_the_rest(studio, room, t0, [alice, bob])
     end = room.end_message()
     assert "**alice** (+100 points back), **bob** (+50 points back)" in end.content
 
@@ -135,10 +145,7 @@ async def test_a_member_who_left_before_the_end_is_not_king(studio: Studio) -> N
     for member in (alice, bob):
         await member.click(room.alarm(1), label="Dismiss")
     await bob.slash(room.town.general, "room leave", room=str(room.room_id))
-    for k, minute in ((2, 10), (3, 15)):
-        await studio.advance_to(t0 + minute * MINUTE_MS + 5_000)
-        await alice.click(room.alarm(k), label="Dismiss")
-    await studio.advance(2 * MINUTE)
+    await dismiss_the_rest(studio, room, t0, [alice])
     end = room.end_message()
     assert "👑 Today's Study King: **alice** (+100 points back)" in end.content
     assert await balance(bob, room.town) == "Balance: **950** points"
@@ -158,11 +165,7 @@ async def test_leaving_and_rejoining_within_a_run_pays_twice_and_a_king_gets_bot
     rejoined = await bob.slash(town.general, "room join", room=str(room.room_id))
     assert rejoined.acknowledged
     assert await balance(bob, town) == "Balance: **900** points"  # each stay is paid
-    for k, minute in ((2, 10), (3, 15)):
-        await studio.advance_to(t0 + minute * MINUTE_MS + 5_000)
-        for member in (alice, bob):
-            await member.click(room.alarm(k), label="Dismiss")
-    await studio.advance(2 * MINUTE)
+    await dismiss_the_rest(studio, room, t0, [alice, bob])
     end = room.end_message()
     assert "**alice** (+100 points back), **bob** (+100 points back)" in end.content
     assert await balance(bob, town) == "Balance: **1000** points"
