@@ -11,13 +11,15 @@ from __future__ import annotations
 import importlib
 import logging
 import pkgutil
+import sys
 from typing import Any
 
+import aiohttp
 import discord
 from discord.ext import commands
 
 import cogs
-from bot.config import Config
+from bot.config import TOKEN_ENV, Config
 from bot.i18n import StudyOnTranslator, normalise_locale
 from bot.services.settings import ServiceSettings
 from bot.wiring import Services, open_services
@@ -201,10 +203,42 @@ def create_bot(config: Config) -> AnyStudyOnBot:
     return StudyOnBot(config)
 
 
+TOKEN_REFUSED = (
+    "cannot log in to Discord: the token was refused: reset it in the Developer Portal "
+    "(your application → Bot → Reset Token) and set the new one "
+    f"({TOKEN_ENV} or discord.token)"
+)
+
+
+def unreachable(exc: aiohttp.ClientConnectionError) -> str:
+    """The one line saying Discord cannot be reached, why, and what to check."""
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        why = f"{exc.host}:{exc.port}: {exc.strerror or exc.os_error}"
+    else:
+        why = str(exc) or type(exc).__name__
+    return (
+        f"cannot reach Discord ({why}): check this machine's network connection, its DNS, "
+        "and any proxy or firewall between it and discord.com"
+    )
+
+
 def run_bot(config: Config) -> int:
+    """Run the bot until it stops. When Discord cannot be reached or refuses the token, say
+    so in one line on stderr (never the token) and return 1; reconnecting after a drop once
+    connected is discord.py's job and never ends up here."""
     token = config.discord.token.reveal()
     if not token:
         raise RuntimeError("no token")
     bot = create_bot(config)
-    bot.run(token, log_handler=None)
-    return 0
+    try:
+        bot.run(token, log_handler=None)
+    except discord.LoginFailure:
+        log.debug("Discord refused the token", exc_info=True)
+        message = TOKEN_REFUSED
+    except aiohttp.ClientConnectionError as exc:
+        log.debug("Discord cannot be reached", exc_info=True)
+        message = unreachable(exc)
+    else:
+        return 0
+    print(message.replace(token, "***"), file=sys.stderr)
+    return 1

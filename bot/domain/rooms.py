@@ -1,9 +1,11 @@
 """Room rules: what a title, notice, tag list and capacity may be, and who owns a room.
 
-User text is never trusted. Every check here first removes zero-width characters (which
-render as nothing, so a title of only U+200B would otherwise pass as non-empty) and
-surrounding whitespace, then measures the length in code points. The cleaned value is what
-callers store.
+User text is never trusted. Every check here first removes whitespace and zero-width
+characters from both ends (they render as nothing, so a title of only U+200B would otherwise
+pass as non-empty), then measures the length in code points. Inside the text they are kept:
+a zero-width joiner holds an emoji sequence together ("👩\u200d💻") and a zero-width
+non-joiner is part of the spelling of Persian words ("می\u200cخوانم"). The cleaned value is
+what callers store.
 """
 
 from __future__ import annotations
@@ -24,15 +26,24 @@ CAPACITY_MIN = 2
 CAPACITY_MAX = 25
 
 ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
-_ZERO_WIDTH_TABLE = {ord(c): None for c in ZERO_WIDTH}
 _WHITESPACE_RUN = re.compile(r"\s+")
 # tags are separated by commas, or by whitespace in front of a "#": "#math #exam, reading"
 _TAG_SEPARATOR = re.compile(r",|\s+(?=#)")
 
 
+def _blank(char: str) -> bool:
+    return char.isspace() or char in ZERO_WIDTH
+
+
 def clean_text(text: str) -> str:
-    """``text`` without zero-width characters and without surrounding whitespace."""
-    return text.translate(_ZERO_WIDTH_TABLE).strip()
+    """``text`` without whitespace and zero-width characters at either end; those inside
+    are kept. Empty when ``text`` holds nothing else."""
+    start, end = 0, len(text)
+    while start < end and _blank(text[start]):
+        start += 1
+    while end > start and _blank(text[end - 1]):
+        end -= 1
+    return text[start:end]
 
 
 def has_control_chars(text: str, *, allowed: str = "") -> bool:
@@ -68,8 +79,8 @@ def validate_notice(text: str | None) -> str:
 def normalize_tag(text: str) -> str:
     """One tag as stored and searched: cleaned, leading ``#`` dropped, lowercased, inner
     whitespace runs collapsed to one space. May be empty; length is not checked here."""
-    tag = clean_text(text).lstrip("#")
-    return _WHITESPACE_RUN.sub(" ", tag.strip()).lower()
+    tag = clean_text(clean_text(text).lstrip("#"))
+    return _WHITESPACE_RUN.sub(" ", tag).lower()
 
 
 def validate_tag(text: str) -> str:

@@ -8,6 +8,12 @@ from storage.models import Room, RoomMember, RoomStatus
 from storage.repos.base import Repository
 
 
+def title_key(title: str) -> str:
+    """What title search compares (``Room.title_key``): the title casefolded here, as the
+    databases' own case folding is ASCII-only on SQLite. Set it whenever a title is set."""
+    return title.casefold()
+
+
 class RoomRepository(Repository):
     async def add(
         self,
@@ -32,6 +38,7 @@ class RoomRepository(Repository):
             guild_id=guild_id,
             owner_id=owner_id,
             title=title,
+            title_key=title_key(title),
             notice=notice,
             tags=list(tags),
             capacity=capacity,
@@ -92,7 +99,7 @@ class RoomRepository(Repository):
             Room.status == RoomStatus.OPEN.value,
         ]
         if query:
-            conditions.append(Room.title.icontains(query, autoescape=True))
+            conditions.append(Room.title_key.contains(title_key(query), autoescape=True))
         if tag:
             conditions.append(self._has_tag(tag))
         return conditions
@@ -106,7 +113,8 @@ class RoomRepository(Repository):
         offset: int = 0,
     ) -> list[Room]:
         """Open rooms of the guild, newest first. ``tag`` matches one tag exactly (normalise
-        tags before storing and searching); ``query`` is a case-insensitive title substring."""
+        tags before storing and searching); ``query`` is a title substring, ignoring case in
+        every script (compared casefolded)."""
         stmt = (
             select(Room)
             .where(*self._open_filter(guild_id, tag, query))

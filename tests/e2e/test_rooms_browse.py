@@ -73,6 +73,33 @@ async def test_the_list_filters_by_tag_and_title(studio: Studio) -> None:
     assert answered(nothing) == "No open study room matches title containing “bio”."
 
 
+async def test_title_search_ignores_case_in_every_script(studio: Studio) -> None:
+    town = studio.guild("alice", "bob")
+    alice, bob = town.members
+    oko = await make_room(studio, town, alice, "Ökonomie", capacity=4)
+    eco = await make_room(studio, town, alice, "éco club")
+    await make_room(studio, town, alice, "Physics")
+
+    async def titles(query: str) -> list[str]:
+        result = await bob.slash(town.general, "room list", query=query)
+        assert result.ephemeral and result.response is not None
+        return [f.name for f in result.response.embeds[0].fields]
+
+    assert await titles("ökonomie") == ["Ökonomie"]
+    assert await titles("ÖKONOMIE") == ["Ökonomie"]
+    assert await titles("ÉCO") == ["éco club"]
+    assert await titles("c") == ["Physics", "éco club"]  # "ÉCO" is not "eco"
+    nothing = await bob.slash(town.general, "room list", query="eco")
+    assert answered(nothing) == "No open study room matches title containing “eco”."
+
+    choices = await bob.autocomplete(town.general, "room join", "room", "ökon")
+    assert choices == [{"name": "Ökonomie (1/4)", "value": str(oko.room_id)}]
+    choices = await bob.autocomplete(town.general, "room join", "room", "ÉCO")
+    assert choices == [{"name": "éco club (1/25)", "value": str(eco.room_id)}]
+    joined = await bob.slash(town.general, "room join", room=choices[0]["value"])
+    assert "éco club" in answered(joined)
+
+
 async def test_bad_filters_are_refused_naming_them(studio: Studio) -> None:
     town = studio.guild("alice")
     alice = town.members[0]

@@ -78,6 +78,39 @@ async def test_create_opens_private_channels_with_a_pinned_card(studio: Studio) 
     assert room.owner_id == alice.id and room.tags == ["math", "exam prep"]
 
 
+CODER = "\U0001f469\u200d\U0001f4bb"  # the technologist emoji: woman, ZWJ, laptop
+PERSIAN = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0646\u0645"  # "I read", with its ZWNJ
+
+
+async def test_joiners_inside_title_notice_and_tags_are_kept(studio: Studio) -> None:
+    town = studio.guild("alice")
+    alice = town.members[0]
+
+    made = await make_room(
+        studio,
+        town,
+        alice,
+        f"\u200b {CODER} Coding night\ufeff ",
+        tags=f"#{CODER}, \u200b#{PERSIAN}\u200b",
+        notice=f"\u2060{PERSIAN}\n{CODER} pair up ",
+    )
+
+    title = f"{CODER} Coding night"
+    card = made.text.pinned_messages()[0].embeds[0]
+    assert card.title == title
+    assert card.description == f"{PERSIAN}\n{CODER} pair up"
+    assert {f.name: f.value for f in card.fields}["Tags"] == f"`#{CODER}` `#{PERSIAN}`"
+    assert board(made.text)[0].content == f"**alice** opened this room: **{title}**. Welcome!"
+    assert studio.env.backend.channels[made.voice.id].name == title
+    room = (await studio.bot.services.rooms.get(made.room_id)).room
+    assert (room.title, room.tags) == (title, [CODER, PERSIAN])
+
+    found = await alice.slash(town.general, "room list", tag=f"#{PERSIAN}")
+    assert [f.name for f in found.response.embeds[0].fields] == [title]  # type: ignore[union-attr]
+    found = await alice.slash(town.general, "room list", query=f"{CODER} coding")
+    assert [f.name for f in found.response.embeds[0].fields] == [title]  # type: ignore[union-attr]
+
+
 async def test_rooms_share_one_category_even_one_made_by_hand(studio: Studio) -> None:
     town = studio.guild("alice")
     alice = town.members[0]
@@ -98,6 +131,7 @@ async def test_rooms_share_one_category_even_one_made_by_hand(studio: Studio) ->
     [
         ({"title": "   "}, "The title cannot be empty."),
         ({"title": "\u200b\u200b"}, "The title cannot be empty."),
+        ({"title": " \u200d\u200c \u2060\ufeff "}, "The title cannot be empty."),
         ({"title": "x" * 51}, "The title is too long: 51 characters, at most 50."),
         ({"tags": "a, b, c, d, e, f"}, "Too many Tags: at most 5."),
         ({"tags": "#" + "t" * 21}, "A tag is too long: at most 20 characters."),

@@ -96,6 +96,23 @@ async def test_add_list_done_undo_edit_today(studio: Studio) -> None:
     ]
 
 
+async def test_joiners_inside_todo_text_are_kept(studio: Studio) -> None:
+    town = studio.guild("alice")
+    channel, alice = town.general, town.members[0]
+    persian = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0646\u0645"  # "I read", with its ZWNJ
+    coder = "\U0001f469\u200d\U0001f4bb code review"  # woman, ZWJ, laptop
+
+    assert persian in await add(alice, channel, f"\u200b {persian}\ufeff")
+    await add(alice, channel, coder)
+    assert [t.text for t in await todos_of(studio, town, alice)] == [persian, coder]
+
+    listing = await say(alice, channel, "todo list")
+    assert listing.splitlines()[1:] == [f"1. ⬜ {persian}", f"2. ⬜ {coder}"]
+    choices = await alice.autocomplete(channel, "todo done", "item", "\U0001f469\u200d")
+    assert [c["name"] for c in choices] == [f"⬜ {coder} · today"]
+    assert f"✅ Done: {persian}" in await say(alice, channel, "todo done", item=persian)
+
+
 async def test_a_given_date_has_its_own_list(studio: Studio) -> None:
     town = studio.guild("alice")
     channel, alice = town.general, town.members[0]
@@ -170,6 +187,7 @@ async def test_user_text_pings_nobody_and_keeps_its_characters(studio: Studio) -
         ("", "The text cannot be empty."),
         ("   ", "The text cannot be empty."),
         ("\u200b\u200d\ufeff", "The text cannot be empty."),
+        (" \u200c \u2060\n", "The text cannot be empty."),
         ("x" * 201, "The text is too long: 201 characters, at most 200."),
         (LONG, "The text is too long: 2001 characters, at most 200."),
     ],

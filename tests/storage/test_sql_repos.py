@@ -336,6 +336,42 @@ async def test_rooms_list_and_count_open(uow_factory: UnitOfWorkFactory) -> None
         assert ids(await uow.rooms.list_open(G2)) != []
 
 
+async def test_rooms_title_search_ignores_case_in_every_script(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        oko = await _room(uow, title="Ökonomie I")
+        eco = await _room(uow, title="éco club")
+        strasse = await _room(uow, title="Große Straße")
+        greek = await _room(uow, title="ΣΟΦΙΑ")
+        cyrillic = await _room(uow, title="Физика 100%")
+        await uow.commit()
+    assert (oko.title_key, strasse.title_key, greek.title_key) == (
+        "ökonomie i",
+        "grosse strasse",
+        "σοφια",
+    )
+
+    async def found(query: str) -> list[int]:
+        async with uow_factory() as uow:
+            rooms = await uow.rooms.list_open(G, query=query)
+            assert await uow.rooms.count_open(G, query=query) == len(rooms)
+            return [r.id for r in rooms]
+
+    assert await found("ökonomie") == [oko.id]
+    assert await found("ÖKONOMIE") == [oko.id]
+    assert await found("ÉCO") == [eco.id]
+    assert await found("STRASSE") == [strasse.id]
+    assert await found("straße") == [strasse.id]
+    assert await found("σοφια") == [greek.id]
+    assert await found("физика") == [cyrillic.id]
+    assert await found("ФИЗИКА 100%") == [cyrillic.id]
+    assert await found("0%") == [cyrillic.id]  # wildcards still taken literally
+    assert await found("ÖK") == [oko.id]
+    assert await found("ok") == []  # "ö" is not "o"
+    assert await found("économie") == []
+
+
 async def test_rooms_memberships(uow_factory: UnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
         room = await _room(uow)

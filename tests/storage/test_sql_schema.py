@@ -110,3 +110,50 @@ async def test_create_engine_makes_the_sqlite_directory(tmp_path: Path) -> None:
     finally:
         await dispose(eng)
     assert path.exists()
+
+
+async def test_upgrade_keys_the_titles_of_existing_rooms(engine: AsyncEngine) -> None:
+    """Rooms stored before title keys existed are found by a search in any script."""
+    await downgrade(engine, "0001")
+    async with engine.begin() as conn:
+        for title in ("Ökonomie", "ÉCO club", "Math"):
+            await conn.execute(
+                text(
+                    "INSERT INTO rooms (guild_id, owner_id, title, notice, tags, capacity,"
+                    " study_ms, break_ms, terms, status, created_ms)"
+                    " VALUES (1, 2, :title, '', '[]', 4, 60000, 60000, 1, 'open', 0)"
+                ),
+                {"title": title},
+            )
+    await migrate(engine)
+    async with engine.connect() as conn:
+        keys = (await conn.execute(text("SELECT title_key FROM rooms ORDER BY id"))).scalars()
+        assert list(keys) == ["ökonomie", "éco club", "math"]
+    async with UnitOfWorkFactory(engine)() as uow:
+        assert [r.title for r in await uow.rooms.list_open(1, query="ökonomie")] == ["Ökonomie"]
+        assert [r.title for r in await uow.rooms.list_open(1, query="éco")] == ["ÉCO club"]
+
+
+async def test_downgrade_keeps_rooms_that_have_members(engine: AsyncEngine) -> None:
+    async with UnitOfWorkFactory(engine)() as uow:
+        room = await uow.rooms.add(
+            guild_id=1,
+            owner_id=2,
+            title="Ökonomie",
+            capacity=4,
+            study_ms=60_000,
+            break_ms=60_000,
+            terms=1,
+            created_ms=0,
+        )
+        await uow.rooms.add_member(room_id=room.id, user_id=2, joined_ms=0, membership_no=1)
+        await uow.commit()
+    await downgrade(engine, "0001")
+    async with engine.connect() as conn:
+        rooms = (await conn.execute(text("SELECT id, title FROM rooms"))).all()
+        members = (await conn.execute(text("SELECT room_id FROM room_members"))).scalars()
+        assert [tuple(r) for r in rooms] == [(room.id, "Ökonomie")]
+        assert list(members) == [room.id]
+    await migrate(engine)
+    async with UnitOfWorkFactory(engine)() as uow:
+        assert [r.id for r in await uow.rooms.list_open(1, query="ÖKO")] == [room.id]

@@ -5,14 +5,19 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import os
+import socket
 import sqlite3
 import subprocess
 import sys
 import types
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import discord
 import pytest
+from aiohttp import web
 
 from bot import cli
 from bot.config import TOKEN_ENV, Config, load_config
@@ -378,3 +383,127 @@ def test_sync_without_runtime_says_so(
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
     assert cli.main(["sync", "--config", write(tmp_path, "")]) == 1
     assert "commands cannot be synced" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------------------------
+# run, when Discord cannot be reached or refuses the token
+
+#: ``studyon`` with discord.py's API address replaced by the first argument
+STUDYON_AT = (
+    "import sys, discord.http; discord.http.Route.BASE = sys.argv[1]; "
+    "from bot.cli import main; sys.exit(main(sys.argv[2:]))"
+)
+
+
+def offline_config(tmp_path: Path) -> str:
+    return write(
+        tmp_path,
+        f'[database]\nurl = "sqlite+aiosqlite:///{(tmp_path / "s.db").as_posix()}"\n'
+        f'[session]\nembedded_path = "{(tmp_path / "session.db").as_posix()}"\n',
+    )
+
+
+async def studyon_at(api_base: str, *args: str) -> tuple[int, str, str]:
+    """Run ``studyon ARGS`` in a process of its own, talking to ``api_base`` for Discord."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        STUDYON_AT,
+        api_base,
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=REPO,
+        env={**os.environ, TOKEN_ENV: TOKEN},
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+def the_line(err: str, start: str) -> str:
+    """The one stderr line starting with ``start`` (log lines aside), with no traceback."""
+    assert "Traceback" not in err, err
+    lines = [line for line in err.splitlines() if line.startswith(start)]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+async def test_run_when_discord_cannot_be_reached_says_so_in_one_line(tmp_path: Path) -> None:
+    code, out, err = await studyon_at(
+        "http://studyon.invalid/api/v10", "run", "--config", offline_config(tmp_path)
+    )
+    assert code == 1
+    line = the_line(err, "cannot reach Discord")
+    assert line.startswith("cannot reach Discord (studyon.invalid:80: ")
+    for needle in ("network connection", "DNS", "proxy or firewall"):
+        assert needle in line
+    assert TOKEN not in out + err
+
+
+@pytest.fixture
+async def refusing_discord() -> AsyncIterator[tuple[str, list[str]]]:
+    """A local Discord API that refuses every token as Discord does (401); its address and
+    the Authorization headers it was sent."""
+    seen: list[str] = []
+
+    async def me(request: web.Request) -> web.Response:
+        seen.append(request.headers.get("Authorization", ""))
+        return web.Response(
+            status=401,
+            body=b'{"message": "401: Unauthorized", "code": 0}',
+            headers={"Content-Type": "application/json"},
+        )
+
+    app = web.Application()
+    app.router.add_get("/api/v10/users/@me", me)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"http://127.0.0.1:{port}/api/v10", seen
+    finally:
+        await runner.cleanup()
+
+
+async def test_run_with_a_refused_token_says_so_in_one_line(
+    tmp_path: Path, refusing_discord: tuple[str, list[str]]
+) -> None:
+    base, seen = refusing_discord
+    code, out, err = await studyon_at(base, "run", "--config", offline_config(tmp_path))
+    assert code == 1
+    line = the_line(err, "cannot log in to Discord")
+    assert "the token was refused: reset it in the Developer Portal" in line
+    assert TOKEN_ENV in line
+    assert TOKEN not in out + err
+    assert seen == [f"Bot {TOKEN}"]  # it did ask Discord, with the configured token
+
+
+def test_run_when_the_connection_is_refused_prints_only_that_line(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))  # bound but never listening: connecting is refused
+        port = closed.getsockname()[1]
+        monkeypatch.setattr(discord.http.Route, "BASE", f"http://127.0.0.1:{port}/api/v10")
+        with caplog.at_level(logging.DEBUG):
+            code = cli.main(["-v", "run", "--config", offline_config(tmp_path)])
+    out, err = capsys.readouterr()
+    assert code == 1
+    [line] = err.splitlines()
+    assert line.startswith(f"cannot reach Discord (127.0.0.1:{port}: ")
+    assert line.endswith(
+        "): check this machine's network connection, its DNS, and any proxy or firewall "
+        "between it and discord.com"
+    )
+    assert out == ""
+    # the cause stays available with -v, as a debug record, never as an error
+    assert any(r.exc_info and r.levelno == logging.DEBUG for r in caplog.records)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert TOKEN not in caplog.text + err

@@ -38,9 +38,30 @@ def test_constants() -> None:
 
 
 @pytest.mark.parametrize("zw", ZW)
-def test_clean_text_drops_zero_width(zw: str) -> None:
-    assert clean_text(f"{zw} a{zw}b {zw}") == "ab"
+def test_clean_text_drops_zero_width_at_the_ends_only(zw: str) -> None:
+    assert clean_text(f"{zw} a{zw}b {zw}") == f"a{zw}b"
+    assert clean_text(f"{zw}\t{zw} ab{zw}\u3000") == "ab"
     assert clean_text(zw * 3) == ""
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\U0001f469\u200d\U0001f4bb Coding night",  # the technologist emoji: woman ZWJ laptop
+        "\U0001f468\u200d\U0001f469\u200d\U0001f467 family",
+        "\u0645\u06cc\u200c\u062e\u0648\u0627\u0646\u0645",  # Persian "I read" with its ZWNJ
+        "a\u2060b",
+    ],
+)
+def test_clean_text_keeps_joiners_inside(text: str) -> None:
+    assert clean_text(text) == text
+    assert clean_text(f" \u200b{text}\ufeff\n") == text
+
+
+def test_clean_text_is_linear_on_long_blank_runs() -> None:
+    blank = " \u200b" * 50_000
+    assert clean_text(blank) == ""
+    assert clean_text(f"{blank}x{blank}y{blank}") == f"x{blank}y"
 
 
 def test_title_is_stripped() -> None:
@@ -68,9 +89,21 @@ def test_title_empty(text: str) -> None:
     assert problem(exc) == ("title", "empty")
 
 
-def test_title_zero_width_does_not_count_towards_length() -> None:
-    title = "\u200b".join("a" * TITLE_MAX)
+def test_title_zero_width_at_the_ends_does_not_count_towards_length() -> None:
+    title = "\u200b" * 10 + "a" * TITLE_MAX + "\u2060\ufeff"
     assert validate_title(title) == "a" * TITLE_MAX
+
+
+def test_title_keeps_joiners_inside_and_counts_them() -> None:
+    coder = "\U0001f469\u200d\U0001f4bb Coding night"
+    assert validate_title(f"\u200b {coder} ") == coder
+    persian = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0646\u0645"
+    assert validate_title(persian) == persian
+    inside = "\u200b".join("a" * 26)  # 51 code points
+    with pytest.raises(ValidationError) as exc:
+        validate_title(inside)
+    assert problem(exc) == ("title", "too_long")
+    assert exc.value.params["length"] == 51
 
 
 @pytest.mark.parametrize("text", ["a\nb", "a\x00b", "a\x1bb", "a\x7fb", "a\tb", "a\u0085b"])
@@ -101,6 +134,12 @@ def test_notice() -> None:
 
 def test_notice_length_after_zero_width_removal() -> None:
     assert validate_notice("\u200b" * 600 + "hi") == "hi"
+
+
+def test_notice_keeps_joiners_inside() -> None:
+    notice = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0646\u0645\n\U0001f469\u200d\U0001f4bb"
+    assert validate_notice(f"\u200b{notice}\u200b ") == notice
+    assert validate_notice("\u200b\n\u2060 \ufeff") == ""
 
 
 # -- tags ----------------------------------------------------------------------------------
@@ -139,7 +178,7 @@ def test_too_many_tags() -> None:
 def test_tag_length() -> None:
     assert validate_tags(["x" * TAG_MAX]) == ("x" * TAG_MAX,)
     assert validate_tags(["#" + "x" * TAG_MAX]) == ("x" * TAG_MAX,)
-    assert validate_tags(["x\u200b" * TAG_MAX]) == ("x" * TAG_MAX,)
+    assert validate_tags(["\u200b" + "x" * TAG_MAX + "\u200b"]) == ("x" * TAG_MAX,)
     with pytest.raises(ValidationError) as exc:
         validate_tags(["x" * (TAG_MAX + 1)])
     assert problem(exc) == ("tags", "tag_too_long")
@@ -149,6 +188,19 @@ def test_tag_control_chars() -> None:
     with pytest.raises(ValidationError) as exc:
         validate_tags(["a\x00b"])
     assert problem(exc) == ("tags", "control_chars")
+
+
+def test_tags_keep_joiners_inside_and_drop_them_around_the_hash() -> None:
+    coder = "\U0001f469\u200d\U0001f4bb"
+    persian = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0646\u0645"
+    assert validate_tags(f"#{coder} coding, {persian}") == (f"{coder} coding", persian)
+    assert normalize_tag(f"\u200b#{persian}\u200b") == persian
+    assert normalize_tag(f"#\u200b {persian}") == persian  # as "# x" is "x"
+    assert validate_tag(f"#{coder}") == coder
+    assert validate_tags("#\u200b, \u2060#\ufeff") == ()
+    with pytest.raises(ValidationError) as exc:
+        validate_tag("#\u200d")
+    assert problem(exc) == ("tag", "empty")
 
 
 def test_single_tag() -> None:

@@ -42,6 +42,17 @@ def test_todo_text() -> None:
     assert validate_todo_text("@everyone read") == "@everyone read"
 
 
+def test_todo_text_keeps_joiners_inside() -> None:
+    persian = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0646\u0645"  # "I read", with its ZWNJ
+    coder = "\U0001f469\u200d\U0001f4bb code review"
+    assert validate_todo_text(f" \u200b{persian}\ufeff ") == persian
+    assert validate_todo_text(coder) == coder
+    inside = "x" + "\u200b" * (TODO_TEXT_MAX - 1) + "y"  # joiners inside count
+    with pytest.raises(ValidationError) as exc:
+        validate_todo_text(inside)
+    assert exc.value.problem == "too_long"
+
+
 @pytest.mark.parametrize(
     ("text", "prob"),
     [

@@ -79,7 +79,10 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_discord_cleanups")),
         sa.UniqueConstraint(
-            "kind", "channel_id", "user_id", name=op.f("uq_discord_cleanups_kind_channel_id_user_id")
+            "kind",
+            "channel_id",
+            "user_id",
+            name=op.f("uq_discord_cleanups_kind_channel_id_user_id"),
         ),
     )
     op.create_index(
@@ -91,5 +94,6 @@ def downgrade() -> None:
     op.drop_index("ix_discord_cleanups_next_try_ms", table_name="discord_cleanups")
     op.drop_table("discord_cleanups")
     op.drop_table("installation")
-    with op.batch_alter_table("rooms") as batch:
-        batch.drop_column("title_key")
+    # ALTER TABLE ... DROP COLUMN, on SQLite too (3.35+): a batch copy would drop and
+    # recreate ``rooms``, which foreign keys refuse while room_members has rows
+    op.drop_column("rooms", "title_key")
