@@ -180,6 +180,8 @@ async def studyon_setup(bot: AnyStudyOnBot) -> None:
     services = bot.services
     services.scheduler.start()
     restored = await services.timers.restore(owns=lambda key: bot.owns_guild(key.guild_id))
+    # Discord work left owed (by a failure, or by the last process) is tried again now
+    services.cleanups.resume()
     log.info("StudyOn ready to serve; %d running room(s) rescheduled", restored)
 
 

@@ -5,6 +5,9 @@ Jobs are a cache: the truth is the run state in the session store. Each job has 
 never leave two jobs behind. A wake-up that is already due (a boundary that fell while the
 process was down) runs at once; it is never dropped as a misfire, and the claim in the session
 store makes sure it is posted only once.
+
+Other timed work (owed Discord cleanups) is a named call (``call:<name>``), one pending per
+name, scheduled the same way.
 """
 
 from __future__ import annotations
@@ -24,10 +27,16 @@ from storage.session.base import RoomKey
 log = logging.getLogger(__name__)
 
 WakeUp = Callable[[RoomKey], Awaitable[None]]
+Call = Callable[[], Awaitable[None]]
+CALL_INSTANCES = 100
 
 
 def job_id(key: RoomKey) -> str:
     return f"room:{key.guild_id}:{key.room_id}"
+
+
+def call_id(name: str) -> str:
+    return f"call:{name}"
 
 
 class TimerScheduler:
@@ -76,6 +85,24 @@ class TimerScheduler:
         with contextlib.suppress(JobLookupError):
             self._scheduler.remove_job(job_id(key))
 
+    def schedule_call(self, name: str, at_ms: int, call: Call) -> None:
+        """Run ``call`` at ``at_ms`` (now, if that is past), replacing a pending call of the
+        same name. The call may schedule itself again while it runs."""
+        self._scheduler.add_job(
+            self._run_call,
+            trigger="date",
+            run_date=to_datetime(at_ms),
+            args=(name, call),
+            id=call_id(name),
+            replace_existing=True,
+            # a call rescheduled while it still runs must not be skipped as a second instance
+            max_instances=CALL_INSTANCES,
+        )
+
+    def cancel_call(self, name: str) -> None:
+        with contextlib.suppress(JobLookupError):
+            self._scheduler.remove_job(call_id(name))
+
     def scheduled_ms(self, key: RoomKey) -> int | None:
         """When the room's pending wake-up is due, or None (for tests and status)."""
         job = self._scheduler.get_job(job_id(key))
@@ -109,6 +136,18 @@ class TimerScheduler:
         if self._idle is None:
             self._idle = asyncio.Event()
         return self._idle
+
+    async def _run_call(self, name: str, call: Call) -> None:
+        self._inflight += 1
+        self._idle_event().clear()
+        try:
+            await call()
+        except Exception:  # the call retries itself when it must; the scheduler goes on
+            log.exception("scheduled call %s failed", name)
+        finally:
+            self._inflight -= 1
+            if self._inflight == 0:
+                self._idle_event().set()
 
     async def _run(self, key: RoomKey) -> None:
         self._inflight += 1

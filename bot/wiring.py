@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.clock import Clock, SystemClock
 from bot.scheduler import TimerScheduler
 from bot.services.calendar import CalendarService
+from bot.services.cleanups import CleanupService
 from bot.services.events import ListenerHub
 from bot.services.leaderboard import LeaderboardService
 from bot.services.members import MemberService
@@ -51,6 +52,7 @@ class Services:
     study: StudyService
     profile: ProfileService
     leaderboard: LeaderboardService
+    cleanups: CleanupService
     _closed: bool = field(default=False, repr=False)
 
     async def close(self) -> None:
@@ -93,7 +95,8 @@ async def open_services(
 
     scheduler = TimerScheduler(wake)
     points = PointsService(uow, clock, settings)
-    rooms = RoomService(uow, store, scheduler, events, clock, settings)
+    cleanups = CleanupService(uow, scheduler, clock)
+    rooms = RoomService(uow, store, scheduler, events, clock, settings, cleanups)
     timers = TimerService(uow, store, scheduler, events, clock, settings, rooms)
     holder.append(timers)
     todos = TodoService(uow, clock, settings, events)
@@ -115,9 +118,11 @@ async def open_services(
         study=study,
         profile=ProfileService(uow, clock, settings, study),
         leaderboard=LeaderboardService(uow, clock, settings),
+        cleanups=cleanups,
     )
     if start_scheduler:
         scheduler.start()
         restored = await timers.restore()
         log.info("rescheduled %d running room(s)", restored)
+        cleanups.resume()
     return services

@@ -94,41 +94,48 @@ async def ensure_category(guild: discord.Guild, name: str) -> discord.CategoryCh
     return await guild.create_category(name, reason="StudyOn study rooms")
 
 
-async def create_room_channels(
+def room_overwrites(
+    guild: discord.Guild, owner: discord.abc.Snowflake
+) -> dict[discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite]:
+    """A new room's overwrites: hidden from @everyone, open to the bot and ``owner``."""
+    me = guild.me
+    return {
+        guild.default_role: HIDDEN,
+        me: bot_access(me),
+        discord.Object(owner.id, type=discord.Member): MEMBER_ACCESS,
+    }
+
+
+async def create_room_text(
     guild: discord.Guild,
     category: discord.CategoryChannel,
     title: str,
     owner: discord.abc.Snowflake,
     fallback_id: int,
-) -> tuple[discord.TextChannel, discord.VoiceChannel]:
-    """The room's text and voice channel, visible to the bot and ``owner`` only. If the
-    second cannot be made, the first is deleted again before the error propagates."""
-    me = guild.me
-    overwrites: dict[discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite]
-    overwrites = {
-        guild.default_role: HIDDEN,
-        me: bot_access(me),
-        discord.Object(owner.id, type=discord.Member): MEMBER_ACCESS,
-    }
-    reason = "StudyOn: new study room"
-    text = await guild.create_text_channel(
+) -> discord.TextChannel:
+    """The room's text channel, visible to the bot and ``owner`` only."""
+    return await guild.create_text_channel(
         text_channel_name(title, fallback_id),
         category=category,
-        overwrites=overwrites,
-        reason=reason,
+        overwrites=room_overwrites(guild, owner),
+        reason="StudyOn: new study room",
     )
-    try:
-        voice = await guild.create_voice_channel(
-            voice_channel_name(title, fallback_id),
-            category=category,
-            overwrites=overwrites,
-            reason=reason,
-        )
-    except BaseException:
-        with contextlib.suppress(discord.HTTPException):
-            await text.delete(reason="StudyOn: room not created")
-        raise
-    return text, voice
+
+
+async def create_room_voice(
+    guild: discord.Guild,
+    category: discord.CategoryChannel,
+    title: str,
+    owner: discord.abc.Snowflake,
+    fallback_id: int,
+) -> discord.VoiceChannel:
+    """The room's voice channel, visible to the bot and ``owner`` only."""
+    return await guild.create_voice_channel(
+        voice_channel_name(title, fallback_id),
+        category=category,
+        overwrites=room_overwrites(guild, owner),
+        reason="StudyOn: new study room",
+    )
 
 
 def _ids(channel_ids: Iterable[int | None]) -> list[int]:
@@ -167,12 +174,20 @@ async def revoke_access(
             log.exception("could not remove %s from channel %s", user_id, channel_id)
 
 
-async def delete_channels(http: discord.http.HTTPClient, channel_ids: Iterable[int | None]) -> None:
-    """Delete the channels; ones already gone are fine, other failures are logged."""
-    for channel_id in _ids(channel_ids):
-        try:
-            await http.delete_channel(channel_id, reason="StudyOn: room closed")
-        except discord.NotFound:
-            continue
-        except discord.HTTPException:
-            log.exception("could not delete channel %s", channel_id)
+class ChannelCleaner:
+    """Owed cleanups done on Discord, by id through the REST API: a channel or a member's
+    overwrite that is already gone counts as done; any other failure is raised, so the work
+    stays owed and is tried again."""
+
+    def __init__(self, http: discord.http.HTTPClient) -> None:
+        self._http = http
+
+    async def delete_channel(self, channel_id: int) -> None:
+        with contextlib.suppress(discord.NotFound):
+            await self._http.delete_channel(channel_id, reason="StudyOn: room closed")
+
+    async def remove_member_access(self, channel_id: int, user_id: int) -> None:
+        with contextlib.suppress(discord.NotFound):
+            await self._http.delete_channel_permissions(
+                channel_id, user_id, reason="StudyOn: left the room"
+            )

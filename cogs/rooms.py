@@ -2,10 +2,15 @@
 
 Every refusal happens before anything changes: inputs and points are checked before a
 channel exists, the bot's own permissions before a member pays. Channels are made first and
-the room row after; if the row cannot be written the channels are deleted again, so a failed
-create leaves nothing behind. When a room closes, however it closes (the owner, the last
-member leaving, nobody extending a finished run), the services tell this cog and the room's
-channels are deleted.
+the room row after; if the row cannot be written the channels made are owed deleted, so a
+failed create leaves nothing behind. When a room closes, however it closes (the owner, the
+last member leaving, nobody extending a finished run), its channels are owed deleted, and a
+member who leaves is owed their access removed: the services record that work and do it
+through this cog's ``ChannelCleaner``, trying again until Discord has done it. The member is
+told when it is still under way.
+
+The close confirmation's buttons are ``DynamicItem``s whose ``custom_id`` carries the room,
+the member who asked and the prompt's expiry, so they answer after a restart too.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import discord
@@ -22,13 +29,14 @@ from discord.ext import commands
 
 from bot.domain.errors import AlreadyMember, NotFound, NotOwner, RoomClosed, StudyOnError
 from bot.i18n import ls, t
+from bot.services.cleanups import access_removals, channel_deletes
 from bot.services.events import BoundaryFired, RunFinished
 from bot.services.events import RoomClosed as RoomClosedEvent
 from bot.services.rooms import OPEN, RoomDraft, RoomView, key_of
 from cogs import _channels
 from cogs._card import CARD_DIGEST, digest, render_card
-from cogs._common import NO_MENTIONS, error_text, member_locale, reply, reply_error
-from cogs._delivery import board, refresh_card_quietly
+from cogs._common import NO_MENTIONS, error_text, member_locale, reply, studyon
+from cogs._delivery import board, guarded, refresh_card_quietly
 from storage.models import Room, RoomMember
 
 if TYPE_CHECKING:
@@ -40,7 +48,7 @@ T = TypeVar("T")
 
 PAGE_SIZE = 10
 CHOICES_MAX = 25
-CONFIRM_SECONDS = 60.0
+CONFIRM_SECONDS = 60  # how long a close confirmation waits for an answer
 ROOM_ID_MAX = 2**63 - 1
 
 
@@ -61,6 +69,34 @@ class JoinNotCompleted(StudyOnError):
 
     def __init__(self, cost: int) -> None:
         super().__init__("join not completed", cost=cost)
+
+
+class CreateNotCompleted(StudyOnError):
+    """Making the room failed part way (Discord, or the bot, failed); it was not created and
+    nothing was charged."""
+
+    code = "error.room.create_failed"
+
+    def __init__(self) -> None:
+        super().__init__("create not completed")
+
+
+class PromptExpired(StudyOnError):
+    """A close confirmation answered after its time ran out."""
+
+    code = "error.room.close_expired"
+
+    def __init__(self) -> None:
+        super().__init__("close prompt expired")
+
+
+class NotYourPrompt(StudyOnError):
+    """A close confirmation answered by someone other than who asked for it."""
+
+    code = "error.room.not_your_prompt"
+
+    def __init__(self) -> None:
+        super().__init__("not your prompt")
 
 
 class PickRoom(StudyOnError):
@@ -151,12 +187,24 @@ class Rooms(commands.Cog):
     def __init__(self, bot: AnyStudyOnBot) -> None:
         self.bot = bot
         self._category_locks: dict[int, asyncio.Lock] = {}
+        # close prompts of this process still waiting for an answer: their timeout edits
+        self._prompts: dict[str, asyncio.Task[None]] = {}
 
     def _category_lock(self, guild_id: int) -> asyncio.Lock:
         return self._category_locks.setdefault(guild_id, asyncio.Lock())
 
     async def cog_load(self) -> None:
-        self.bot.services.events.add_room_listener(self)
+        bot = self.bot
+        bot.add_dynamic_items(*CLOSE_ITEMS)
+        bot.services.events.add_room_listener(self)
+        bot.services.cleanups.attach(_channels.ChannelCleaner(bot.http), bot.owns_guild)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(*CLOSE_ITEMS)
+        self.bot.services.cleanups.detach()
+        for task in self._prompts.values():
+            task.cancel()
+        self._prompts.clear()
 
     # -- what the services report -------------------------------------------------------
 
@@ -167,10 +215,7 @@ class Rooms(commands.Cog):
         return None  # the timer cog announces kings and the vote
 
     async def on_room_closed(self, event: RoomClosedEvent) -> None:
-        """However a room closed, its channels go."""
-        await _channels.delete_channels(
-            self.bot.http, [event.text_channel_id, event.voice_channel_id]
-        )
+        return None  # the room service owes, and has done, the deletion of its channels
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -197,6 +242,45 @@ class Rooms(commands.Cog):
         if len(mine) > 1:
             raise PickRoom()
         return await services.rooms.get(mine[0].id)
+
+    async def _undo_channels(
+        self, guild_id: int, channels: Sequence[discord.abc.GuildChannel | None]
+    ) -> bool:
+        """Owe the deletion of the channels a failed create made, then try it; whether any
+        of it is still owed (Discord failed; it is tried again later)."""
+        cleanups = self.bot.services.cleanups
+        owed = channel_deletes(c.id for c in channels if c is not None)
+        if not owed:
+            return False
+        try:
+            await cleanups.owe(guild_id, owed)
+        except Exception:
+            # the database failed too: delete them now, the one chance there is
+            log.exception("could not owe the deletion of channels %s", owed)
+            cleaner = _channels.ChannelCleaner(self.bot.http)
+            left = False
+            for item in owed:
+                try:
+                    await cleaner.delete_channel(item.channel_id)
+                except discord.HTTPException:
+                    log.exception("could not delete channel %s", item.channel_id)
+                    left = True
+            return left
+        try:
+            return not await cleanups.perform(owed)
+        except Exception:
+            log.exception("could not delete channels %s now; they stay owed", owed)
+            return True
+
+    @staticmethod
+    async def _tell_undone(
+        interaction: discord.Interaction, refusal: StudyOnError, leftovers: bool, locale: str
+    ) -> None:
+        """Why the room was not made; and, while its channels are still being removed, so."""
+        text = error_text(refusal, locale)
+        if leftovers:
+            text = f"{text}\n{t('rooms.create.leftovers', locale)}"
+        await _safe_reply(interaction, text)
 
     def _check_bot_permissions(
         self, interaction: discord.Interaction, needed: Sequence[str], locale: str
@@ -310,7 +394,10 @@ class Rooms(commands.Cog):
         try:
             async with self._category_lock(guild.id):  # two creates make one category
                 category = await _channels.ensure_category(guild, bot.config.rooms.category_name)
-            text, voice = await _channels.create_room_channels(
+            text = await _channels.create_room_text(
+                guild, category, draft.title, user, interaction.id
+            )
+            voice = await _channels.create_room_voice(
                 guild, category, draft.title, user, interaction.id
             )
             step = "send_messages"
@@ -334,17 +421,26 @@ class Rooms(commands.Cog):
                 draft.capacity,
             )
         except BaseException as error:
-            await _channels.delete_channels(
-                bot.http, [c.id for c in (text, voice) if c is not None]
-            )
+            leftovers = await self._undo_channels(guild.id, [text, voice])
+            if not isinstance(error, Exception):
+                raise
             if isinstance(error, discord.Forbidden):
-                raise _missing(step, locale) from error
-            raise
+                refusal: StudyOnError = _missing(step, locale)
+            elif isinstance(error, StudyOnError):
+                refusal = error
+            else:
+                log.error("room create failed", exc_info=error)
+                refusal = CreateNotCompleted()
+            await self._tell_undone(interaction, refusal, leftovers, locale)
+            return
         try:
             await services.rooms.attach_channels(room.id, text.id, voice.id, card.id)
-        except BaseException:
+        except BaseException as error:
             # the room closed before its channels were recorded: nobody else deletes them
-            await _channels.delete_channels(bot.http, [text.id, voice.id])
+            leftovers = await self._undo_channels(guild.id, [text, voice])
+            if isinstance(error, StudyOnError):
+                await self._tell_undone(interaction, error, leftovers, locale)
+                return
             raise
         # the card already shows this room: the first refresh need not edit it
         await services.store.set_message(key_of(room), CARD_DIGEST, digest(embed))
@@ -539,14 +635,17 @@ class Rooms(commands.Cog):
         r = view.room
         # answer first: leaving the last seat deletes the channel this may be used in
         await interaction.response.defer(ephemeral=True, thinking=True)
+        # the service removed the member's access (or, for the last member, the channels),
+        # or owes it still and keeps trying
         outcome = await services.rooms.leave(r.id, interaction.user.id)
+        channels = (r.text_channel_id, r.voice_channel_id)
         title = _title(r.title)
         if outcome.closed:
-            await _safe_reply(interaction, t("rooms.left.closed", locale, title=title))
+            text = t("rooms.left.closed", locale, title=title)
+            if await services.cleanups.still_owed(channel_deletes(channels)):
+                text = f"{text} {t('rooms.channels.pending', locale)}"
+            await _safe_reply(interaction, text)
             return
-        await _channels.revoke_access(
-            bot.http, [r.text_channel_id, r.voice_channel_id], interaction.user.id
-        )
         await board(bot, r.text_channel_id, "rooms.board.left", name=_member_name(interaction))
         if outcome.new_owner_id is not None:
             new_owner = bot.display_name(r.guild_id, outcome.new_owner_id)
@@ -554,6 +653,8 @@ class Rooms(commands.Cog):
             text = t("rooms.left.owner", locale, title=title, name=new_owner)
         else:
             text = t("rooms.left", locale, title=title)
+        if await services.cleanups.still_owed(access_removals(channels, interaction.user.id)):
+            text = f"{text} {t('rooms.left.access_pending', locale)}"
         await refresh_card_quietly(bot, r.id)
         await _safe_reply(interaction, text)
 
@@ -605,10 +706,32 @@ class Rooms(commands.Cog):
             raise RoomClosed()
         if r.owner_id != interaction.user.id:
             raise NotOwner()
-        confirm = CloseConfirm(self.bot, interaction, r.id, r.title, locale)
-        await reply(
-            interaction, t("rooms.close.confirm", locale, title=_title(r.title)), view=confirm
-        )
+        until_s = self.bot.services.clock.now_ms() // 1000 + CONFIRM_SECONDS
+        prompt = ClosePrompt(r.id, interaction.user.id, until_s)
+        buttons = discord.ui.View(timeout=None)
+        buttons.add_item(CloseConfirmButton(prompt, t("rooms.close.button.confirm", locale)))
+        buttons.add_item(CloseCancelButton(prompt, t("rooms.close.button.cancel", locale)))
+        title = _title(r.title)
+        await reply(interaction, t("rooms.close.confirm", locale, title=title), view=buttons)
+        self._expire_later(interaction, prompt, t("rooms.close.timeout", locale, title=title))
+
+    def _expire_later(
+        self, interaction: discord.Interaction, prompt: ClosePrompt, text: str
+    ) -> None:
+        """Say so on the prompt when its time runs out unanswered (while this process runs;
+        after a restart its buttons answer that it expired)."""
+
+        async def expire() -> None:
+            await asyncio.sleep(CONFIRM_SECONDS)
+            self._prompts.pop(prompt.name, None)
+            await _edit_prompt(interaction, text)
+
+        self._prompts[prompt.name] = asyncio.create_task(expire())
+
+    def prompt_answered(self, prompt: ClosePrompt) -> None:
+        task = self._prompts.pop(prompt.name, None)
+        if task is not None:
+            task.cancel()
 
 
 async def _safe_reply(interaction: discord.Interaction, content: str) -> None:
@@ -619,74 +742,142 @@ async def _safe_reply(interaction: discord.Interaction, content: str) -> None:
         log.info("could not answer in channel %s (gone?)", interaction.channel_id)
 
 
-class CloseConfirm(discord.ui.View):
-    """Confirm / Cancel for ``/room close``; doing nothing until it times out is harmless."""
+@dataclass(frozen=True, slots=True)
+class ClosePrompt:
+    """A ``/room close`` confirmation: the room, who asked, and until when (unix seconds)."""
 
-    def __init__(
-        self,
-        bot: AnyStudyOnBot,
-        origin: discord.Interaction,
-        room_id: int,
-        title: str,
-        locale: str,
-    ) -> None:
-        super().__init__(timeout=CONFIRM_SECONDS)
-        self.bot = bot
-        self.origin = origin
-        self.room_id = room_id
-        self.title = _title(title)
-        self.locale = locale
-        confirm: discord.ui.Button[CloseConfirm] = discord.ui.Button(
-            label=t("rooms.close.button.confirm", locale), style=discord.ButtonStyle.danger
-        )
-        cancel: discord.ui.Button[CloseConfirm] = discord.ui.Button(
-            label=t("rooms.close.button.cancel", locale), style=discord.ButtonStyle.secondary
-        )
-        confirm.callback = self.on_confirm  # type: ignore[method-assign]
-        cancel.callback = self.on_cancel  # type: ignore[method-assign]
-        self.add_item(confirm)
-        self.add_item(cancel)
+    room_id: int
+    owner_id: int
+    until_s: int
 
-    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
-        return interaction.user.id == self.origin.user.id
+    @property
+    def name(self) -> str:
+        return f"{self.room_id}:{self.owner_id}:{self.until_s}"
 
-    async def on_confirm(self, interaction: discord.Interaction) -> None:
-        self.stop()
-        await interaction.response.edit_message(
-            content=t("rooms.close.closing", self.locale, title=self.title), view=None
-        )
-        try:
-            await self.bot.services.rooms.close(self.room_id, interaction.user.id, "owner")
-        except StudyOnError as error:
-            await self._edit(interaction, error_text(error, self.locale))
-            return
-        await self._edit(interaction, t("rooms.close.done", self.locale, title=self.title))
+    @classmethod
+    def of(cls, match: re.Match[str]) -> ClosePrompt:
+        return cls(int(match["room"]), int(match["owner"]), int(match["until"]))
 
-    async def on_cancel(self, interaction: discord.Interaction) -> None:
-        self.stop()
-        await interaction.response.edit_message(
-            content=t("rooms.close.cancelled", self.locale, title=self.title), view=None
-        )
+    def expired(self, now_ms: int) -> bool:
+        return now_ms >= self.until_s * 1000
 
-    async def on_timeout(self) -> None:
-        await self._edit(self.origin, t("rooms.close.timeout", self.locale, title=self.title))
 
-    async def on_error(
-        self,
-        interaction: discord.Interaction[Any],
-        error: Exception,
-        item: discord.ui.Item[Any],
-    ) -> None:
-        await reply_error(interaction, error)
+_PROMPT = r"(?P<room>[0-9]+):(?P<owner>[0-9]+):(?P<until>[0-9]+)"
 
-    @staticmethod
-    async def _edit(interaction: discord.Interaction, content: str) -> None:
-        try:
-            await interaction.edit_original_response(
-                content=content, view=None, allowed_mentions=NO_MENTIONS
+
+class CloseConfirmButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"studyon:close:confirm:{_PROMPT}"
+):
+    def __init__(self, prompt: ClosePrompt, label: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                style=discord.ButtonStyle.danger,
+                custom_id=f"studyon:close:confirm:{prompt.name}",
             )
-        except discord.HTTPException:
-            log.info("could not edit the close confirmation (channel gone?)")
+        )
+        self.prompt = prompt
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> CloseConfirmButton:
+        return cls(ClosePrompt.of(match), getattr(item, "label", None) or "Confirm")
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await guarded(interaction, lambda: _confirm_close(interaction, self.prompt))
+
+
+class CloseCancelButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"studyon:close:cancel:{_PROMPT}"
+):
+    def __init__(self, prompt: ClosePrompt, label: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"studyon:close:cancel:{prompt.name}",
+            )
+        )
+        self.prompt = prompt
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> CloseCancelButton:
+        return cls(ClosePrompt.of(match), getattr(item, "label", None) or "Cancel")
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await guarded(interaction, lambda: _cancel_close(interaction, self.prompt))
+
+
+CLOSE_ITEMS = (CloseConfirmButton, CloseCancelButton)
+
+
+async def _prompt_room(interaction: discord.Interaction[Any], prompt: ClosePrompt) -> Room:
+    """The prompt's room, once the one answering is the one who asked (else refused)."""
+    if interaction.user.id != prompt.owner_id:
+        raise NotYourPrompt()
+    bot = studyon(interaction)
+    cog = bot.get_cog(Rooms.__cog_name__)
+    if isinstance(cog, Rooms):
+        cog.prompt_answered(prompt)
+    view = await bot.services.rooms.get(prompt.room_id)
+    if view.room.guild_id != interaction.guild_id:
+        raise NotFound("room")
+    return view.room
+
+
+async def _confirm_close(interaction: discord.Interaction[Any], prompt: ClosePrompt) -> None:
+    bot = studyon(interaction)
+    services = bot.services
+    locale = await member_locale(interaction)
+    room = await _prompt_room(interaction, prompt)
+    if prompt.expired(services.clock.now_ms()):
+        await interaction.response.edit_message(
+            content=error_text(PromptExpired(), locale), view=None
+        )
+        return
+    title = _title(room.title)
+    await interaction.response.edit_message(
+        content=t("rooms.close.closing", locale, title=title), view=None
+    )
+    try:
+        closed = await services.rooms.close(prompt.room_id, interaction.user.id, "owner")
+    except StudyOnError as error:
+        await _edit_prompt(interaction, error_text(error, locale))
+        return
+    channels = channel_deletes((closed.text_channel_id, closed.voice_channel_id))
+    if await services.cleanups.still_owed(channels):
+        text = t("rooms.close.done_pending", locale, title=title)
+    else:
+        text = t("rooms.close.done", locale, title=title)
+    await _edit_prompt(interaction, text)
+
+
+async def _cancel_close(interaction: discord.Interaction[Any], prompt: ClosePrompt) -> None:
+    locale = await member_locale(interaction)
+    room = await _prompt_room(interaction, prompt)
+    await interaction.response.edit_message(
+        content=t("rooms.close.cancelled", locale, title=_title(room.title)), view=None
+    )
+
+
+async def _edit_prompt(interaction: discord.Interaction[Any], content: str) -> None:
+    try:
+        await interaction.edit_original_response(
+            content=content, view=None, allowed_mentions=NO_MENTIONS
+        )
+    except discord.HTTPException:
+        log.info("could not edit the close confirmation (channel gone?)")
 
 
 async def setup(bot: commands.Bot) -> None:

@@ -28,6 +28,7 @@ from storage.repos import (
     StudyRepository,
     TodoRepository,
 )
+from storage.repos.cleanups import CleanupRepository
 
 
 class UnitOfWork:
@@ -43,6 +44,7 @@ class UnitOfWork:
         self.todos = TodoRepository(self.session, dialect)
         self.ratings = RatingRepository(self.session, dialect)
         self.study = StudyRepository(self.session, dialect)
+        self.cleanups = CleanupRepository(self.session, dialect)
 
     async def __aenter__(self) -> Self:
         return self

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from storage.session.base import RoomKey
@@ -12,3 +13,19 @@ class WakeScheduler(Protocol):
 
     def schedule(self, key: RoomKey, at_ms: int) -> None: ...
     def cancel(self, key: RoomKey) -> None: ...
+
+
+class CallScheduler(Protocol):
+    """Runs a named call at an instant, at most one pending per name (the same scheduler)."""
+
+    def schedule_call(self, name: str, at_ms: int, call: Callable[[], Awaitable[None]]) -> None: ...
+    def cancel_call(self, name: str) -> None: ...
+
+
+class ChannelCleaner(Protocol):
+    """The Discord side of owed cleanups (the Discord adapter implements it). Each call
+    returns once the work is done, or was already done (the channel, or the member's
+    overwrite, is gone); any other outcome raises, and the work stays owed."""
+
+    async def delete_channel(self, channel_id: int) -> None: ...
+    async def remove_member_access(self, channel_id: int, user_id: int) -> None: ...

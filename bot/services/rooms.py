@@ -2,7 +2,9 @@
 
 SQL holds the durable room and memberships (with the payment each member made); the session
 store mirrors who is in the room now for the hot paths (alarms, dismissals). Every refusal
-is raised before anything is written.
+is raised before anything is written. A room closing owes the deletion of its channels, and a
+member leaving the removal of their access: recorded in the same transaction, then done by
+the cleanup service (and retried until Discord has done it).
 """
 
 from __future__ import annotations
@@ -22,12 +24,13 @@ from bot.domain.errors import (
 )
 from bot.domain.points import Reason, check_spend, room_create_key, room_join_key
 from bot.domain.timer import Pattern
+from bot.services.cleanups import CleanupService, Owed, access_removals, channel_deletes, owe
 from bot.services.events import RoomClosed as RoomClosedEvent
 from bot.services.events import RoomListener, RunEnding, notify_run_ending
 from bot.services.points import charge, ensure_member
 from bot.services.ports import WakeScheduler
 from bot.services.settings import ServiceSettings
-from storage.models import Room, RoomMember
+from storage.models import CleanupKind, Room, RoomMember
 from storage.session.base import RoomKey, SessionStore
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
@@ -85,6 +88,7 @@ class RoomService:
         listener: RoomListener,
         clock: Clock,
         settings: ServiceSettings,
+        cleanups: CleanupService | None = None,
     ) -> None:
         self._uow = uow_factory
         self._store = store
@@ -92,6 +96,7 @@ class RoomService:
         self._listener = listener
         self._clock = clock
         self._settings = settings
+        self._cleanups = cleanups
 
     # -- create ---------------------------------------------------------------------------
 
@@ -229,6 +234,13 @@ class RoomService:
                 membership_no=number,
                 payment_entry_id=payment.id if payment else None,
             )
+            # an access removal still owed from an earlier stay must not take away the access
+            # this join grants
+            for channel_id in (room.text_channel_id, room.voice_channel_id):
+                if channel_id is not None:
+                    owed = await uow.cleanups.find(CleanupKind.REVOKE_ACCESS, channel_id, user_id)
+                    if owed is not None:
+                        await uow.cleanups.done(owed.id)
             await uow.commit()
         await self._store.add_member(key_of(room), user_id, now)
         return room
@@ -247,19 +259,25 @@ class RoomService:
                 if m.user_id != user_id
             }
             new_owner: int | None = None
+            channels = (room.text_channel_id, room.voice_channel_id)
             if not remaining:
                 run = await uow.runs.current(room_id)
                 if run is not None:
                     await uow.runs.finish(run, "stopped", now)
                 await uow.rooms.close(room, now)
-            elif room.owner_id == user_id:
-                new_owner = rules.next_owner(remaining, user_id)
-                room.owner_id = new_owner if new_owner is not None else room.owner_id
+                owed = channel_deletes(channels)
+            else:
+                if room.owner_id == user_id:
+                    new_owner = rules.next_owner(remaining, user_id)
+                    room.owner_id = new_owner if new_owner is not None else room.owner_id
+                owed = access_removals(channels, user_id)
+            await owe(uow, room.guild_id, owed, now)
             await uow.commit()
         key = key_of(room)
         await self._store.remove_member(key, user_id)
         if not remaining:
             await self._forget(room, "empty")
+        await self._clean_up(owed)
         return LeaveOutcome(room, new_owner, closed=not remaining)
 
     async def undo_join(self, room_id: int, user_id: int) -> None:
@@ -316,8 +334,11 @@ class RoomService:
             if run is not None:
                 await uow.runs.finish(run, "stopped", now)
             await uow.rooms.close(room, now)
+            owed = channel_deletes((room.text_channel_id, room.voice_channel_id))
+            await owe(uow, room.guild_id, owed, now)
             await uow.commit()
         await self._forget(room, reason)
+        await self._clean_up(owed)
         return room
 
     async def _forget(self, room: Room, reason: str) -> None:
@@ -328,6 +349,11 @@ class RoomService:
         await self._listener.on_room_closed(
             RoomClosedEvent(key, room.text_channel_id, room.voice_channel_id, reason)
         )
+
+    async def _clean_up(self, owed: list[Owed]) -> None:
+        """Do the Discord work just made owed (it stays owed, and is retried, if it fails)."""
+        if self._cleanups is not None and owed:
+            await self._cleanups.perform(owed)
 
     # -- queries --------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
-"""Owner commands: ``/room notice`` and ``/room close`` (with its confirmation), and every
-way a room closes ending with its channels deleted."""
+"""Owner commands: ``/room notice`` and ``/room close`` (with its confirmation, which still
+answers after a restart and says when it expired), and every way a room closes ending with
+its channels deleted."""
 
 from __future__ import annotations
 
@@ -203,3 +204,62 @@ async def test_after_a_restart_rooms_still_open_to_joiners_and_close_cleanly(
     assert asked.response is not None
     await alice.click(asked.response, label="Confirm")
     assert not exists(studio, made.text.id) and not exists(studio, made.voice.id)
+
+
+async def test_a_close_prompt_from_before_a_restart_still_closes(studio: Studio) -> None:
+    town = studio.guild("alice", "bob")
+    alice, bob = town.members
+    made = await make_room(studio, town, alice)
+    await bob.slash(town.general, "room join", room=str(made.room_id))
+    asked = await alice.slash(town.general, "room close")
+    assert asked.response is not None
+
+    await studio.restart()
+    confirmed = await alice.click(asked.response, label="Confirm")
+
+    assert confirmed.acknowledged
+    assert asked.response.content == "**Math grind** is closed."
+    assert asked.response.components == []
+    assert not exists(studio, made.text.id) and not exists(studio, made.voice.id)
+    view = await studio.bot.services.rooms.get(made.room_id)
+    assert view.room.status == "closed"
+
+
+async def test_cancel_on_a_prompt_from_before_a_restart_changes_nothing(studio: Studio) -> None:
+    town = studio.guild("alice")
+    alice = town.members[0]
+    made = await make_room(studio, town, alice)
+    asked = await alice.slash(town.general, "room close")
+    assert asked.response is not None
+
+    await studio.restart()
+    cancelled = await alice.click(asked.response, label="Cancel")
+
+    assert cancelled.acknowledged
+    assert asked.response.content == "Nothing changed: **Math grind** stays open."
+    assert exists(studio, made.text.id)
+    view = await studio.bot.services.rooms.get(made.room_id)
+    assert view.room.status == "open"
+
+
+async def test_an_expired_close_prompt_says_so_and_changes_nothing(studio: Studio) -> None:
+    town = studio.guild("alice")
+    alice = town.members[0]
+    made = await make_room(studio, town, alice)
+    asked = await alice.slash(town.general, "room close")
+    assert asked.response is not None
+
+    await studio.restart()  # the prompt's buttons outlive the process that would expire them
+    await studio.advance(61)
+    late = await alice.click(asked.response, label="Confirm")
+
+    assert late.acknowledged
+    assert asked.response.content == "This prompt expired; run `/room close` again."
+    assert asked.response.components == []
+    assert exists(studio, made.text.id) and exists(studio, made.voice.id)
+    view = await studio.bot.services.rooms.get(made.room_id)
+    assert view.room.status == "open"
+    again = await alice.slash(town.general, "room close")  # asking again works
+    assert again.response is not None
+    await alice.click(again.response, label="Confirm")
+    assert again.response.content == "**Math grind** is closed."
