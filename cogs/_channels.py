@@ -158,22 +158,6 @@ async def grant_access(
         )
 
 
-async def revoke_access(
-    http: discord.http.HTTPClient, channel_ids: Iterable[int | None], user_id: int
-) -> None:
-    """Remove ``user_id``'s overwrite from each channel (gone channels are skipped; other
-    failures are logged, so one failure does not keep the rest in place)."""
-    for channel_id in _ids(channel_ids):
-        try:
-            await http.delete_channel_permissions(
-                channel_id, user_id, reason="StudyOn: left the room"
-            )
-        except discord.NotFound:
-            continue
-        except discord.HTTPException:
-            log.exception("could not remove %s from channel %s", user_id, channel_id)
-
-
 class ChannelCleaner:
     """Owed cleanups done on Discord, by id through the REST API: a channel or a member's
     overwrite that is already gone counts as done; any other failure is raised, so the work

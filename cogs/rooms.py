@@ -599,7 +599,6 @@ class Rooms(commands.Cog):
         except BaseException as error:
             # the member paid for access the bot could not give: take the join back, so a
             # join is all or nothing whatever Discord answers
-            await _channels.revoke_access(bot.http, channels, interaction.user.id)
             await services.rooms.undo_join(r.id, interaction.user.id)
             if isinstance(error, discord.Forbidden):
                 raise _missing("manage_roles", locale) from error

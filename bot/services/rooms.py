@@ -282,8 +282,9 @@ class RoomService:
 
     async def undo_join(self, room_id: int, user_id: int) -> None:
         """Take back a join the Discord side could not complete (the bot could not grant
-        access): the stay ends at the instant it began and its payment is returned, once.
-        The stay is kept (zero length), so a later join is numbered, and paid, afresh."""
+        access): the stay ends at the instant it began and its payment is returned, once;
+        any access already granted is owed removed. The stay is kept (zero length), so a
+        later join is numbered, and paid, afresh."""
         now = self._clock.now_ms()
         async with self._uow() as uow:
             room = await uow.rooms.get_for_update(room_id)
@@ -308,8 +309,12 @@ class RoomService:
                         key,
                         now,
                     )
+            # whatever part of the grant Discord did carry out is taken back, until done
+            owed = access_removals((room.text_channel_id, room.voice_channel_id), user_id)
+            await owe(uow, room.guild_id, owed, now)
             await uow.commit()
         await self._store.remove_member(key_of(room), user_id)
+        await self._clean_up(owed)
 
     # -- owner actions --------------------------------------------------------------------
 

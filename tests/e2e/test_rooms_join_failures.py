@@ -91,3 +91,21 @@ async def test_a_member_whose_access_went_missing_gets_it_back_by_joining_again(
     assert can_see(studio, town, bob, made.text)
     assert can_see(studio, town, bob, made.voice)
     assert await balance(studio, town, bob) == 950  # charged once
+
+
+async def test_a_half_granted_join_takes_back_the_access_it_gave(studio: Studio) -> None:
+    town = studio.guild("alice", "bob")
+    alice, bob = town.members
+    made = await make_room(studio, town, alice)
+    # the text channel opens to bob, the voice channel keeps failing
+    studio.env.inject_error(
+        "PUT", f"/channels/{made.voice.id}/permissions/*", status=503, times=None
+    )
+
+    result = await bob.slash(town.general, "room join", room=str(made.room_id))
+
+    studio.env.backend.faults.clear()
+    assert answered(result).startswith("Discord did not open the room's channels for you")
+    assert not can_see(studio, town, bob, made.text)
+    assert not can_see(studio, town, bob, made.voice)
+    assert await balance(studio, town, bob) == 1000
