@@ -27,7 +27,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -210,10 +210,18 @@ class Todo(Base):
     user_id: Mapped[int] = mapped_column(BigInteger)
     day: Mapped[date] = mapped_column(Date)
     text: Mapped[str] = mapped_column(Text)  # 1-200 chars, checked by the application
+    # the text casefolded in Python, for case-insensitive search in every script; kept in
+    # step with ``text`` by ``_key_text``
+    text_key: Mapped[str] = mapped_column(Text, server_default="")
     done: Mapped[bool] = mapped_column(Boolean, default=False)
     done_ms: Mapped[int | None] = mapped_column(BigInteger)
     position: Mapped[int] = mapped_column(Integer)
     created_ms: Mapped[int] = mapped_column(BigInteger)
+
+    @validates("text")
+    def _key_text(self, _field: str, value: str) -> str:
+        self.text_key = value.casefold()
+        return value
 
 
 class Rating(Base):
@@ -287,11 +295,11 @@ class DiscordCleanup(Base):
 
 
 __all__ = [
+    "AlarmDismissal",
+    "Base",
     "CleanupKind",
     "DiscordCleanup",
     "Installation",
-    "AlarmDismissal",
-    "Base",
     "LedgerEntry",
     "Member",
     "Rating",

@@ -75,7 +75,8 @@ class TodoRepository(Repository):
         all), latest day first, for autocomplete. ``day``/``done`` narrow it further."""
         stmt = select(Todo).where(Todo.guild_id == guild_id, Todo.user_id == user_id)
         if prefix:
-            stmt = stmt.where(Todo.text.icontains(prefix, autoescape=True))
+            # casefolded here: the databases' own case folding is ASCII-only on SQLite
+            stmt = stmt.where(Todo.text_key.contains(prefix.casefold(), autoescape=True))
         if day is not None:
             stmt = stmt.where(Todo.day == day)
         if done is not None:

@@ -711,6 +711,7 @@ async def test_todos_search_and_done_counts(uow_factory: UnitOfWorkFactory) -> N
         assert [t.id for t in await uow.todos.search(G, ALICE, "100%")] == [b.id]
         assert await uow.todos.search(G, ALICE, "%x") == []
         assert [t.id for t in await uow.todos.search(G, ALICE, "수학")] == [d.id]
+        assert [t.id for t in await uow.todos.search(G, ALICE, "READ")] == [c.id, a.id]
         assert [t.id for t in await uow.todos.search(G, ALICE, "read", day=DAY)] == [a.id]
         assert [t.id for t in await uow.todos.search(G, ALICE, "", done=False)] == [b.id]
         assert await uow.todos.done_counts(G, ALICE, date(2026, 1, 1), date(2026, 1, 31)) == {
@@ -722,6 +723,24 @@ async def test_todos_search_and_done_counts(uow_factory: UnitOfWorkFactory) -> N
             date(2026, 1, 2): 1
         }
         assert await uow.todos.done_counts(G, BOB, DAY, DAY) == {}
+
+
+async def test_todos_search_ignores_case_in_every_script(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        eco = await uow.todos.add(G, ALICE, DAY, "Ökonomie lernen", T0)
+        greek = await uow.todos.add(G, ALICE, DAY, "ΣΟΦΙΑ", T0)
+        edited = await uow.todos.add(G, ALICE, DAY, "draft", T0)
+        await uow.commit()
+    async with uow_factory() as uow:
+        todo = await uow.session.get(type(edited), edited.id)
+        assert todo is not None
+        todo.text = "Über Straße"  # an edit keys the new text
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert [t.id for t in await uow.todos.search(G, ALICE, "ökonomie")] == [eco.id]
+        assert [t.id for t in await uow.todos.search(G, ALICE, "σοφια")] == [greek.id]
+        assert [t.id for t in await uow.todos.search(G, ALICE, "STRASSE")] == [edited.id]
+        assert await uow.todos.search(G, ALICE, "draft") == []
 
 
 # -- ratings --------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
-"""Case-insensitive title search for every script, the database's identity, owed Discord
-cleanups.
+"""Case-insensitive title and todo search for every script, the database's identity, owed
+Discord cleanups.
 
-- ``rooms.title_key``: the title casefolded by Python (SQLite's ``lower()`` only lowers
-  ASCII), so title search ignores case in every script on both dialects.
+- ``rooms.title_key``, ``todos.text_key``: the text casefolded by Python (SQLite's
+  ``lower()`` only lowers ASCII), so search ignores case in every script on both dialects.
 - ``installation``: one row with an identity issued once, when this database was created;
   the session store records it, so live state is never attached to another database's rooms.
 - ``discord_cleanups``: Discord work owed after a room closed or a member left (delete a
@@ -40,6 +40,19 @@ def upgrade() -> None:
     for room_id, title in rows:
         conn.execute(
             sa.update(keyed).where(keyed.c.id == room_id).values(title_key=title.casefold())
+        )
+
+    with op.batch_alter_table("todos") as batch:
+        batch.add_column(sa.Column("text_key", sa.Text(), nullable=False, server_default=""))
+    todos = sa.table("todos", sa.column("id", sa.BigInteger()), sa.column("text", sa.Text()))
+    todo_keys = sa.table(
+        "todos", sa.column("id", sa.BigInteger()), sa.column("text_key", sa.Text())
+    )
+    for todo_id, todo_text in conn.execute(sa.select(todos.c.id, todos.c.text)).all():
+        conn.execute(
+            sa.update(todo_keys)
+            .where(todo_keys.c.id == todo_id)
+            .values(text_key=todo_text.casefold())
         )
 
     op.create_table(
@@ -94,6 +107,7 @@ def downgrade() -> None:
     op.drop_index("ix_discord_cleanups_next_try_ms", table_name="discord_cleanups")
     op.drop_table("discord_cleanups")
     op.drop_table("installation")
+    op.drop_column("todos", "text_key")
     # ALTER TABLE ... DROP COLUMN, on SQLite too (3.35+): a batch copy would drop and
     # recreate ``rooms``, which foreign keys refuse while room_members has rows
     op.drop_column("rooms", "title_key")
