@@ -113,7 +113,8 @@ async def test_create_engine_makes_the_sqlite_directory(tmp_path: Path) -> None:
 
 
 async def test_upgrade_keys_the_titles_of_existing_rooms(engine: AsyncEngine) -> None:
-    """Rooms stored before title keys existed are found by a search in any script."""
+    """Rooms and todos stored before their keys existed are found by a search in any
+    script."""
     await downgrade(engine, "0001")
     async with engine.begin() as conn:
         for title in ("Ökonomie", "ÉCO club", "Math"):
@@ -125,6 +126,12 @@ async def test_upgrade_keys_the_titles_of_existing_rooms(engine: AsyncEngine) ->
                 ),
                 {"title": title},
             )
+        await conn.execute(
+            text(
+                "INSERT INTO todos (guild_id, user_id, day, text, done, position, created_ms)"
+                " VALUES (1, 2, '2026-01-01', 'Ökonomie lernen', false, 1, 0)"
+            )
+        )
     await migrate(engine)
     async with engine.connect() as conn:
         keys = (await conn.execute(text("SELECT title_key FROM rooms ORDER BY id"))).scalars()
@@ -132,6 +139,7 @@ async def test_upgrade_keys_the_titles_of_existing_rooms(engine: AsyncEngine) ->
     async with UnitOfWorkFactory(engine)() as uow:
         assert [r.title for r in await uow.rooms.list_open(1, query="ökonomie")] == ["Ökonomie"]
         assert [r.title for r in await uow.rooms.list_open(1, query="éco")] == ["ÉCO club"]
+        assert [t.text for t in await uow.todos.search(1, 2, "ÖKONOMIE")] == ["Ökonomie lernen"]
 
 
 async def test_downgrade_keeps_rooms_that_have_members(engine: AsyncEngine) -> None:
