@@ -64,6 +64,21 @@ class Services:
         await dispose(self.engine)
 
 
+async def bind_store(store: SessionStore, uow: UnitOfWorkFactory) -> None:
+    """Attach the session store to this database before any live state is used: state left
+    by another database (one that was replaced, whose room ids start over) is cleared, and
+    that is said once, in one line."""
+    async with uow() as unit:
+        identity = await unit.installation.identity()
+    outcome = await store.bind(identity)
+    if outcome.cleared:
+        log.warning(
+            "the session store held live state of another database (%d running room(s)); "
+            "it was cleared",
+            outcome.dropped_rooms,
+        )
+
+
 async def open_services(
     database_url: str,
     redis_url: str = "",
@@ -75,8 +90,8 @@ async def open_services(
     engine: AsyncEngine | None = None,
     store: SessionStore | None = None,
 ) -> Services:
-    """Migrate the database, open the session store, build the services, start the
-    scheduler and reschedule every running room from the store.
+    """Migrate the database, open the session store and bind it to the database, build the
+    services, start the scheduler and reschedule every running room from the store.
 
     ``engine`` and ``store`` may be given already made (tests put them in an isolated
     schema or namespace); they are migrated and opened here all the same."""
@@ -86,8 +101,9 @@ async def open_services(
     await migrate(engine)
     store = store or create_session_store(redis_url, embedded_path)
     await store.open()
-    events = ListenerHub()
     uow = UnitOfWorkFactory(engine)
+    await bind_store(store, uow)
+    events = ListenerHub()
     holder: list[TimerService] = []
 
     async def wake(key: RoomKey) -> None:

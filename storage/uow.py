@@ -29,6 +29,7 @@ from storage.repos import (
     TodoRepository,
 )
 from storage.repos.cleanups import CleanupRepository
+from storage.repos.installation import InstallationRepository
 
 
 class UnitOfWork:
@@ -45,6 +46,7 @@ class UnitOfWork:
         self.ratings = RatingRepository(self.session, dialect)
         self.study = StudyRepository(self.session, dialect)
         self.cleanups = CleanupRepository(self.session, dialect)
+        self.installation = InstallationRepository(self.session, dialect)
 
     async def __aenter__(self) -> Self:
         return self

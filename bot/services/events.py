@@ -49,7 +49,6 @@ class RoomListener(Protocol):
         """Show the boundary; the instant (ms) its alarm reached the channel, when this
         listener posted it (or had posted it already), else None."""
 
-
     async def on_run_finished(self, event: RunFinished) -> None: ...
     async def on_room_closed(self, event: RoomClosed) -> None: ...
 

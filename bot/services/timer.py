@@ -184,13 +184,29 @@ class TimerService:
                     raise NotOwner()
                 if not owner_only and await uow.rooms.active_membership(room_id, user_id) is None:
                     raise NotMember()
-                current = await self._store.get_run(key)
+                # the stored run counts only if SQL knows it as this room's: running, or
+                # finished (in its extension vote). Anything else was left by a crash or by
+                # another database whose room had this id: stale, it never blocks a start.
+                stored = current = await self._store.get_run(key)
+                if stored is not None and not stored.finished:
+                    running = await uow.runs.current(room.id)
+                    if running is None or running.id != stored.run_id:
+                        current = None
+                elif stored is not None:
+                    ended = await uow.runs.get(stored.run_id)
+                    if ended is None or ended.room_id != room.id or ended.status != "finished":
+                        current = None
                 if current is not None and not current.finished:
                     raise InvalidTimerAction("already_running")
                 if not owner_only:
                     vote = current.extra.get(VOTE_UNTIL) if current else None
                     if vote is None or now >= int(vote):
                         raise InvalidTimerAction("no_vote")
+                orphan = await uow.runs.current(room.id)
+                if orphan is not None and (current is None or current.run_id != orphan.id):
+                    # SQL still counts a run as running whose live state is gone (the store
+                    # was lost or cleared): nothing of it can be announced any more
+                    await uow.runs.finish(orphan, "stopped", now)
                 pattern = Pattern(room.study_ms, room.break_ms, room.terms)
                 run = await uow.runs.add(
                     room_id=room.id,
@@ -202,7 +218,7 @@ class TimerService:
                     status="running",
                 )
                 await uow.commit()
-            if current is not None:
+            if stored is not None:
                 await self._store.delete_run(key)
             state = RunState(run.id, Timer(pattern, now))
             await self._store.put_run(key, state)

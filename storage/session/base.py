@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from enum import Enum
 from typing import Any, Protocol
 
 from bot.domain.timer import EventKind, Pattern, Timer, TimerEvent
@@ -71,11 +72,38 @@ class RunState:
         return cls(d["run_id"], timer, d["fired_through"], d["finished"], d.get("extra", {}))
 
 
+class Binding(Enum):
+    """What :meth:`SessionStore.bind` found."""
+
+    SAME = "same"  # the store already belonged to this database
+    ADOPTED = "adopted"  # it belonged to none (new, or written before stores recorded one)
+    REPLACED = "replaced"  # it held another database's live state: cleared
+
+
+@dataclass(frozen=True, slots=True)
+class BindOutcome:
+    binding: Binding
+    dropped_rooms: int = 0  # running rooms of the other database that were cleared
+
+    @property
+    def cleared(self) -> bool:
+        return self.binding is Binding.REPLACED
+
+
 class SessionStore(Protocol):
     """Every method is atomic on its own; nothing here scans the whole keyspace on a hot path."""
 
     async def open(self) -> None: ...
     async def close(self) -> None: ...
+
+    # -- which database the live state belongs to ---------------------------------------
+    async def bind(self, identity: str) -> BindOutcome:
+        """Attach the store to the database whose identity is ``identity``, in one atomic
+        step, before any live state is used. A store that records no database adopts this
+        one and keeps its state. A store that records another database forgets all of that
+        database's live state (runs, claims, dismissals, members, messages and the index of
+        running rooms) and records this one: room ids of one database mean nothing in
+        another, so that state would be attached to rooms it does not belong to."""
 
     # -- the running timer ----------------------------------------------------------------
     async def put_run(self, key: RoomKey, state: RunState) -> None:

@@ -15,10 +15,10 @@ from typing import Any
 
 import aiosqlite
 
-from storage.session.base import RoomKey, RunState
+from storage.session.base import Binding, BindOutcome, RoomKey, RunState
 
 IN_CHUNK = 500
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the database the live state belongs to (``bound_to``)
 
 _PRAGMAS = (
     "PRAGMA busy_timeout = 5000",
@@ -62,7 +62,13 @@ _SCHEMA = (
         message_id INTEGER NOT NULL,
         PRIMARY KEY (guild, room, name)
     ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS bound_to (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        identity TEXT NOT NULL
+    )""",
 )
+# every table of a database's live state, cleared when the store is bound to another one
+_LIVE_TABLES = ("runs", "claims", "dismissals", "members", "messages")
 
 
 class EmbeddedSessionStore:
@@ -108,6 +114,33 @@ class EmbeddedSessionStore:
         if db is not None:
             async with self._lock:
                 await db.close()
+
+    async def bind(self, identity: str) -> BindOutcome:
+        db = self._conn
+        async with self._lock:
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                async with db.execute("SELECT identity FROM bound_to WHERE id = 1") as cur:
+                    row = await cur.fetchone()
+                if row is not None and row[0] == identity:
+                    outcome = BindOutcome(Binding.SAME)
+                elif row is None:
+                    await db.execute(
+                        "INSERT INTO bound_to (id, identity) VALUES (1, ?)", (identity,)
+                    )
+                    outcome = BindOutcome(Binding.ADOPTED)
+                else:
+                    async with db.execute("SELECT COUNT(*) FROM runs") as cur:
+                        counted = await cur.fetchone()
+                    for table in _LIVE_TABLES:
+                        await db.execute(f"DELETE FROM {table}")
+                    await db.execute("UPDATE bound_to SET identity = ? WHERE id = 1", (identity,))
+                    outcome = BindOutcome(Binding.REPLACED, int(counted[0]) if counted else 0)
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+            await db.execute("COMMIT")
+            return outcome
 
     @property
     def _conn(self) -> aiosqlite.Connection:
@@ -263,8 +296,5 @@ class EmbeddedSessionStore:
     async def drop_room(self, key: RoomKey) -> None:
         room = (key.guild_id, key.room_id)
         await self._write_many(
-            [
-                (f"DELETE FROM {table} WHERE guild = ? AND room = ?", room)
-                for table in ("runs", "claims", "dismissals", "members", "messages")
-            ]
+            [(f"DELETE FROM {table} WHERE guild = ? AND room = ?", room) for table in _LIVE_TABLES]
         )

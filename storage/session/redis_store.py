@@ -10,21 +10,27 @@ Every key of a room starts with ``{namespace}:room:{guild}:{room}:``:
 - ``msgs``           hash, name -> message id
 
 ``{namespace}:running`` is the set of "guild:room" with a stored run, read at start-up to
-rebuild the schedule. Nothing here walks the keyspace.
+rebuild the schedule. ``{namespace}:identity`` is the identity of the database the live state
+belongs to. Nothing here walks the keyspace, except ``bind`` when the store held another
+database's state: once, at start-up, over this namespace's room keys only.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, WatchError
 
-from storage.session.base import RoomKey, RunState
+from storage.session.base import Binding, BindOutcome, RoomKey, RunState
 from storage.urls import redact_url
 
 MGET_CHUNK = 1000
+DELETE_CHUNK = 500
+# what follows "{namespace}:room:" in a key of this store (and in no other namespace's)
+_ROOM_KEY_TAIL = re.compile(r"\d+:\d+:(run|claims|disruns|members|msgs|dis:\d+)")
 
 
 def _text(value: bytes | str) -> str:
@@ -57,6 +63,10 @@ class RedisSessionStore:
     @property
     def _running(self) -> str:
         return f"{self._ns}:running"
+
+    @property
+    def _identity(self) -> str:
+        return f"{self._ns}:identity"
 
     def _room(self, key: RoomKey) -> str:
         return f"{self._ns}:room:{key.guild_id}:{key.room_id}"
@@ -108,6 +118,40 @@ class RedisSessionStore:
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
+
+    async def bind(self, identity: str) -> BindOutcome:
+        """Optimistic and atomic: the identity and the index of running rooms are watched,
+        so the check, the clearing and the new identity commit together or are retried (two
+        processes starting at once: one clears, the other then finds its own identity)."""
+        prefix = f"{self._ns}:room:"
+        pattern = prefix.replace("\\", "\\\\") + "*"
+        async with self._r.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(self._identity, self._running)
+                    held: bytes | str | None = await pipe.get(self._identity)
+                    if held is not None and _text(held) == identity:
+                        return BindOutcome(Binding.SAME)  # leaving the pipeline unwatches
+                    if held is None:
+                        pipe.multi()  # type: ignore[no-untyped-call]
+                        pipe.set(self._identity, identity)
+                        await pipe.execute()
+                        return BindOutcome(Binding.ADOPTED)
+                    dropped: int = await pipe.scard(self._running)
+                    doomed = [
+                        k
+                        async for k in pipe.scan_iter(match=pattern, count=1000)
+                        if _ROOM_KEY_TAIL.fullmatch(_text(k).removeprefix(prefix))
+                    ]
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    for i in range(0, len(doomed), DELETE_CHUNK):
+                        pipe.delete(*doomed[i : i + DELETE_CHUNK])
+                    pipe.delete(self._running)
+                    pipe.set(self._identity, identity)
+                    await pipe.execute()
+                    return BindOutcome(Binding.REPLACED, dropped)
+                except WatchError:
+                    continue
 
     @property
     def _r(self) -> aioredis.Redis:

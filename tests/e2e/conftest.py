@@ -18,6 +18,7 @@ import time_machine
 from simcord import Env
 from simcord.actors import MemberActor
 from simcord.builders import ChannelHandle, GuildHandle
+from sqlalchemy.engine import make_url
 
 from bot.app import AnyStudyOnBot, create_bot, studyon_teardown
 from bot.config import Config, parse_config
@@ -71,6 +72,14 @@ class Town:
     members: list[MemberActor]
 
 
+def delete_sqlite_database(url: str) -> None:
+    """Delete the SQLite database file at ``url`` (and its write-ahead log)."""
+    database = make_url(url).database
+    assert database, "a fresh database needs a SQLite file"
+    for suffix in ("", "-wal", "-shm"):
+        Path(database + suffix).unlink(missing_ok=True)
+
+
 @dataclass
 class Studio:
     """The simulated Discord, the bot in it, and the clock."""
@@ -106,14 +115,17 @@ class Studio:
         members = [guild.add_member(self.env.create_user(name)) for name in names]
         return Town(guild, general, members)
 
-    async def restart(self) -> None:
+    async def restart(self, *, fresh_database: bool = False) -> None:
         """Stop the bot and start it again; the virtual world and the files persist.
 
         SimCord detaches the bot without calling its ``close()``, so the process's own
         resources (database, session store, scheduler, cogs) are torn down here first, as
-        they would be when the process dies."""
+        they would be when the process dies. ``fresh_database``: the database file is
+        deleted while the bot is down (an operator starting over), the session file kept."""
         await self.env.settle()
         await studyon_teardown(self.bot)
+        if fresh_database:
+            delete_sqlite_database(self.bot.config.database.url)
         await self.env.restart_bot()
         await self.env.settle()
 

@@ -3,15 +3,21 @@ marked late; nothing fires twice and no refund is paid twice."""
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
 import time_machine
 
-from bot.domain.timer import MINUTE_MS
+from bot.domain.errors import InvalidTimerAction
+from bot.domain.timer import MINUTE_MS, Pattern, Timer
 from bot.services.events import RecordingListener
+from bot.services.timer import VOTE_UNTIL
 from bot.wiring import open_services
-from storage.session.base import RoomKey
+from storage.session.base import RoomKey, RunState
 from storage.session.redis_store import RedisSessionStore
 from tests.services.conftest import ALICE, BOB, GUILD, SETTINGS, World, reopen
 from tests.support import (
@@ -155,3 +161,163 @@ async def test_two_processes_never_double_an_alarm(
             app.engine = engine  # disposed by the schema context
             await app.close()
     await delete_redis_namespace(namespace, redis_url)
+
+
+# -- the database the session state belongs to -------------------------------------------------
+
+REPORT = "the session store held live state of another database"
+
+
+def _reports(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if REPORT in r.getMessage()]
+
+
+async def test_a_fresh_database_starts_with_no_state_of_the_old_one(
+    sqlite_world: World, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    key, _, t0 = await start_room(sqlite_world)
+    await sqlite_world.advance(20 * MINUTE_MS)
+    await sqlite_world.app.close()
+    (tmp_path / "studyon.db").unlink()  # a new database; the session file is kept
+    caplog.set_level(logging.WARNING)
+
+    after = await reopen(sqlite_world, tmp_path)
+
+    assert _reports(caplog) == [
+        f"{REPORT} (1 running room(s)); it was cleared",
+    ]
+    assert await after.app.store.running_rooms() == []
+    after.app.scheduler.start()
+    assert await after.app.timers.restore() == 0
+    room = await after.app.rooms.create(GUILD, BOB, "Day shift", 50, 10, 2)
+    assert RoomKey(GUILD, room.id) == key  # room ids start over
+    view = await after.app.timers.start(room.id, BOB)
+    t1 = after.now_ms()
+    await after.advance_to(t0 + 55 * MINUTE_MS)  # the old run's alarm #1 would have fallen
+    assert after.seen.boundaries == []
+    await after.advance_to(t1 + 50 * MINUTE_MS)
+    [alarm] = after.seen.boundaries
+    assert alarm.run_id == view.run_id and alarm.boundary.index == 1 and not alarm.late
+
+    again = await reopen(after, tmp_path)  # the store belongs to the new database now
+    assert len(_reports(caplog)) == 1
+    assert await again.app.store.running_rooms() == [key]
+    await again.app.close()
+
+
+async def test_a_session_file_from_before_is_adopted_with_its_rooms(
+    sqlite_world: World, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    key, _, t0 = await start_room(sqlite_world)
+    await sqlite_world.app.close()
+    with sqlite3.connect(tmp_path / "session.db") as db:  # as written before stores recorded
+        db.execute("DROP TABLE bound_to")  # the database they belong to
+    db.close()
+    caplog.set_level(logging.WARNING)
+
+    after = await reopen(sqlite_world, tmp_path)
+
+    assert _reports(caplog) == []
+    after.app.scheduler.start()
+    assert await after.app.timers.restore() == 1
+    assert after.next_wakeup(key) == t0 + 50 * MINUTE_MS
+    await after.app.close()
+
+
+async def test_a_fresh_postgres_schema_clears_the_redis_state_of_the_old_one(
+    frozen: time_machine.Traveller, caplog: pytest.LogCaptureFixture
+) -> None:
+    pg = await require_postgres()
+    redis_url = await require_redis()
+    namespace = f"studyon-test-{uuid.uuid4().hex}"
+    caplog.set_level(logging.WARNING)
+    try:
+        keys = []
+        for _ in range(2):  # the same Redis namespace, a new database each time
+            async with postgres_schema_engine(pg) as engine:
+                app = await open_services(
+                    pg,
+                    settings=SETTINGS,
+                    engine=engine,
+                    store=RedisSessionStore(redis_url, namespace),
+                )
+                assert await app.store.running_rooms() == []
+                room = await app.rooms.create(GUILD, ALICE, "Night shift", 50, 10, 2)
+                await app.timers.start(room.id, ALICE)  # never refused as already running
+                keys.append(RoomKey(GUILD, room.id))
+                await app.close()
+        assert keys[0] == keys[1]
+        assert _reports(caplog) == [f"{REPORT} (1 running room(s)); it was cleared"]
+    finally:
+        await delete_redis_namespace(namespace, redis_url)
+
+
+async def test_a_stored_run_the_database_does_not_know_never_blocks_a_start(
+    world: World,
+) -> None:
+    """Live state of another database's room with this id (a store adopted together with a
+    new database): neither running nor in an extension vote here."""
+    app = world.app
+    room = await app.rooms.create(GUILD, ALICE, "Night shift", 50, 10, 2)
+    await app.rooms.join(room.id, BOB)
+    key = RoomKey(GUILD, room.id)
+    ghost = RunState(999, Timer(Pattern.from_minutes(25, 5, 4), world.now_ms()))
+    await app.store.put_run(key, ghost)
+
+    view = await app.timers.start(room.id, ALICE)
+
+    assert view.run_id != ghost.run_id
+    stored = await app.store.get_run(key)
+    assert stored is not None and stored.run_id == view.run_id
+    with pytest.raises(InvalidTimerAction) as again:  # the real run does block a start
+        await app.timers.start(room.id, ALICE)
+    assert again.value.reason == "already_running"
+
+    await app.timers.stop(room.id, ALICE)
+    vote = world.now_ms() + 60_000
+    await app.store.put_run(
+        key, replace(ghost, finished=True, extra={VOTE_UNTIL: vote})
+    )  # a ghost in its vote: nobody extends it
+    with pytest.raises(InvalidTimerAction) as extend:
+        await app.timers.extend(room.id, BOB)
+    assert extend.value.reason == "no_vote"
+    restarted = await app.timers.start(room.id, ALICE)
+    assert restarted.pattern == Pattern(50 * MINUTE_MS, 10 * MINUTE_MS, 2)
+
+
+async def test_a_run_stopped_in_sql_but_left_in_the_store_never_blocks_a_start(
+    world: World,
+) -> None:
+    """A crash between ending the run in SQL and forgetting it in the store."""
+    app = world.app
+    room = await app.rooms.create(GUILD, ALICE, "Night shift", 50, 10, 2)
+    key = RoomKey(GUILD, room.id)
+    first = await app.timers.start(room.id, ALICE)
+    left = await app.store.get_run(key)
+    await app.timers.stop(room.id, ALICE)
+    assert left is not None
+    await app.store.put_run(key, left)  # as if the store had not heard of the stop
+
+    second = await app.timers.start(room.id, ALICE)
+
+    assert second.run_id != first.run_id
+
+
+async def test_a_run_running_in_sql_whose_live_state_is_gone_never_blocks_a_start(
+    world: World,
+) -> None:
+    """The session store lost the run (or was cleared): SQL still counts it as running."""
+    app = world.app
+    room = await app.rooms.create(GUILD, ALICE, "Night shift", 50, 10, 2)
+    key = RoomKey(GUILD, room.id)
+    first = await app.timers.start(room.id, ALICE)
+    await app.store.delete_run(key)
+
+    second = await app.timers.start(room.id, ALICE)
+
+    assert second.run_id != first.run_id
+    async with app.uow() as uow:
+        lost = await uow.runs.get(first.run_id)
+        running = await uow.runs.current(room.id)
+    assert lost is not None and lost.status == "stopped"
+    assert running is not None and running.id == second.run_id

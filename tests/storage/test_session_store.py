@@ -18,6 +18,8 @@ from redis.exceptions import RedisError
 
 from bot.domain.timer import EventKind, Pattern, Timer, TimerEvent
 from storage.session import (
+    Binding,
+    BindOutcome,
     EmbeddedSessionStore,
     RedisSessionStore,
     RoomKey,
@@ -389,6 +391,147 @@ async def test_a_closed_store_refuses_calls(backend: Backend) -> None:
     await s.close()  # so is closing twice
     with pytest.raises(RuntimeError):
         await s.put_run(A, sample_state())
+
+
+# -- the database the live state belongs to ---------------------------------------------------
+
+OURS, THEIRS = "a" * 32, "b" * 32
+
+
+async def test_bind_adopts_a_store_that_records_no_database(store: SessionStore) -> None:
+    await _fill(store, A, 1)  # written before the store recorded a database
+
+    assert await store.bind(OURS) == BindOutcome(Binding.ADOPTED)
+    await _assert_filled(store, A, 1)
+    assert await store.bind(OURS) == BindOutcome(Binding.SAME)
+    await _assert_filled(store, A, 1)
+
+
+async def test_bind_to_another_database_clears_all_its_live_state(store: SessionStore) -> None:
+    assert await store.bind(THEIRS) == BindOutcome(Binding.ADOPTED)
+    await _fill(store, A, 1)
+    await _fill(store, C, 3)
+    await store.add_dismissal(A, 2, 1, 10, START)  # another run's dismissals
+    await store.add_member(B, 20, START)  # a room without a run: members and messages only
+    await store.set_message(B, "card", 2000)
+
+    outcome = await store.bind(OURS)
+
+    assert outcome == BindOutcome(Binding.REPLACED, dropped_rooms=2)
+    assert outcome.cleared
+    assert await store.running_rooms() == []
+    await _assert_empty(store, A, 1)
+    await _assert_empty(store, C, 3)
+    await _assert_empty(store, B, 2)
+    assert await store.get_dismissals(A, 2) == {}
+    assert await store.claim(A, "b1")  # claims were forgotten too
+    assert await store.claim(C, "b3")
+    # the store now belongs to this database and works as before
+    assert await store.bind(OURS) == BindOutcome(Binding.SAME)
+    await store.put_run(A, sample_state(5))
+    assert await store.running_rooms() == [A]
+    assert not (await store.bind(OURS)).cleared
+
+
+async def test_the_bound_database_survives_a_new_instance(backend: Backend) -> None:
+    first = backend.make()
+    await first.open()
+    await first.bind(OURS)
+    await _fill(first, A, 1)
+    await first.close()
+
+    second = backend.make()
+    await second.open()
+    try:
+        assert await second.bind(OURS) == BindOutcome(Binding.SAME)
+        await _assert_filled(second, A, 1)
+        assert await second.bind(THEIRS) == BindOutcome(Binding.REPLACED, dropped_rooms=1)
+        await _assert_empty(second, A, 1)
+    finally:
+        await second.close()
+
+
+async def test_binding_at_once_from_two_instances_clears_once(backend: Backend) -> None:
+    first, second = backend.make(), backend.make()
+    await first.open()
+    try:
+        if backend.name == "redis":
+            await second.open()
+        else:
+            second = first  # one process owns the embedded file
+        await first.bind(THEIRS)
+        for i in range(1, 21):
+            await _fill(first, RoomKey(7, i), i)
+
+        outcomes = await asyncio.gather(*(s.bind(OURS) for s in (first, second) for _ in range(5)))
+
+        assert sorted(o.binding.value for o in outcomes) == ["replaced"] + ["same"] * 9
+        assert [o.dropped_rooms for o in outcomes if o.cleared] == [20]
+        assert await first.running_rooms() == []
+    finally:
+        await first.close()
+        await second.close()
+
+
+@pytest.mark.redis
+async def test_redis_bind_clears_only_this_namespaces_keys() -> None:
+    client = await _redis_or_skip()
+    namespace = f"studyon-test-{uuid.uuid4().hex}"
+    # namespaces that begin like this one, and a key that is not the store's
+    neighbours = [f"{namespace}-x", f"{namespace}:x", f"{namespace}:room:5"]
+    stranger = f"{namespace}:room:notes"
+    store = RedisSessionStore(REDIS_URL, namespace)
+    others = [RedisSessionStore(REDIS_URL, n) for n in neighbours]
+    await store.open()
+    try:
+        await store.bind(THEIRS)
+        await _fill(store, A, 1)
+        for other in others:
+            await other.open()
+            await other.bind(THEIRS)
+            await _fill(other, A, 1)
+        await client.set(stranger, "kept")
+
+        assert (await store.bind(OURS)).cleared
+
+        ours = {k.decode() async for k in client.scan_iter(match=f"{namespace}:*", count=1000)}
+        theirs = {k for k in ours if any(k.startswith(f"{n}:") for n in neighbours)}
+        assert ours - theirs == {f"{namespace}:identity", stranger}
+        assert await client.get(f"{namespace}:identity") == OURS.encode()
+        for other in others:
+            await _assert_filled(other, A, 1)
+            assert await other.running_rooms() == [A]
+            assert await other.bind(THEIRS) == BindOutcome(Binding.SAME)
+    finally:
+        await store.close()
+        for other in others:
+            await other.close()
+        for n in (namespace, *neighbours):
+            await _delete_namespace(client, n)
+        await client.aclose()
+
+
+async def test_an_embedded_file_from_before_bind_is_adopted_with_its_state(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "live.sqlite3"
+    old = EmbeddedSessionStore(path)
+    await old.open()
+    await _fill(old, A, 1)
+    await old.close()
+    with sqlite3.connect(path) as db:  # as the file was before the store recorded a database
+        db.execute("DROP TABLE bound_to")
+        db.execute("PRAGMA user_version = 1")
+    db.close()
+
+    store = EmbeddedSessionStore(path)
+    await store.open()
+    try:
+        assert await store.bind(OURS) == BindOutcome(Binding.ADOPTED)
+        await _assert_filled(store, A, 1)
+        assert await store.bind(THEIRS) == BindOutcome(Binding.REPLACED, dropped_rooms=1)
+    finally:
+        await store.close()
 
 
 # -- backend specifics ------------------------------------------------------------------------
