@@ -18,7 +18,7 @@ from bot.scheduler import TimerScheduler
 from bot.services.events import BoundaryFired, NullListener, RoomClosed, RunFinished
 from bot.services.timer import TimerService
 from bot.wiring import open_services
-from storage.session.base import RoomKey, RunState, SessionStore
+from storage.session.base import RoomKey, Run, SessionStore
 from storage.session.embedded import EmbeddedSessionStore
 from storage.session.redis_store import RedisSessionStore
 
@@ -49,14 +49,14 @@ def cpu_seconds() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def random_run(rng: random.Random, run_id: int, next_at_ms: int) -> RunState:
+def random_run(rng: random.Random, run_id: int, next_at_ms: int) -> Run:
     """A run with a random pattern, started so that one of its boundaries (not the first,
     when the pattern has more) falls at ``next_at_ms``; earlier ones count as posted."""
     pattern = Pattern.from_minutes(rng.randint(1, 180), rng.randint(1, 60), rng.randint(1, 12))
     k = rng.randint(1, pattern.boundary_count)
     offset = sum(pattern.phase(i).nominal_ms for i in range(1, k + 1))
     timer = Timer(pattern, next_at_ms - offset)
-    return RunState(run_id, timer, fired_through=k - 1)
+    return Run(run_id, timer, fired_through=k - 1)
 
 
 class LatenessListener(NullListener):

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from bench.common import GUILD, random_run, report, timer_stack
 from bot.services.timer import next_wakeup
-from storage.session.base import RoomKey, RunState
+from storage.session.base import RoomKey, Run
 
 
 async def run(rooms: int, store: str, seed: int, missed_share: float) -> dict[str, object]:
@@ -32,7 +32,7 @@ async def run(rooms: int, store: str, seed: int, missed_share: float) -> dict[st
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         expected_missed: set[tuple[RoomKey, int, int]] = set()
-        future: dict[RoomKey, RunState] = {}
+        future: dict[RoomKey, Run] = {}
         # -- the process that went down: its rooms as the store holds them -------------
         async with timer_stack(store, work, namespace) as before:
             now = before.timers._clock.now_ms()

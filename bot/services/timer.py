@@ -6,10 +6,11 @@ store makes each post happen once, even across processes and restarts), finishes
 the last alarm's grace window has passed, and closes the room when nobody extended it.
 
 Delivery to the Discord layer can fail (Discord answers 5xx or 429, the process dies mid-post).
-Each claimed announcement is recorded as *owed* in the run state before the listener is called
-and marked delivered after it returned; a later wake-up delivers what is still owed, claiming
-the attempt so two processes never deliver the same attempt. The listener is idempotent too
-(it remembers the message it posted), so a retry after an unseen success posts nothing new.
+Each claimed announcement is recorded as *owed* in the run (``bot.domain.run.Run``) before the
+listener is called and settled after it returned; a later wake-up delivers what is still owed,
+claiming the attempt so two processes never deliver the same attempt. The listener is the one
+idempotency mechanism per announcement (it remembers the message it posted), so a retry after
+an unseen success posts nothing new.
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass
 
 from bot.clock import Clock
-from bot.domain.alarms import MemberResult, MemberSpan, is_on_time, rang_at, run_results
+from bot.domain.alarms import MemberSpan, is_on_time, run_results
 from bot.domain.errors import InvalidTimerAction, NotFound, NotMember, NotOwner, RoomClosed
 from bot.domain.points import refund_key
+from bot.domain.run import Owed, Run, RunOutcome
 from bot.domain.timer import Boundary, Pattern, Timer, TimerState
 from bot.services.events import (
     BoundaryFired,
@@ -39,36 +40,18 @@ from bot.services.ports import WakeScheduler
 from bot.services.rooms import RoomService, key_of, open_room
 from bot.services.settings import ServiceSettings
 from storage.models import AlarmDismissal, RunResult
-from storage.session.base import RoomKey, RunState, SessionStore
+from storage.session.base import RoomKey, SessionStore
 from storage.uow import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
 # a boundary posted this long after its instant is marked late (the bot was down or busy)
 LATE_MS = 5_000
-VOTE_UNTIL = "vote_until_ms"
-# announcements claimed but not yet delivered: {"b:<index>" | "end": {"n", "by", "at"}}
-OWED = "owed"
-ANNOUNCE = "announce"  # what the end-of-run announcement says, kept until it is delivered
-# when each alarm reached the channel (its message's creation time): {"<index>": ms}; the
-# grace window counts from there, never from the boundary instant
-REACHED = "reached"
 # another process takes over an undelivered announcement only after this long (its owner may
 # still be retrying); the owner itself retries at its next wake-up
 OWED_LEASE_MS = 120_000
 MAX_DELIVERY_ATTEMPTS = 120  # with a wake-up every few seconds: about a quarter of an hour
 RETRY_MS = 5_000  # after a failed delivery, when the room is woken again
-END = "end"
-
-
-def _delivery_order(what: str) -> tuple[bool, int]:
-    """Boundaries in order, the end of the run last."""
-    return (what == END, 0 if what == END else int(what.removeprefix("b:")))
-
-
-def delivered_marker(run_id: int, what: str) -> str:
-    """The session-store name recording that announcement ``what`` of the run was delivered."""
-    return f"delivered:{run_id}:{what}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,48 +75,9 @@ class DismissOutcome:
     dismissed_ms: int
 
 
-def reached_times(state: RunState) -> dict[int, int]:
-    """{boundary index: when its alarm reached the channel}, for the alarms known delivered."""
-    return {int(k): int(v) for k, v in (state.extra.get(REACHED) or {}).items()}
-
-
-def owed_retry_ms(state: RunState) -> int | None:
-    """When what is owed (an alarm or the results not yet delivered) is next tried: shortly
-    after the last attempt, so a restart or a passing failure never leaves it waiting for
-    the next boundary or the vote deadline."""
-    owed: dict[str, dict[str, Any]] = state.extra.get(OWED) or {}
-    if not owed:
-        return None
-    return min(int(entry.get("at", 0)) for entry in owed.values()) + RETRY_MS
-
-
-def last_alarm_settled_ms(state: RunState, grace_ms: int) -> int | None:
-    """When the last alarm's grace window ends (from when it reached the channel); None
-    while it is still owed (its grace has not begun)."""
-    last = state.timer.boundaries()[-1]
-    if f"b:{last.index}" in (state.extra.get(OWED) or {}):
-        return None
-    return rang_at(last, reached_times(state)) + grace_ms
-
-
-def next_wakeup(state: RunState, grace_ms: int) -> int | None:
-    """When the room next needs attention: a retry of what is owed, its next boundary, the
-    end of the last alarm's grace window, or the end of the extension vote. None while
-    paused with nothing owed."""
-    retry = owed_retry_ms(state)
-    at: int | None
-    if state.finished:
-        vote = state.extra.get(VOTE_UNTIL)
-        at = int(vote) if vote is not None else None
-    elif state.fired_through >= state.timer.pattern.boundary_count:
-        at = last_alarm_settled_ms(state, grace_ms)
-    else:
-        at = next(
-            (b.at_ms for b in state.timer.boundaries() if b.index == state.fired_through + 1),
-            None,  # paused: the next boundary is not known yet
-        )
-    candidates = [t for t in (at, retry) if t is not None]
-    return min(candidates) if candidates else None
+def next_wakeup(run: Run, grace_ms: int) -> int | None:
+    """When the room next needs attention (``Run.next_wakeup`` with this service's retry)."""
+    return run.next_wakeup(grace_ms, RETRY_MS)
 
 
 class TimerService:
@@ -198,10 +142,8 @@ class TimerService:
                         current = None
                 if current is not None and not current.finished:
                     raise InvalidTimerAction("already_running")
-                if not owner_only:
-                    vote = current.extra.get(VOTE_UNTIL) if current else None
-                    if vote is None or now >= int(vote):
-                        raise InvalidTimerAction("no_vote")
+                if not owner_only and (current is None or not current.vote_open(now)):
+                    raise InvalidTimerAction("no_vote")
                 orphan = await uow.runs.current(room.id)
                 if orphan is not None and (current is None or current.run_id != orphan.id):
                     # SQL still counts a run as running whose live state is gone (the store
@@ -220,7 +162,7 @@ class TimerService:
                 await uow.commit()
             if stored is not None:
                 await self._store.delete_run(key)
-            state = RunState(run.id, Timer(pattern, now))
+            state = Run(run.id, Timer(pattern, now))
             await self._store.put_run(key, state)
             self._reschedule(key, state)
             return self._view(key, state, now)
@@ -296,8 +238,7 @@ class TimerService:
             return None
         return self._view(key, state, self._clock.now_ms())
 
-    def _view(self, key: RoomKey, state: RunState, now: int) -> TimerView:
-        vote = state.extra.get(VOTE_UNTIL)
+    def _view(self, key: RoomKey, state: Run, now: int) -> TimerView:
         return TimerView(
             key=key,
             run_id=state.run_id,
@@ -306,7 +247,7 @@ class TimerService:
             boundaries=state.timer.boundaries(),
             fired_through=state.fired_through,
             finished=state.finished,
-            vote_until_ms=int(vote) if vote is not None else None,
+            vote_until_ms=state.vote_until_ms,
             now_ms=now,
         )
 
@@ -334,7 +275,7 @@ class TimerService:
         at = now
         if not recorded:
             at = (await self._store.get_dismissals(key, run_id))[(boundary, user_id)]
-        rang = rang_at(b, reached_times(state))
+        rang = state.rang_at(b)
         return DismissOutcome(
             boundary, recorded, is_on_time(rang, at, self._settings.alarm_grace_seconds), at
         )
@@ -344,115 +285,100 @@ class TimerService:
     async def wake(self, key: RoomKey) -> None:
         close = False
         async with self._lock(key):
-            state = await self._store.get_run(key)
-            if state is None:
+            run = await self._store.get_run(key)
+            if run is None:
                 return
             now = self._clock.now_ms()
-            state = await self._deliver_owed(key, state, now)
-            if not state.finished:
-                state = await self._fire_due(key, state, now)
-                if state.fired_through >= state.timer.pattern.boundary_count:
-                    settled = last_alarm_settled_ms(state, self._settings.grace_ms)
-                    if settled is not None and now >= settled:
-                        state = await self._finish(key, state, now)
+            run = await self._deliver_owed(key, run, now)
+            if not run.finished:
+                run = await self._fire_due(key, run, now)
+                if run.ready_to_finish(now, self._settings.grace_ms):
+                    run = await self._finish(key, run, now)
             else:
-                vote = state.extra.get(VOTE_UNTIL)
-                close = vote is not None and now >= int(vote)
+                close = run.vote_over(now)
             if not close:
-                self._reschedule(key, state)
+                self._reschedule(key, run)
         if close:
             with contextlib.suppress(NotFound, RoomClosed):  # closed meanwhile
                 await self._rooms.close(key.room_id, None, "no_extension")
             self._locks.pop(key, None)
 
-    async def _fire_due(self, key: RoomKey, state: RunState, now: int) -> RunState:
-        for b in state.timer.due(state.fired_through, now):
-            claimed = await self._store.claim(key, f"b:{state.run_id}:{b.index}")
+    async def _fire_due(self, key: RoomKey, run: Run, now: int) -> Run:
+        for b in run.due(now):
+            claimed = await self._store.claim(key, f"b:{run.run_id}:{b.index}")
             # progress (and, when ours to post, the debt) is saved before posting: a crash
             # after this leaves the post owed, to be delivered by the next wake-up
-            state = replace(state, fired_through=b.index)
+            run = run.claim_alarm(b.index, self._token, now) if claimed else run.skip_alarm(b.index)
+            await self._store.put_run(key, run)
             if claimed:
-                state = self._owe(state, f"b:{b.index}", now, attempt=1)
-            await self._store.put_run(key, state)
-            if claimed:
-                state = await self._deliver(key, state, f"b:{b.index}", now)
-        return state
+                run = await self._deliver_alarm(key, run, b.index, now)
+        return run
 
     # -- owed announcements ---------------------------------------------------------------
 
-    def _owe(self, state: RunState, what: str, now: int, attempt: int) -> RunState:
-        owed = dict(state.extra.get(OWED) or {})
-        owed[what] = {"n": attempt, "by": self._token, "at": now}
-        return replace(state, extra={**state.extra, OWED: owed})
+    async def _deliver_alarm(self, key: RoomKey, run: Run, index: int, now: int) -> Run:
+        """Hand alarm ``index`` to the listener; settle it with when it appeared. A failure
+        propagates (the scheduler retries the wake-up) and leaves it owed; the listener is
+        idempotent, so a retry after an unseen success posts nothing new."""
+        appeared = await self._listener.on_boundary(self._boundary_event(key, run, index, now))
+        run = run.alarm_delivered(index, appeared)
+        await self._store.put_run(key, run)
+        return run
 
-    @staticmethod
-    def _settle_owed(state: RunState, done: set[str]) -> RunState:
-        owed = {k: v for k, v in (state.extra.get(OWED) or {}).items() if k not in done}
-        extra = (
-            {**state.extra, OWED: owed}
-            if owed
-            else {k: v for k, v in state.extra.items() if k != OWED}
-        )
-        if END in done:
-            extra.pop(ANNOUNCE, None)
-        return replace(state, extra=extra)
+    async def _deliver_results(self, key: RoomKey, run: Run) -> Run:
+        await self._listener.on_run_finished(self._finished_event(key, run))
+        run = run.results_delivered()
+        await self._store.put_run(key, run)
+        return run
 
-    async def _deliver(self, key: RoomKey, state: RunState, what: str, now: int) -> RunState:
-        """Hand announcement ``what`` to the listener; on success mark it delivered. A failure
-        propagates (the scheduler retries the wake-up) and leaves it owed."""
-        if what == END:
-            # the vote window opens when the results can be seen, not when they were
-            # computed: a results post that failed for a while still gets the whole window
-            vote_until = now + self._settings.vote_ms
-            state = replace(state, extra={**state.extra, VOTE_UNTIL: vote_until})
-            await self._store.put_run(key, state)
-            await self._listener.on_run_finished(self._finished_event(key, state))
-        else:
-            index = int(what.removeprefix("b:"))
-            reached = await self._listener.on_boundary(self._boundary_event(key, state, index, now))
-            if reached is not None:
-                times = {**(state.extra.get(REACHED) or {}), str(index): reached}
-                state = replace(state, extra={**state.extra, REACHED: times})
-        await self._store.set_message(key, delivered_marker(state.run_id, what), 1)
-        state = self._settle_owed(state, {what})
-        await self._store.put_run(key, state)
-        return state
+    def _takes_over(self, owed: Owed, now: int) -> bool:
+        """Whether this process makes the next attempt (its own, or one left for too long)."""
+        return owed.by == self._token or now - owed.at_ms >= OWED_LEASE_MS
 
-    async def _deliver_owed(self, key: RoomKey, state: RunState, now: int) -> RunState:
-        """Deliver what an earlier wake-up claimed but could not deliver, in order."""
-        owed: dict[str, dict[str, Any]] = dict(state.extra.get(OWED) or {})
-        if not owed:
-            return state
-        markers = await self._store.get_messages(key)
-        stale = {what for what in owed if delivered_marker(state.run_id, what) in markers}
-        for what, entry in owed.items():
-            if what not in stale and int(entry.get("n", 1)) >= MAX_DELIVERY_ATTEMPTS:
-                log.error("room %s: giving up on announcing %s of run %s", key, what, state.run_id)
-                stale.add(what)
-        if stale:
-            state = self._settle_owed(state, stale)
-            await self._store.put_run(key, state)
-        for what in sorted(set(owed) - stale, key=_delivery_order):
-            entry = owed[what]
-            if entry.get("by") != self._token and now - int(entry.get("at", 0)) < OWED_LEASE_MS:
+    async def _deliver_owed(self, key: RoomKey, run: Run, now: int) -> Run:
+        """Deliver what an earlier wake-up claimed but could not deliver, in order: the
+        alarms, then the results."""
+        for index in sorted(run.owed_alarms):
+            owed = run.owed_alarms[index]
+            if owed.attempt >= MAX_DELIVERY_ATTEMPTS:
+                log.error("room %s: giving up on alarm #%s of run %s", key, index, run.run_id)
+                run = run.give_up_alarm(index)
+                await self._store.put_run(key, run)
+                continue
+            if not self._takes_over(owed, now):
                 continue  # another process is still retrying it
-            attempt = int(entry.get("n", 1)) + 1
-            if not await self._store.claim(key, f"{what}:{state.run_id}:try{attempt}"):
+            if not await self._store.claim(key, f"b:{index}:{run.run_id}:try{owed.attempt + 1}"):
                 continue  # another process took this attempt
-            state = self._owe(state, what, now, attempt)
-            await self._store.put_run(key, state)
-            state = await self._deliver(key, state, what, now)
-        return state
+            run = run.retry_alarm(index, self._token, now)
+            await self._store.put_run(key, run)
+            run = await self._deliver_alarm(key, run, index, now)
+        owed_results = run.owed_results
+        if owed_results is None:
+            return run
+        if owed_results.attempt >= MAX_DELIVERY_ATTEMPTS:
+            log.error("room %s: giving up on announcing the end of run %s", key, run.run_id)
+            run = run.results_delivered()
+            await self._store.put_run(key, run)
+            return run
+        if not self._takes_over(owed_results, now):
+            return run
+        if not await self._store.claim(key, f"end:{run.run_id}:try{owed_results.attempt + 1}"):
+            return run
+        # the vote window opens when the results can be seen, not when they were computed:
+        # a results post that failed for a while still gets the whole window
+        run = run.attempt_results(self._token, now, self._settings.vote_ms)
+        await self._store.put_run(key, run)
+        return await self._deliver_results(key, run)
 
-    def _boundary_event(self, key: RoomKey, state: RunState, index: int, now: int) -> BoundaryFired:
-        timer = state.timer
+    def _boundary_event(self, key: RoomKey, run: Run, index: int, now: int) -> BoundaryFired:
+        timer = run.timer
         bounds = timer.boundaries()
         b = bounds[index - 1]
         next_phase = None if b.last else timer.pattern.phase(b.index + 1)
         next_end = bounds[b.index].at_ms if not b.last and len(bounds) > b.index else None
         return BoundaryFired(
             key=key,
-            run_id=state.run_id,
+            run_id=run.run_id,
             boundary=b,
             pattern=timer.pattern,
             fired_ms=now,
@@ -462,30 +388,30 @@ class TimerService:
         )
 
     @staticmethod
-    def _finished_event(key: RoomKey, state: RunState) -> RunFinished:
-        a = state.extra.get(ANNOUNCE) or {}
+    def _finished_event(key: RoomKey, run: Run) -> RunFinished:
+        outcome = run.outcome or RunOutcome((), ())
         return RunFinished(
             key,
-            state.run_id,
-            tuple(int(u) for u in a.get("kings", ())),
-            tuple(MemberResult(*r) for r in a.get("results", ())),
-            {int(u): int(p) for u, p in (a.get("refunds") or {}).items()},
-            int(state.extra.get(VOTE_UNTIL) or 0),
+            run.run_id,
+            outcome.kings,
+            outcome.results,
+            dict(outcome.refunds),
+            run.vote_until_ms or 0,
         )
 
-    async def _finish(self, key: RoomKey, state: RunState, now: int) -> RunState:
+    async def _finish(self, key: RoomKey, run: Run, now: int) -> Run:
         """Kings, refunds and results in one transaction; announced once."""
-        vote_until = now + self._settings.vote_ms
-        finished = replace(state, finished=True, extra={**state.extra, VOTE_UNTIL: vote_until})
-        if not await self._store.claim(key, f"finish:{state.run_id}"):
+        vote_ms = self._settings.vote_ms
+        if not await self._store.claim(key, f"finish:{run.run_id}"):
+            finished = run.finish(None, self._token, now, vote_ms)  # another process has it
             await self._store.put_run(key, finished)
             return finished
-        dismissals = await self._store.get_dismissals(key, state.run_id)
-        bounds = state.timer.boundaries()
+        dismissals = await self._store.get_dismissals(key, run.run_id)
+        bounds = run.timer.boundaries()
         grace_s = self._settings.alarm_grace_seconds
         refunds: dict[int, int] = {}
         async with self._uow() as uow:
-            started = state.timer.started_at_ms
+            started = run.timer.started_at_ms
             # the stays of this run: not ended before it began, and not a join that was taken
             # back at once (zero length, its payment already returned)
             stays = [
@@ -498,8 +424,7 @@ class TimerService:
                 spans.setdefault(m.user_id, []).append(
                     MemberSpan(m.user_id, m.joined_ms, m.left_ms)
                 )
-            reached = reached_times(state)
-            results = run_results(bounds, spans, dismissals, grace_s, reached)
+            results = run_results(bounds, spans, dismissals, grace_s, run.reached)
             rows: list[RunResult] = []
             for result in results:
                 user_id = result.user_id
@@ -513,13 +438,13 @@ class TimerService:
                     ]
                     for payment_id in paid:
                         already = await uow.ledger.by_key(refund_key(payment_id))
-                        entry = await refund_in(uow, payment_id, f"run:{state.run_id}", now)
+                        entry = await refund_in(uow, payment_id, f"run:{run.run_id}", now)
                         refund_id = entry.id
                         if already is None:
                             refunds[user_id] = refunds.get(user_id, 0) + entry.amount
                 rows.append(
                     RunResult(
-                        run_id=state.run_id,
+                        run_id=run.run_id,
                         user_id=user_id,
                         alarms=result.alarms,
                         dismissed=result.dismissed,
@@ -531,33 +456,26 @@ class TimerService:
             await uow.runs.add_results(rows)
             await uow.runs.add_dismissals(
                 AlarmDismissal(
-                    run_id=state.run_id,
+                    run_id=run.run_id,
                     boundary=boundary,
                     user_id=user_id,
                     dismissed_ms=at,
-                    on_time=is_on_time(rang_at(bounds[boundary - 1], reached), at, grace_s),
+                    on_time=is_on_time(run.rang_at(bounds[boundary - 1]), at, grace_s),
                 )
                 for (boundary, user_id), at in dismissals.items()
                 if 1 <= boundary <= len(bounds)
             )
-            run = await uow.runs.get(state.run_id)
-            if run is not None:
-                await uow.runs.finish(run, "finished", now)
+            row = await uow.runs.get(run.run_id)
+            if row is not None:
+                await uow.runs.finish(row, "finished", now)
             await uow.commit()
-        kings = sorted(r.user_id for r in results if r.is_king)
-        announce = {
-            "kings": kings,
-            "results": [[r.user_id, r.alarms, r.dismissed, r.on_time, r.is_king] for r in results],
-            "refunds": {str(u): p for u, p in refunds.items()},
-        }
-        finished = self._owe(
-            replace(finished, extra={**finished.extra, ANNOUNCE: announce}), END, now, 1
-        )
+        kings = tuple(sorted(r.user_id for r in results if r.is_king))
+        finished = run.finish(RunOutcome(kings, tuple(results), refunds), self._token, now, vote_ms)
         await self._store.put_run(key, finished)
-        return await self._deliver(key, finished, END, now)
+        return await self._deliver_results(key, finished)
 
-    def _reschedule(self, key: RoomKey, state: RunState) -> None:
-        at = next_wakeup(state, self._settings.grace_ms)
+    def _reschedule(self, key: RoomKey, run: Run) -> None:
+        at = next_wakeup(run, self._settings.grace_ms)
         if at is None:
             self._scheduler.cancel(key)
         else:
@@ -571,11 +489,10 @@ class TimerService:
         keys = await self._store.running_rooms()
         if owns is not None:
             keys = [k for k in keys if owns(k)]
-        states = await self._store.get_runs(keys)
-        for key, state in states.items():
-            owed = state.extra.get(OWED)
-            if owed:  # this process serves the room now: what the last one owed is ours
-                adopted = {w: {**e, "by": self._token} for w, e in owed.items()}
-                await self._store.put_run(key, replace(state, extra={**state.extra, OWED: adopted}))
-            self._reschedule(key, state)
-        return len(states)
+        runs = await self._store.get_runs(keys)
+        for key, run in runs.items():
+            if run.owes_anything:  # this process serves the room now: what was owed is ours
+                run = run.adopt_owed(self._token)
+                await self._store.put_run(key, run)
+            self._reschedule(key, run)
+        return len(runs)

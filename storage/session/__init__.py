@@ -1,6 +1,6 @@
 """Live state of running rooms: the contract and its Redis and embedded implementations."""
 
-from storage.session.base import Binding, BindOutcome, RoomKey, RunState, SessionStore
+from storage.session.base import Binding, BindOutcome, RoomKey, Run, SessionStore
 from storage.session.embedded import EmbeddedSessionStore
 from storage.session.factory import create_session_store
 from storage.session.redis_store import RedisSessionStore, SessionStoreUnavailable
@@ -11,7 +11,7 @@ __all__ = [
     "EmbeddedSessionStore",
     "RedisSessionStore",
     "RoomKey",
-    "RunState",
+    "Run",
     "SessionStore",
     "SessionStoreUnavailable",
     "create_session_store",

@@ -9,67 +9,14 @@ Redis (several processes) and an embedded SQLite file (one process, survives res
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Protocol
+from typing import Protocol
 
-from bot.domain.timer import EventKind, Pattern, Timer, TimerEvent
+from bot.domain.run import RoomKey, Run
 
-
-@dataclass(frozen=True, slots=True, order=True)
-class RoomKey:
-    guild_id: int
-    room_id: int
-
-    def __str__(self) -> str:
-        return f"{self.guild_id}:{self.room_id}"
-
-    @classmethod
-    def parse(cls, text: str) -> RoomKey:
-        g, r = text.split(":")
-        return cls(int(g), int(r))
-
-
-@dataclass(frozen=True, slots=True)
-class RunState:
-    """A room's current run, as much as is needed to rebuild its timer and jobs."""
-
-    run_id: int
-    timer: Timer
-    fired_through: int = 0  # the highest boundary index already posted
-    finished: bool = False  # the end of the run has been processed (kings, refunds)
-    extra: dict[str, Any] = field(default_factory=dict)  # small JSON-safe attributes
-
-    def with_timer(self, timer: Timer) -> RunState:
-        return replace(self, timer=timer)
-
-    def to_json(self) -> str:
-        t = self.timer
-        return json.dumps(
-            {
-                "run_id": self.run_id,
-                "pattern": [t.pattern.study_ms, t.pattern.break_ms, t.pattern.terms],
-                "started_at_ms": t.started_at_ms,
-                "events": [[e.kind.value, e.at_ms] for e in t.events],
-                "fired_through": self.fired_through,
-                "finished": self.finished,
-                "extra": self.extra,
-            },
-            separators=(",", ":"),
-        )
-
-    @classmethod
-    def from_json(cls, text: str | bytes) -> RunState:
-        d = json.loads(text)
-        study, brk, terms = d["pattern"]
-        timer = Timer(
-            Pattern(study, brk, terms),
-            d["started_at_ms"],
-            tuple(TimerEvent(EventKind(k), at) for k, at in d["events"]),
-        )
-        return cls(d["run_id"], timer, d["fired_through"], d["finished"], d.get("extra", {}))
+__all__ = ["BindOutcome", "Binding", "RoomKey", "Run", "SessionStore"]
 
 
 class Binding(Enum):
@@ -106,11 +53,11 @@ class SessionStore(Protocol):
         another, so that state would be attached to rooms it does not belong to."""
 
     # -- the running timer ----------------------------------------------------------------
-    async def put_run(self, key: RoomKey, state: RunState) -> None:
+    async def put_run(self, key: RoomKey, run: Run) -> None:
         """Store (replace) the room's run and list the room as running."""
 
-    async def get_run(self, key: RoomKey) -> RunState | None: ...
-    async def get_runs(self, keys: Iterable[RoomKey]) -> dict[RoomKey, RunState]:
+    async def get_run(self, key: RoomKey) -> Run | None: ...
+    async def get_runs(self, keys: Iterable[RoomKey]) -> dict[RoomKey, Run]:
         """Batch read (one round-trip where the backend allows); missing keys are left out."""
 
     async def delete_run(self, key: RoomKey) -> None:

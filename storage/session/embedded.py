@@ -15,7 +15,8 @@ from typing import Any
 
 import aiosqlite
 
-from storage.session.base import Binding, BindOutcome, RoomKey, RunState
+from storage.session.base import Binding, BindOutcome, RoomKey, Run
+from storage.session.codec import run_from_json, run_to_json
 
 IN_CHUNK = 500
 SCHEMA_VERSION = 2  # 2: the database the live state belongs to (``bound_to``)
@@ -177,22 +178,22 @@ class EmbeddedSessionStore:
 
     # -- the running timer ---------------------------------------------------------------
 
-    async def put_run(self, key: RoomKey, state: RunState) -> None:
+    async def put_run(self, key: RoomKey, run: Run) -> None:
         await self._write(
             "INSERT INTO runs (guild, room, json) VALUES (?, ?, ?) "
             "ON CONFLICT (guild, room) DO UPDATE SET json = excluded.json",
-            (key.guild_id, key.room_id, state.to_json()),
+            (key.guild_id, key.room_id, run_to_json(run)),
         )
 
-    async def get_run(self, key: RoomKey) -> RunState | None:
+    async def get_run(self, key: RoomKey) -> Run | None:
         rows = await self._read(
             "SELECT json FROM runs WHERE guild = ? AND room = ?", (key.guild_id, key.room_id)
         )
-        return RunState.from_json(rows[0][0]) if rows else None
+        return run_from_json(rows[0][0]) if rows else None
 
-    async def get_runs(self, keys: Iterable[RoomKey]) -> dict[RoomKey, RunState]:
+    async def get_runs(self, keys: Iterable[RoomKey]) -> dict[RoomKey, Run]:
         wanted = list(dict.fromkeys(keys))
-        out: dict[RoomKey, RunState] = {}
+        out: dict[RoomKey, Run] = {}
         for i in range(0, len(wanted), IN_CHUNK):
             chunk = wanted[i : i + IN_CHUNK]
             values = ", ".join("(?, ?)" for _ in chunk)
@@ -202,7 +203,7 @@ class EmbeddedSessionStore:
                 params,
             )
             for guild, room, text in rows:
-                out[RoomKey(guild, room)] = RunState.from_json(text)
+                out[RoomKey(guild, room)] = run_from_json(text)
         return out
 
     async def delete_run(self, key: RoomKey) -> None:

@@ -24,7 +24,8 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, WatchError
 
-from storage.session.base import Binding, BindOutcome, RoomKey, RunState
+from storage.session.base import Binding, BindOutcome, RoomKey, Run
+from storage.session.codec import run_from_json, run_to_json
 from storage.urls import redact_url
 
 MGET_CHUNK = 1000
@@ -161,25 +162,25 @@ class RedisSessionStore:
 
     # -- the running timer ---------------------------------------------------------------
 
-    async def put_run(self, key: RoomKey, state: RunState) -> None:
+    async def put_run(self, key: RoomKey, run: Run) -> None:
         async with self._r.pipeline(transaction=True) as pipe:
-            pipe.set(self._run_key(key), state.to_json())
+            pipe.set(self._run_key(key), run_to_json(run))
             pipe.sadd(self._running, str(key))
             await pipe.execute()
 
-    async def get_run(self, key: RoomKey) -> RunState | None:
+    async def get_run(self, key: RoomKey) -> Run | None:
         raw: bytes | str | None = await self._r.get(self._run_key(key))
-        return None if raw is None else RunState.from_json(raw)
+        return None if raw is None else run_from_json(raw)
 
-    async def get_runs(self, keys: Iterable[RoomKey]) -> dict[RoomKey, RunState]:
+    async def get_runs(self, keys: Iterable[RoomKey]) -> dict[RoomKey, Run]:
         wanted = list(dict.fromkeys(keys))
-        out: dict[RoomKey, RunState] = {}
+        out: dict[RoomKey, Run] = {}
         for i in range(0, len(wanted), MGET_CHUNK):
             chunk = wanted[i : i + MGET_CHUNK]
             values: list[bytes | str | None] = await self._r.mget([self._run_key(k) for k in chunk])
             for k, raw in zip(chunk, values, strict=True):
                 if raw is not None:
-                    out[k] = RunState.from_json(raw)
+                    out[k] = run_from_json(raw)
         return out
 
     async def delete_run(self, key: RoomKey) -> None:

@@ -9,7 +9,7 @@ from discord.ext import commands
 
 from bot.config import Config
 from bot.domain.timer import Pattern, Timer
-from storage.session.base import RoomKey, RunState
+from storage.session.base import RoomKey, Run
 from tests.e2e.conftest import Studio, make_config
 
 
@@ -38,8 +38,8 @@ async def test_a_sharded_process_serves_its_shards_guilds(studio: Studio) -> Non
     assert await bot.services.timers.restore(owns=lambda k: bot.owns_guild(k.guild_id)) == 1
 
 
-async def _a_run(bot: commands.AutoShardedBot, mine: RoomKey) -> RunState:
+async def _a_run(bot: commands.AutoShardedBot, mine: RoomKey) -> Run:
     """Store a running timer for a room of this process's guild too; return a copy."""
-    state = RunState(1, Timer(Pattern.from_minutes(50, 10, 4), 1_767_225_600_000))
+    state = Run(1, Timer(Pattern.from_minutes(50, 10, 4), 1_767_225_600_000))
     await bot.services.store.put_run(mine, state)  # type: ignore[attr-defined]
     return state

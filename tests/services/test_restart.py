@@ -15,9 +15,8 @@ import time_machine
 from bot.domain.errors import InvalidTimerAction
 from bot.domain.timer import MINUTE_MS, Pattern, Timer
 from bot.services.events import RecordingListener
-from bot.services.timer import VOTE_UNTIL
 from bot.wiring import open_services
-from storage.session.base import RoomKey, RunState
+from storage.session.base import RoomKey, Run
 from storage.session.redis_store import RedisSessionStore
 from tests.services.conftest import ALICE, BOB, GUILD, SETTINGS, World, reopen
 from tests.support import (
@@ -261,7 +260,7 @@ async def test_a_stored_run_the_database_does_not_know_never_blocks_a_start(
     room = await app.rooms.create(GUILD, ALICE, "Night shift", 50, 10, 2)
     await app.rooms.join(room.id, BOB)
     key = RoomKey(GUILD, room.id)
-    ghost = RunState(999, Timer(Pattern.from_minutes(25, 5, 4), world.now_ms()))
+    ghost = Run(999, Timer(Pattern.from_minutes(25, 5, 4), world.now_ms()))
     await app.store.put_run(key, ghost)
 
     view = await app.timers.start(room.id, ALICE)
@@ -276,7 +275,7 @@ async def test_a_stored_run_the_database_does_not_know_never_blocks_a_start(
     await app.timers.stop(room.id, ALICE)
     vote = world.now_ms() + 60_000
     await app.store.put_run(
-        key, replace(ghost, finished=True, extra={VOTE_UNTIL: vote})
+        key, replace(ghost, finished=True, vote_until_ms=vote)
     )  # a ghost in its vote: nobody extends it
     with pytest.raises(InvalidTimerAction) as extend:
         await app.timers.extend(room.id, BOB)

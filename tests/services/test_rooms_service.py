@@ -25,6 +25,7 @@ from bot.services.events import RoomClosed as RoomClosedEvent
 from bot.services.rooms import RoomService
 from storage.models import Base, LedgerEntry, Room, RoomMember
 from storage.session.base import RoomKey
+from storage.session.codec import run_to_json
 from tests.services.conftest import ALICE, BOB, CAROL, DAVE, GUILD, SETTINGS, World
 
 OTHER_GUILD = 901
@@ -50,7 +51,7 @@ async def state(world: World) -> dict[str, Any]:
         run = await world.app.store.get_run(key)
         out[f"store:{key}"] = (
             await world.app.store.get_members(key),
-            run.to_json() if run else None,
+            run_to_json(run) if run else None,
         )
     return out
 

@@ -10,12 +10,12 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from bot.domain.run import Owed
 from bot.domain.timer import EventKind, Pattern, Timer, TimerEvent
 from storage.session import (
     Binding,
@@ -23,7 +23,7 @@ from storage.session import (
     EmbeddedSessionStore,
     RedisSessionStore,
     RoomKey,
-    RunState,
+    Run,
     SessionStore,
     SessionStoreUnavailable,
     create_session_store,
@@ -97,8 +97,8 @@ def sample_state(
     *,
     fired_through: int = 0,
     finished: bool = False,
-    extra: dict[str, Any] | None = None,
-) -> RunState:
+    vote_until_ms: int | None = None,
+) -> Run:
     """A run whose timer went through a pause, a resume and a skip."""
     timer = (
         Timer(Pattern.from_minutes(25, 5, 4), START)
@@ -106,14 +106,18 @@ def sample_state(
         .resume(START + 5 * MIN)
         .skip(START + 10 * MIN)
     )
-    return RunState(run_id, timer, fired_through, finished, extra or {})
+    return Run(run_id, timer, fired_through, finished, vote_until_ms)
 
 
 # -- the running timer ------------------------------------------------------------------------
 
 
 async def test_run_round_trip_keeps_the_timer_and_its_events(store: SessionStore) -> None:
-    state = sample_state(fired_through=1, finished=False, extra={"owner": 42, "tag": "math"})
+    state = (
+        sample_state(fired_through=1)
+        .claim_alarm(2, "p1", START + 11 * MIN)
+        .alarm_delivered(1, START + 10 * MIN + 300)
+    )
     assert await store.get_run(A) is None
 
     await store.put_run(A, state)
@@ -128,14 +132,15 @@ async def test_run_round_trip_keeps_the_timer_and_its_events(store: SessionStore
     ]
     assert got.timer.boundaries() == state.timer.boundaries()
     assert got.timer.state_at(START + 12 * MIN) == state.timer.state_at(START + 12 * MIN)
-    assert got.extra == {"owner": 42, "tag": "math"}
+    assert got.owed_alarms == {2: Owed(1, "p1", START + 11 * MIN)}
+    assert got.reached == {1: START + 10 * MIN + 300}
 
 
 async def test_put_run_replaces_the_stored_run(store: SessionStore) -> None:
     first = sample_state(run_id=1)
     await store.put_run(A, first)
     paused = first.timer.pause(START + 11 * MIN)
-    second = RunState(2, paused, fired_through=1, finished=True, extra={"n": 1})
+    second = Run(2, paused, fired_through=1, finished=True, vote_until_ms=START + 20 * MIN)
 
     await store.put_run(A, second)
 
@@ -158,7 +163,7 @@ async def test_get_runs_over_many_rooms_crosses_batch_limits(store: SessionStore
     keys = [RoomKey(5, i) for i in range(1, 1206)]
     timer = Timer(Pattern.from_minutes(50, 10, 2), START)
     for k in keys:
-        await store.put_run(k, RunState(k.room_id, timer))
+        await store.put_run(k, Run(k.room_id, timer))
 
     got = await store.get_runs([*keys, RoomKey(5, 5000)])
 

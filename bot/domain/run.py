@@ -1,0 +1,205 @@
+"""A room's live run as one typed aggregate: its timer, what has been announced, what is still
+owed to the channel, when each alarm appeared, the vote, the outcome.
+
+The session store persists a ``Run`` whole (one read and one write per wake-up); the timer
+service changes it only through the methods here, each returning a new value. What is owed is
+recorded *before* it is delivered and settled once *after*: a crash in between leaves it owed,
+and the next wake-up delivers it (the Discord side is idempotent per announcement).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+
+from bot.domain.alarms import MemberResult, rang_at
+from bot.domain.timer import Boundary, Timer
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class RoomKey:
+    """A room, with the guild it is in (live state is grouped, and sharded, by guild)."""
+
+    guild_id: int
+    room_id: int
+
+    def __str__(self) -> str:
+        return f"{self.guild_id}:{self.room_id}"
+
+    @classmethod
+    def parse(cls, text: str) -> RoomKey:
+        g, r = text.split(":")
+        return cls(int(g), int(r))
+
+
+@dataclass(frozen=True, slots=True)
+class Owed:
+    """An announcement claimed for delivery and not yet delivered: the attempt in progress,
+    the process making it and when it began."""
+
+    attempt: int
+    by: str
+    at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    """What the end of a run announces: the kings, everyone's result, the refunds paid."""
+
+    kings: tuple[int, ...]
+    results: tuple[MemberResult, ...]
+    refunds: Mapping[int, int] = field(default_factory=dict)  # user id → points refunded
+
+
+def _frozen(mapping: Mapping[int, int] | Mapping[int, Owed]) -> Mapping[int, object]:
+    return MappingProxyType(dict(mapping))
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    run_id: int
+    timer: Timer
+    fired_through: int = 0  # the highest boundary index claimed for posting
+    finished: bool = False  # kings and refunds are settled (the vote may be open)
+    vote_until_ms: int | None = None  # the extension vote closes then
+    owed_alarms: Mapping[int, Owed] = field(default_factory=dict)  # boundary index → attempt
+    owed_results: Owed | None = None
+    outcome: RunOutcome | None = None  # kept while the results are owed
+    reached: Mapping[int, int] = field(default_factory=dict)  # boundary index → appeared at
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "owed_alarms", _frozen(self.owed_alarms))
+        object.__setattr__(self, "reached", _frozen(self.reached))
+
+    # -- questions ----------------------------------------------------------------------
+
+    @property
+    def owes_anything(self) -> bool:
+        return bool(self.owed_alarms) or self.owed_results is not None
+
+    def rang_at(self, boundary: Boundary) -> int:
+        """When the alarm of ``boundary`` reached the channel (its boundary's instant while
+        no delivery is known)."""
+        return rang_at(boundary, self.reached)
+
+    def boundary(self, index: int) -> Boundary:
+        return self.timer.boundaries()[index - 1]
+
+    def due(self, now_ms: int) -> list[Boundary]:
+        """Boundaries that have come and are not claimed yet, in order."""
+        return self.timer.due(self.fired_through, now_ms)
+
+    @property
+    def all_fired(self) -> bool:
+        return self.fired_through >= self.timer.pattern.boundary_count
+
+    def last_alarm_settled_ms(self, grace_ms: int) -> int | None:
+        """When the last alarm's grace window ends, counted from when it appeared; None while
+        it is still owed (its grace has not begun)."""
+        last = self.timer.boundaries()[-1]
+        if last.index in self.owed_alarms:
+            return None
+        return self.rang_at(last) + grace_ms
+
+    def owed_retry_ms(self, retry_ms: int) -> int | None:
+        """When what is owed is next tried: ``retry_ms`` after the oldest attempt began, so a
+        restart or a passing failure never leaves it waiting for a later event."""
+        starts = [o.at_ms for o in self.owed_alarms.values()]
+        if self.owed_results is not None:
+            starts.append(self.owed_results.at_ms)
+        return min(starts) + retry_ms if starts else None
+
+    def next_wakeup(self, grace_ms: int, retry_ms: int) -> int | None:
+        """When the room next needs attention: a retry of what is owed, its next boundary,
+        the end of the last alarm's grace window, or the end of the vote. None while paused
+        with nothing owed."""
+        at: int | None
+        if self.finished:
+            at = self.vote_until_ms
+        elif self.all_fired:
+            at = self.last_alarm_settled_ms(grace_ms)
+        else:
+            nxt = self.fired_through + 1
+            at = next((b.at_ms for b in self.timer.boundaries() if b.index == nxt), None)
+        candidates = [t for t in (at, self.owed_retry_ms(retry_ms)) if t is not None]
+        return min(candidates) if candidates else None
+
+    def ready_to_finish(self, now_ms: int, grace_ms: int) -> bool:
+        if self.finished or not self.all_fired:
+            return False
+        settled = self.last_alarm_settled_ms(grace_ms)
+        return settled is not None and now_ms >= settled
+
+    def vote_open(self, now_ms: int) -> bool:
+        return self.finished and self.vote_until_ms is not None and now_ms < self.vote_until_ms
+
+    def vote_over(self, now_ms: int) -> bool:
+        return self.finished and self.vote_until_ms is not None and now_ms >= self.vote_until_ms
+
+    # -- changes --------------------------------------------------------------------------
+
+    def with_timer(self, timer: Timer) -> Run:
+        return replace(self, timer=timer)
+
+    def claim_alarm(self, index: int, by: str, now_ms: int) -> Run:
+        """Boundary ``index`` fell and is this process's to post: owed from now."""
+        return replace(
+            self,
+            fired_through=max(self.fired_through, index),
+            owed_alarms={**self.owed_alarms, index: Owed(1, by, now_ms)},
+        )
+
+    def skip_alarm(self, index: int) -> Run:
+        """Boundary ``index`` fell and another process posts it."""
+        return replace(self, fired_through=max(self.fired_through, index))
+
+    def retry_alarm(self, index: int, by: str, now_ms: int) -> Run:
+        owed = self.owed_alarms[index]
+        return replace(
+            self, owed_alarms={**self.owed_alarms, index: Owed(owed.attempt + 1, by, now_ms)}
+        )
+
+    def alarm_delivered(self, index: int, appeared_ms: int | None) -> Run:
+        """The alarm is in the channel (``appeared_ms``: its message's creation time, when the
+        Discord side knows it)."""
+        owed = {k: v for k, v in self.owed_alarms.items() if k != index}
+        reached = dict(self.reached)
+        if appeared_ms is not None:
+            reached[index] = appeared_ms
+        return replace(self, owed_alarms=owed, reached=reached)
+
+    def give_up_alarm(self, index: int) -> Run:
+        return replace(self, owed_alarms={k: v for k, v in self.owed_alarms.items() if k != index})
+
+    def finish(self, outcome: RunOutcome | None, by: str, now_ms: int, vote_ms: int) -> Run:
+        """Kings and refunds are settled; the results are owed when this process computed
+        them (``outcome``), or another process announces them (None)."""
+        return replace(
+            self,
+            finished=True,
+            vote_until_ms=now_ms + vote_ms,
+            outcome=outcome,
+            owed_results=Owed(1, by, now_ms) if outcome is not None else None,
+        )
+
+    def attempt_results(self, by: str, now_ms: int, vote_ms: int) -> Run:
+        """Another attempt at posting the results; the vote opens when they can be seen."""
+        assert self.owed_results is not None
+        return replace(
+            self,
+            owed_results=Owed(self.owed_results.attempt + 1, by, now_ms),
+            vote_until_ms=now_ms + vote_ms,
+        )
+
+    def open_vote_at(self, now_ms: int, vote_ms: int) -> Run:
+        return replace(self, vote_until_ms=now_ms + vote_ms)
+
+    def results_delivered(self) -> Run:
+        return replace(self, owed_results=None, outcome=None)
+
+    def adopt_owed(self, by: str) -> Run:
+        """This process serves the room now (a restart): what was owed is its to deliver."""
+        alarms = {k: replace(v, by=by) for k, v in self.owed_alarms.items()}
+        results = replace(self.owed_results, by=by) if self.owed_results else None
+        return replace(self, owed_alarms=alarms, owed_results=results)

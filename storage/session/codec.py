@@ -1,0 +1,122 @@
+"""A run as JSON in the session store, and back.
+
+The format is versioned (``"v": 2``). Runs written by earlier versions kept the vote, what was
+owed, the outcome and the delivery instants in an untyped ``extra`` map; they are read into the
+typed aggregate unchanged in meaning, so an upgrade keeps every running room.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.domain.alarms import MemberResult
+from bot.domain.run import Owed, Run, RunOutcome
+from bot.domain.timer import EventKind, Pattern, Timer, TimerEvent
+
+FORMAT = 2
+
+
+def _owed_to_json(owed: Owed) -> list[Any]:
+    return [owed.attempt, owed.by, owed.at_ms]
+
+
+def _owed_from_json(value: Any) -> Owed:
+    if isinstance(value, dict):  # the earlier format: {"n", "by", "at"}
+        return Owed(int(value.get("n", 1)), str(value.get("by", "")), int(value.get("at", 0)))
+    attempt, by, at = value
+    return Owed(int(attempt), str(by), int(at))
+
+
+def _outcome_to_json(outcome: RunOutcome) -> dict[str, Any]:
+    return {
+        "kings": list(outcome.kings),
+        "results": [
+            [r.user_id, r.alarms, r.dismissed, r.on_time, r.is_king] for r in outcome.results
+        ],
+        "refunds": {str(u): p for u, p in outcome.refunds.items()},
+    }
+
+
+def _outcome_from_json(value: dict[str, Any]) -> RunOutcome:
+    return RunOutcome(
+        tuple(int(u) for u in value.get("kings", ())),
+        tuple(
+            MemberResult(int(u), int(a), int(d), int(o), bool(k))
+            for u, a, d, o, k in value.get("results", ())
+        ),
+        {int(u): int(p) for u, p in (value.get("refunds") or {}).items()},
+    )
+
+
+def run_to_json(run: Run) -> str:
+    t = run.timer
+    data: dict[str, Any] = {
+        "v": FORMAT,
+        "run_id": run.run_id,
+        "pattern": [t.pattern.study_ms, t.pattern.break_ms, t.pattern.terms],
+        "started_at_ms": t.started_at_ms,
+        "events": [[e.kind.value, e.at_ms] for e in t.events],
+        "fired_through": run.fired_through,
+        "finished": run.finished,
+    }
+    if run.vote_until_ms is not None:
+        data["vote_until_ms"] = run.vote_until_ms
+    if run.owed_alarms:
+        data["owed_alarms"] = {str(k): _owed_to_json(o) for k, o in run.owed_alarms.items()}
+    if run.owed_results is not None:
+        data["owed_results"] = _owed_to_json(run.owed_results)
+    if run.outcome is not None:
+        data["outcome"] = _outcome_to_json(run.outcome)
+    if run.reached:
+        data["reached"] = {str(k): v for k, v in run.reached.items()}
+    return json.dumps(data, separators=(",", ":"))
+
+
+def run_from_json(text: str | bytes) -> Run:
+    d = json.loads(text)
+    study, brk, terms = d["pattern"]
+    timer = Timer(
+        Pattern(study, brk, terms),
+        d["started_at_ms"],
+        tuple(TimerEvent(EventKind(k), at) for k, at in d["events"]),
+    )
+    if d.get("v") == FORMAT:
+        return Run(
+            run_id=d["run_id"],
+            timer=timer,
+            fired_through=d["fired_through"],
+            finished=d["finished"],
+            vote_until_ms=d.get("vote_until_ms"),
+            owed_alarms={
+                int(k): _owed_from_json(v) for k, v in (d.get("owed_alarms") or {}).items()
+            },
+            owed_results=_owed_from_json(d["owed_results"]) if "owed_results" in d else None,
+            outcome=_outcome_from_json(d["outcome"]) if "outcome" in d else None,
+            reached={int(k): int(v) for k, v in (d.get("reached") or {}).items()},
+        )
+    return _from_earlier_format(d, timer)
+
+
+def _from_earlier_format(d: dict[str, Any], timer: Timer) -> Run:
+    """A run written before the typed format: ``extra`` held ``vote_until_ms``, ``owed``
+    ({"b:<k>" | "end": {"n", "by", "at"}}), ``announce`` and ``reached``."""
+    extra: dict[str, Any] = d.get("extra") or {}
+    owed: dict[str, Any] = extra.get("owed") or {}
+    vote = extra.get("vote_until_ms")
+    announce = extra.get("announce")
+    return Run(
+        run_id=d["run_id"],
+        timer=timer,
+        fired_through=d["fired_through"],
+        finished=d["finished"],
+        vote_until_ms=int(vote) if vote is not None else None,
+        owed_alarms={
+            int(what.removeprefix("b:")): _owed_from_json(entry)
+            for what, entry in owed.items()
+            if what.startswith("b:")
+        },
+        owed_results=_owed_from_json(owed["end"]) if "end" in owed else None,
+        outcome=_outcome_from_json(announce) if announce else None,
+        reached={int(k): int(v) for k, v in (extra.get("reached") or {}).items()},
+    )

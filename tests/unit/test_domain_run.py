@@ -1,0 +1,111 @@
+"""The run aggregate: what is owed, when the room wakes, when it finishes, and its JSON form."""
+
+from __future__ import annotations
+
+import json
+
+from bot.domain.alarms import MemberResult
+from bot.domain.run import Owed, Run, RunOutcome
+from bot.domain.timer import MINUTE_MS, Pattern, Timer
+from storage.session.codec import run_from_json, run_to_json
+
+START = 1_767_225_600_000
+GRACE = 60_000
+RETRY = 5_000
+VOTE = 300_000
+# 2 × (5 + 5): alarms at minutes 5, 10 and 15
+TIMER = Timer(Pattern.from_minutes(5, 5, 2), START)
+
+
+def at(minute: float) -> int:
+    return START + int(minute * MINUTE_MS)
+
+
+def test_a_fresh_run_wakes_at_its_first_boundary() -> None:
+    run = Run(1, TIMER)
+    assert run.next_wakeup(GRACE, RETRY) == at(5)
+    assert [b.index for b in run.due(at(10))] == [1, 2]
+
+
+def test_an_owed_alarm_is_retried_before_the_next_boundary() -> None:
+    run = Run(1, TIMER).claim_alarm(1, "p1", at(5))
+    assert run.fired_through == 1 and run.owes_anything
+    assert run.next_wakeup(GRACE, RETRY) == at(5) + RETRY
+    delivered = run.alarm_delivered(1, at(5) + 800)
+    assert not delivered.owes_anything
+    assert delivered.next_wakeup(GRACE, RETRY) == at(10)
+    assert delivered.rang_at(delivered.boundary(1)) == at(5) + 800
+
+
+def test_the_run_finishes_a_grace_after_its_last_alarm_appeared() -> None:
+    run = Run(1, TIMER, fired_through=2).claim_alarm(3, "p1", at(15))
+    assert run.last_alarm_settled_ms(GRACE) is None  # still owed: its grace has not begun
+    assert not run.ready_to_finish(at(30), GRACE)
+    late = run.alarm_delivered(3, at(17))  # Discord took it two minutes late
+    assert late.next_wakeup(GRACE, RETRY) == at(17) + GRACE
+    assert not late.ready_to_finish(at(17) + GRACE - 1, GRACE)
+    assert late.ready_to_finish(at(17) + GRACE, GRACE)
+
+
+def test_results_open_the_vote_when_they_are_attempted_and_are_kept_until_delivered() -> None:
+    outcome = RunOutcome((7,), (MemberResult(7, 3, 3, 3, True),), {7: 50})
+    run = Run(1, TIMER, fired_through=3).finish(outcome, "p1", at(16), VOTE)
+    assert run.finished and run.vote_until_ms == at(16) + VOTE
+    assert run.next_wakeup(GRACE, RETRY) == at(16) + RETRY  # the results are owed
+    retried = run.attempt_results("p2", at(20), VOTE)
+    assert retried.owed_results == Owed(2, "p2", at(20))
+    assert retried.vote_until_ms == at(20) + VOTE
+    done = retried.results_delivered()
+    assert done.outcome is None and not done.owes_anything
+    assert done.next_wakeup(GRACE, RETRY) == at(20) + VOTE
+    assert done.vote_open(at(20) + VOTE - 1) and done.vote_over(at(20) + VOTE)
+
+
+def test_a_restart_adopts_what_the_last_process_owed() -> None:
+    run = Run(1, TIMER).claim_alarm(1, "old", at(5))
+    assert run.adopt_owed("new").owed_alarms[1] == Owed(1, "new", at(5))
+
+
+def test_the_json_form_round_trips() -> None:
+    outcome = RunOutcome((7, 8), (MemberResult(7, 3, 3, 3, True),), {7: 50})
+    run = (
+        Run(4, TIMER.pause(at(2)).resume(at(3)))
+        .claim_alarm(1, "p1", at(6))
+        .alarm_delivered(1, at(6) + 10)
+        .claim_alarm(2, "p1", at(11))
+    )
+    assert run_from_json(run_to_json(run)) == run
+    finished = run.finish(outcome, "p1", at(20), VOTE)
+    assert run_from_json(run_to_json(finished)) == finished
+
+
+def test_a_run_stored_by_the_earlier_format_reads_the_same() -> None:
+    earlier = {
+        "run_id": 4,
+        "pattern": [5 * MINUTE_MS, 5 * MINUTE_MS, 2],
+        "started_at_ms": START,
+        "events": [],
+        "fired_through": 3,
+        "finished": True,
+        "extra": {
+            "vote_until_ms": at(21),
+            "owed": {
+                "b:3": {"n": 2, "by": "p1", "at": at(15)},
+                "end": {"n": 1, "by": "p1", "at": at(16)},
+            },
+            "announce": {"kings": [7], "results": [[7, 3, 3, 3, True]], "refunds": {"7": 50}},
+            "reached": {"1": at(5) + 100},
+        },
+    }
+    run = run_from_json(json.dumps(earlier))
+    assert run == Run(
+        4,
+        TIMER,
+        fired_through=3,
+        finished=True,
+        vote_until_ms=at(21),
+        owed_alarms={3: Owed(2, "p1", at(15))},
+        owed_results=Owed(1, "p1", at(16)),
+        outcome=RunOutcome((7,), (MemberResult(7, 3, 3, 3, True),), {7: 50}),
+        reached={1: at(5) + 100},
+    )
