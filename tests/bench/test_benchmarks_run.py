@@ -7,6 +7,7 @@ import json
 import pytest
 
 from bench import restart, timer_load
+from bench.common import report
 from tests.support import require_redis
 
 
@@ -28,7 +29,7 @@ async def test_restart_small(store: str, capsys: pytest.CaptureFixture[str]) -> 
     if store == "redis":
         await require_redis()
     figures = await restart.run(60, store, seed=3, missed_share=0.3)
-    restart.report("restart", figures)
+    report("restart", figures)
     printed = last_json(capsys.readouterr().out)
     for key in ("rooms", "store", "rebuild_s", "lost", "doubled"):
         assert key in printed

@@ -12,15 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import discord
 import pytest
 import time_machine
 from simcord import Env
 from simcord.actors import MemberActor
 from simcord.builders import ChannelHandle, GuildHandle
+from simcord.results import InteractionResult, ResponseMessage
 from sqlalchemy.engine import make_url
 
-from bot.app import AnyStudyOnBot, create_bot, studyon_teardown
+from bot.app import AnyStudyOnBot, ShardedStudyOnBot, StudyOnBot, create_bot, studyon_teardown
 from bot.config import Config, parse_config
 from bot.simulation import VirtualTime, frozen_wall_clock
 from tests.e2e.contract import check_requests, report
@@ -65,6 +65,14 @@ def simcord_bot(frozen: time_machine.Traveller, studyon_config: Config) -> AnySt
     return create_bot(studyon_config)
 
 
+def response_of(result: InteractionResult) -> ResponseMessage:
+    """The message the bot answered ``result``'s interaction with, read afresh (it may have
+    been edited since); fails the test when there is none."""
+    response = result.response
+    assert response is not None, f"the bot sent no response message: {result!r}"
+    return response
+
+
 @dataclass
 class Town:
     guild: GuildHandle
@@ -91,8 +99,8 @@ class Studio:
     @property
     def bot(self) -> AnyStudyOnBot:
         bot = self.env.bot
-        assert isinstance(bot, discord.Client)
-        return bot  # type: ignore[return-value]
+        assert isinstance(bot, StudyOnBot | ShardedStudyOnBot)
+        return bot
 
     @property
     def time(self) -> VirtualTime:
@@ -133,11 +141,11 @@ class Studio:
 @pytest.fixture
 async def studio(simcord_env: Env, frozen: time_machine.Traveller) -> AsyncIterator[Studio]:
     bot = simcord_env.bot
-    assert isinstance(bot, discord.Client)
-    await bot.tree.sync()  # what `studyon sync` does once per deployment  # type: ignore[attr-defined]
+    assert isinstance(bot, StudyOnBot | ShardedStudyOnBot)
+    await bot.tree.sync()  # what `studyon sync` does once per deployment
     try:
         yield Studio(simcord_env, frozen, synced=True)
     finally:
         # SimCord's shutdown does not call close(): release the database and store here,
         # or their worker threads keep the test process alive after a failure
-        await studyon_teardown(bot)  # type: ignore[arg-type]
+        await studyon_teardown(bot)

@@ -236,11 +236,12 @@ class Spec:
         return {m.upper() for m in item if m in ("get", "put", "post", "patch", "delete")}
 
     def operation_object(self, method: str, template: str) -> Mapping[str, Any]:
-        return self.document["paths"][template][method.lower()]
+        operation: Mapping[str, Any] = self.document["paths"][template][method.lower()]
+        return operation
 
     def match(self, method: str, path: str) -> RouteMatch | None:
         segments = tuple(path.strip("/").split("/"))
-        candidates = []
+        candidates: list[RouteMatch] = []
         for template, tpl in self.templates:
             if len(tpl) != len(segments):
                 continue
@@ -254,8 +255,8 @@ class Spec:
                     break
             else:
                 candidates.append(RouteMatch(template, args, method in self.methods(template)))
-        allowed = [c for c in candidates if c.allowed]
-        return (allowed or candidates or [None])[0]
+        best = [c for c in candidates if c.allowed] or candidates
+        return best[0] if best else None
 
     def parameters(self, method: str, template: str, where: str) -> dict[str, Mapping[str, Any]]:
         item = self.document["paths"][template]
@@ -454,7 +455,7 @@ def describe(error: ValidationError) -> str:
     template = _LENGTHS.get(str(error.validator))
     if template is not None and isinstance(instance, str | list):
         return f"{len(instance)} " + template.format(limit=error.validator_value)
-    message = error.message
+    message: str = error.message
     whole = repr(instance)
     if len(whole) > 60 and message.startswith(whole):
         message = _brief(instance) + message[len(whole) :]

@@ -10,6 +10,17 @@ from tests.e2e.conftest import Studio
 from tests.e2e.test_timer_support import MINUTE, StudyRoom, balance, open_room
 
 
+def button_labels(message: discord.Message) -> list[str | None]:
+    """The labels of the message's buttons, row by row."""
+    labels: list[str | None] = []
+    for row in message.components:
+        assert isinstance(row, discord.ActionRow)
+        for child in row.children:
+            assert isinstance(child, discord.Button)
+            labels.append(child.label)
+    return labels
+
+
 async def finished(studio: Studio, *names: str, dismiss: bool = True) -> StudyRoom:
     """A room of ``names`` whose 1-term run of 5 minutes just ended; everyone dismissed the
     one alarm on time when ``dismiss``."""
@@ -37,7 +48,7 @@ async def test_kings_are_announced_with_their_refunds(studio: Studio) -> None:
         "Press **Extend** to keep this room for another run with the same pattern. "
         f"Without an extension the room closes <t:{closes}:R>.",
     ]
-    labels = [c.label for row in end.components for c in row.children]  # type: ignore[attr-defined]
+    labels = button_labels(end)
     assert labels == ["1", "2", "3", "4", "5", "Extend"]
     assert await balance(room.members[0], room.town) == "Balance: **1000** points"
     assert await balance(room.members[1], room.town) == "Balance: **1000** points"
@@ -145,5 +156,5 @@ async def test_a_full_room_of_kings_still_gets_its_announcement(studio: Studio) 
     assert lines[0] == "🏁 **The run is over!**"
     assert lines[1].startswith("👑 Today's Study Kings: **00\\_")
     assert lines[-1].startswith("Press **Extend**")
-    labels = [c.label for row in end.components for c in row.children]  # type: ignore[attr-defined]
+    labels = button_labels(end)
     assert labels == ["1", "2", "3", "4", "5", "Extend"]

@@ -15,15 +15,8 @@ from simcord.enums import InteractionType
 from simcord.results import InteractionResult
 from sqlalchemy import select
 
-from bot.render.calendar import (
-    ACCENT,
-    BAR_FILL,
-    CELL,
-    RATING_COLORS,
-    WIDTH,
-    CalendarLayout,
-    layout_month,
-)
+from bot.render.calendar import CELL, WIDTH, CalendarLayout, layout_month
+from bot.render.palette import ACCENT, BAR_FILL, RATING_COLORS
 from bot.services.calendar import CalendarService
 from storage.models import Base, Rating
 from tests.e2e.conftest import Studio, Town
@@ -78,7 +71,9 @@ def not_blank(image: Image.Image) -> bool:
     return max(ImageStat.Stat(image).stddev) > 8 and len(colours) > 50
 
 
-def near(actual: tuple[int, ...], expected: tuple[int, int, int], tolerance: int = 6) -> bool:
+def near(actual: object, expected: tuple[int, int, int], tolerance: int = 6) -> bool:
+    """``actual``, a pixel as ``Image.getpixel`` returns it, is an RGB colour near ``expected``."""
+    assert isinstance(actual, tuple), actual
     return all(abs(a - e) <= tolerance for a, e in zip(actual, expected, strict=False))
 
 

@@ -8,8 +8,10 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import discord
+from simcord.actors import MemberActor
 
 from cogs._board import post_line
 from tests.e2e.conftest import Studio
@@ -26,7 +28,7 @@ async def test_commands_send_only_what_discord_accepts(studio: Studio) -> None:
     alice, bob = town.members
     general = town.general
 
-    for member, name, options in [
+    tour: list[tuple[MemberActor, str, dict[str, Any]]] = [
         (alice, "help", {}),
         (alice, "points", {}),
         (alice, "points", {}),
@@ -36,7 +38,8 @@ async def test_commands_send_only_what_discord_accepts(studio: Studio) -> None:
         (bob, "settings language", {"locale": "ko"}),
         (bob, "points", {}),
         (bob, "todo list", {}),
-    ]:
+    ]
+    for member, name, options in tour:
         result = await member.slash(general, name, **options)
         assert result.acknowledged, name
 

@@ -75,9 +75,9 @@ async def test_run_sync_logs_in_loads_the_cogs_without_serving_and_closes(
     backend = Backend()
     bot = SyncBot(config_for(tmp_path))
     fake = FakeHTTPClient(backend, asyncio.get_running_loop())
-    bot.http = fake  # type: ignore[misc]
+    bot.http = fake
     bot._connection.http = fake
-    bot.tree._http = fake  # type: ignore[attr-defined]
+    bot.tree._http = fake
     seen: dict[str, Any] = {}
     real_sync = sync_module.sync_commands
 

@@ -28,7 +28,7 @@ COMMANDS = "/applications/1456074443980800004/commands"
 GUILD_COMMANDS = "/applications/1456074443980800004/guilds/1456074443980800005/commands"
 CHANNELS = "/guilds/1456074443980800005/channels"
 OVERWRITE = "/channels/1456074443980800001/permissions/1456074443980800006"
-NONE = {"parse": []}
+NONE: dict[str, list[str]] = {"parse": []}
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,9 @@ def checker(spec: Spec) -> ContractChecker:
     return ContractChecker(spec)
 
 
-def check(checker: ContractChecker, method: str, path: str, body: Any = None, **params: Any):
+def check(
+    checker: ContractChecker, method: str, path: str, body: Any = None, **params: Any
+) -> list[Violation]:
     return checker.check_one(Record(method, path, body, params))
 
 
@@ -57,7 +59,7 @@ def embed(**fields: Any) -> dict[str, Any]:
     return {"type": "rich", **fields}
 
 
-def command(name: str = "points", description: str = "Your points", **extra: Any):
+def command(name: str = "points", description: str = "Your points", **extra: Any) -> dict[str, Any]:
     return {"name": name, "description": description, "type": 1, **extra}
 
 
@@ -227,8 +229,8 @@ def test_a_bad_snowflake_is_refused(checker: ContractChecker) -> None:
     assert "/permission_overwrites/0/id" in found
     assert "/permission_overwrites/1/id" in found
     # in the path too
-    found = check(checker, "PATCH", "/channels/None/messages/1456074443980800002", message())
-    assert pointers(found) == ["{channel_id}"]
+    in_path = check(checker, "PATCH", "/channels/None/messages/1456074443980800002", message())
+    assert pointers(in_path) == ["{channel_id}"]
 
 
 def test_a_bad_command_name_is_refused(checker: ContractChecker) -> None:

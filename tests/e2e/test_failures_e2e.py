@@ -29,10 +29,12 @@ pytestmark = pytest.mark.simcord(settle_timeout=0.5)
 MESSAGES = "/channels/*/messages"
 
 
-async def running(studio: Studio, **pattern: int) -> tuple[StudyRoom, int]:
+async def running(
+    studio: Studio, *, study: int = 50, brk: int = 10, terms: int = 4
+) -> tuple[StudyRoom, int]:
     town = studio.guild("alice", "bob")
     alice, bob = town.members
-    room = await open_room(studio, town, alice, bob, **pattern)
+    room = await open_room(studio, town, alice, bob, study=study, brk=brk, terms=terms)
     await alice.slash(room.channel, "timer start")
     return room, studio.now_ms()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.i18n import catalog
-from tests.e2e.conftest import Studio
+from tests.e2e.conftest import Studio, response_of
 from tests.e2e.test_profile_card import speak_korean
 
 TOPIC_TITLES = [
@@ -21,7 +21,7 @@ async def test_help_in_english_with_every_topic(studio: Studio) -> None:
     alice = town.members[0]
     result = await alice.slash(town.general, "help")
     assert result.ephemeral
-    message = result.response
+    message = response_of(result)
     embed = message.embeds[0]
     assert embed.title == "StudyOn · how it works"
     assert [f.name for f in embed.fields] == TOPIC_TITLES
@@ -41,17 +41,17 @@ async def test_help_in_english_with_every_topic(studio: Studio) -> None:
         "ranking",
     ]
     await alice.select(message.message, ["timer"])
-    assert result.response.embeds[0].title == "Timer and alarms"
-    await alice.select(result.response.message, ["overview"])
-    assert result.response.embeds[0].title == "StudyOn · how it works"
+    assert response_of(result).embeds[0].title == "Timer and alarms"
+    await alice.select(response_of(result).message, ["overview"])
+    assert response_of(result).embeds[0].title == "StudyOn · how it works"
 
 
 async def test_choosing_a_topic_shows_it_in_full(studio: Studio) -> None:
     town = studio.guild("alice")
     alice = town.members[0]
     result = await alice.slash(town.general, "help")
-    await alice.select(result.response.message, ["timer"])
-    edited = result.response  # re-read: the same message, edited in place
+    await alice.select(response_of(result).message, ["timer"])
+    edited = response_of(result)  # re-read: the same message, edited in place
     embed = edited.embeds[0]
     assert embed.title == "Timer and alarms"
     body = embed.description or ""
@@ -60,7 +60,7 @@ async def test_choosing_a_topic_shows_it_in_full(studio: Studio) -> None:
     assert "Dismiss" in body and "60 seconds" in body
 
     direct = await alice.slash(town.general, "help", topic="ranking")
-    embed = direct.response.embeds[0]
+    embed = response_of(direct).embeds[0]
     assert embed.title == "Profile and leaderboard"
     assert "/profile" in (embed.description or "") and "25 minutes" in (embed.description or "")
 
@@ -70,7 +70,7 @@ async def test_help_in_korean_uses_korean_command_names(studio: Studio) -> None:
     alice = town.members[0]
     await speak_korean(studio, town, alice)
     result = await alice.slash(town.general, "help")
-    embed = result.response.embeds[0]
+    embed = response_of(result).embeds[0]
     assert embed.title == "StudyOn 사용 가이드"
     assert embed.fields[0].name == "공부방"
     ko = catalog("ko")
@@ -78,7 +78,7 @@ async def test_help_in_korean_uses_korean_command_names(studio: Studio) -> None:
     assert room_create in str(embed.fields[0].value)
     assert "/room create" not in str(embed.fields[0].value)
 
-    await alice.select(result.response.message, ["kings"])
-    embed = result.response.embeds[0]
+    await alice.select(response_of(result).message, ["kings"])
+    embed = response_of(result).embeds[0]
     assert embed.title == "공부왕"
     assert "오늘의 공부왕" in (embed.description or "")

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+import discord
 from simcord.actors import MemberActor
 
 from bot.domain.timer import MINUTE_MS
 from storage.models import RunResult
-from tests.e2e.conftest import Studio, Town
+from tests.e2e.conftest import Studio, Town, response_of
 from tests.e2e.test_profile_card import speak_korean
 from tests.e2e.test_study_voice import MINUTE, open_room, start_timer
 
 DAY_MS = 24 * 60 * MINUTE_MS
 
 
-async def studied(studio: Studio, town: Town, member: MemberActor | int, start: int, minutes: int):
+async def studied(
+    studio: Studio, town: Town, member: MemberActor | int, start: int, minutes: int
+) -> None:
     user_id = member if isinstance(member, int) else member.id
     async with studio.bot.services.uow() as uow:
         await uow.study.add(
@@ -35,11 +38,11 @@ async def test_an_empty_period_says_so(studio: Studio) -> None:
     town = studio.guild("alice")
     result = await town.members[0].slash(town.general, "leaderboard")
     assert not result.ephemeral  # the ranking is for everyone to see
-    embed = result.response.embeds[0]
+    embed = response_of(result).embeds[0]
     assert embed.title == "Leaderboard · This week"
     assert "Nobody has studied" in (embed.description or "")
     assert not embed.fields
-    assert result.response.components == []
+    assert response_of(result).components == []
 
 
 async def test_ranks_study_time_and_kings_by_period(studio: Studio) -> None:
@@ -71,16 +74,16 @@ async def test_ranks_study_time_and_kings_by_period(studio: Studio) -> None:
         await uow.commit()
 
     today = await alice.slash(town.general, "leaderboard", period="day")
-    embed = today.response.embeds[0]
+    embed = response_of(today).embeds[0]
     assert embed.title == "Leaderboard · Today"
     assert embed.fields[0].name == "Study time"
     assert field(embed, 0) == [f"**1.** <@{bob.id}> · 45m", f"**2.** <@{alice.id}> · 30m"]
     assert embed.fields[1].name == "Study Kings"
     assert field(embed, 1) == [f"**1.** <@{bob.id}> · 1 👑"]
-    assert today.response.components == []  # one page: no buttons
+    assert response_of(today).components == []  # one page: no buttons
 
     ever = await alice.slash(town.general, "leaderboard", period="all")
-    embed = ever.response.embeds[0]
+    embed = response_of(ever).embeds[0]
     assert embed.title == "Leaderboard · All time"
     assert field(embed, 0) == [
         f"**1.** <@{carol.id}> · 2h 00m",
@@ -105,7 +108,7 @@ async def test_voice_study_reaches_the_board(studio: Studio) -> None:
     await studio.advance(20 * MINUTE)
     await bob.leave_voice()
     result = await alice.slash(town.general, "leaderboard", period="day")
-    assert field(result.response.embeds[0], 0) == [f"**1.** <@{bob.id}> · 20m"]
+    assert field(response_of(result).embeds[0], 0) == [f"**1.** <@{bob.id}> · 20m"]
 
 
 async def test_pages_of_ten_with_previous_and_next(studio: Studio) -> None:
@@ -118,7 +121,7 @@ async def test_pages_of_ten_with_previous_and_next(studio: Studio) -> None:
         await studied(studio, town, user, now - 30 * MINUTE_MS, 23 - i)  # 23, 22, … 1 minutes
 
     first = await alice.slash(town.general, "leaderboard", period="day")
-    message = first.response
+    message = response_of(first)
     lines = field(message.embeds[0], 0)
     assert len(lines) == 10 and lines[0] == "**1.** <@1000> · 23m"
     assert message.embeds[0].footer.text == "Page 1"
@@ -138,8 +141,10 @@ async def test_pages_of_ten_with_previous_and_next(studio: Studio) -> None:
     assert third is not None
     lines = str(third.embeds[0].fields[0].value).split("\n")
     assert lines == [f"**{21 + i}.** <@{1020 + i}> · {3 - i}m" for i in range(3)]
-    next_button = third.components[0].children[1]  # type: ignore[union-attr]
-    assert next_button.disabled
+    row = third.components[0]
+    assert isinstance(row, discord.ActionRow)
+    next_button = row.children[1]
+    assert isinstance(next_button, discord.Button) and next_button.disabled
 
     await alice.click(third, label="Previous")
     back = town.general.last_message
@@ -154,7 +159,7 @@ async def test_leaderboard_in_korean(studio: Studio) -> None:
     await studio.advance(3 * 60 * MINUTE)
     await studied(studio, town, alice, studio.now_ms() - 90 * MINUTE_MS, 65)
     result = await alice.slash(town.general, "leaderboard", period="month")
-    embed = result.response.embeds[0]
+    embed = response_of(result).embeds[0]
     assert embed.title == "순위 · 이번 달"
     assert embed.fields[0].name == "공부 시간"
     assert field(embed, 0) == [f"**1.** <@{alice.id}> · 1시간 5분"]
@@ -171,8 +176,8 @@ async def test_a_page_turn_that_fails_is_answered(studio: Studio) -> None:
     first = await alice.slash(town.general, "leaderboard", period="day")
     # Discord fails the edit once: the member is told, not left with "interaction failed"
     studio.env.inject_error("POST", "/interactions/*/*/callback", status=500, times=1)
-    result = await alice.click(first.response, label="Next")
+    result = await alice.click(response_of(first), label="Next")
     assert result.acknowledged and result.ephemeral
-    assert "Something went wrong" in (result.response.content or "")
+    assert "Something went wrong" in (response_of(result).content or "")
     assert town.general.last_message is not None
     assert town.general.last_message.embeds[0].footer.text == "Page 1"  # nothing changed

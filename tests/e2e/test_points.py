@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.e2e.conftest import Studio
+from tests.e2e.conftest import Studio, response_of
 
 
 async def test_points_shows_the_welcome_bonus_once(studio: Studio) -> None:
@@ -11,10 +11,10 @@ async def test_points_shows_the_welcome_bonus_once(studio: Studio) -> None:
 
     first = await alice.slash(channel, "points")
     assert first.ephemeral
-    embed = first.response.embeds[0]
+    embed = response_of(first).embeds[0]
     assert "**1000**" in (embed.description or "")
-    assert "welcome bonus" in embed.fields[0].value
+    assert "welcome bonus" in (embed.fields[0].value or "")
 
     again = await alice.slash(channel, "points")
-    assert "**1000**" in (again.response.embeds[0].description or "")
-    assert again.response.embeds[0].fields[0].value.count("welcome bonus") == 1
+    assert "**1000**" in (response_of(again).embeds[0].description or "")
+    assert (response_of(again).embeds[0].fields[0].value or "").count("welcome bonus") == 1

@@ -6,9 +6,10 @@ import io
 
 from PIL import Image
 from simcord.actors import MemberActor
+from simcord.results import InteractionResult
 
 from bot.render.profile import WIDTH
-from tests.e2e.conftest import Studio, Town
+from tests.e2e.conftest import Studio, Town, response_of
 from tests.e2e.test_study_voice import MINUTE, open_room, start_timer
 
 
@@ -20,9 +21,8 @@ async def speak_korean(studio: Studio, town: Town, member: MemberActor) -> None:
     bot.forget_member_locale(town.guild.id, member.id)
 
 
-async def card_of(result: object) -> Image.Image:
-    response = result.response  # type: ignore[attr-defined]
-    attachments = response.attachments
+async def card_of(result: InteractionResult) -> Image.Image:
+    attachments = response_of(result).attachments
     assert [a.filename for a in attachments] == ["profile.png"]
     image = Image.open(io.BytesIO(await attachments[0].read()))
     image.load()
@@ -42,7 +42,7 @@ async def test_my_profile_is_a_private_png_with_my_numbers(studio: Studio) -> No
 
     result = await bob.slash(town.general, "profile")
     assert result.ephemeral
-    content = result.response.content
+    content = response_of(result).content
     assert "**bob**" in content
     assert "950 points" in content  # 1000 welcome bonus − 50 to join
     assert "studied 30m today" in content
@@ -62,14 +62,14 @@ async def test_anyone_may_look_at_anothers_page_privately(studio: Studio) -> Non
 
     result = await bob.slash(town.general, "profile", member=alice)
     assert result.ephemeral
-    assert "**alice**" in result.response.content
-    assert "1000 points" in result.response.content
+    assert "**alice**" in response_of(result).content
+    assert "1000 points" in response_of(result).content
     assert (await card_of(result)).size[0] == WIDTH
 
     # looking at someone who never used the bot gives them nothing and shows zero
     carol = town.guild.add_member(studio.env.create_user("carol"))
     seen = await bob.slash(town.general, "profile", member=carol)
-    assert "0 points" in seen.response.content
+    assert "0 points" in response_of(seen).content
     async with studio.bot.services.uow() as uow:
         assert await uow.ledger.balance(town.guild.id, carol.id) == 0
 
@@ -79,6 +79,6 @@ async def test_profile_in_korean(studio: Studio) -> None:
     alice = town.members[0]
     await speak_korean(studio, town, alice)
     result = await alice.slash(town.general, "profile")
-    assert "1000 포인트" in result.response.content
-    assert "0일 연속" in result.response.content
+    assert "1000 포인트" in response_of(result).content
+    assert "0일 연속" in response_of(result).content
     assert (await card_of(result)).size[0] == WIDTH

@@ -8,10 +8,12 @@ from tests.e2e.conftest import Studio
 from tests.e2e.test_timer_support import ALARM, MINUTE, StudyRoom, at, balance, open_room
 
 
-async def running(studio: Studio, **pattern: int) -> tuple[StudyRoom, int]:
+async def running(
+    studio: Studio, *, study: int = 50, brk: int = 10, terms: int = 4
+) -> tuple[StudyRoom, int]:
     town = studio.guild("alice", "bob", "carol")
     alice, bob, carol = town.members
-    room = await open_room(studio, town, alice, bob, carol, **pattern)
+    room = await open_room(studio, town, alice, bob, carol, study=study, brk=brk, terms=terms)
     await alice.slash(room.channel, "timer start")
     return room, studio.now_ms()
 

@@ -47,7 +47,7 @@ async def test_the_list_pages_ten_rooms_at_a_time_newest_first(studio: Studio) -
         "Page 1 of 2 · 12 room(s)"
     )
     assert page2.footer.text is not None and page2.footer.text.startswith("Page 2 of 2")
-    assert "1/25 members · 50 min study, 10 min break × 4" in page1.fields[0].value
+    assert "1/25 members · 50 min study, 10 min break × 4" in (page1.fields[0].value or "")
     assert answered(third) == "There is no page 3: the rooms fit on 2 page(s)."
 
 
@@ -58,7 +58,7 @@ async def test_the_list_filters_by_tag_and_title(studio: Studio) -> None:
     await make_room(studio, town, alice, "Physics", tags="physics")
     await make_room(studio, town, alice, "math club", tags="club")
 
-    async def titles(**filters: str) -> list[str]:
+    async def titles(**filters: str) -> list[str | None]:
         result = await alice.slash(town.general, "room list", **filters)
         assert result.ephemeral and result.response is not None
         return [f.name for f in result.response.embeds[0].fields]
@@ -80,7 +80,7 @@ async def test_title_search_ignores_case_in_every_script(studio: Studio) -> None
     eco = await make_room(studio, town, alice, "éco club")
     await make_room(studio, town, alice, "Physics")
 
-    async def titles(query: str) -> list[str]:
+    async def titles(query: str) -> list[str | None]:
         result = await bob.slash(town.general, "room list", query=query)
         assert result.ephemeral and result.response is not None
         return [f.name for f in result.response.embeds[0].fields]
@@ -133,7 +133,7 @@ async def test_list_shows_typed_text_without_pinging(studio: Studio) -> None:
     assert result.response is not None
     embed = result.response.embeds[0]
     assert embed.fields[0].name == f"**@everyone** {bob.mention}"
-    assert embed.fields[0].value.startswith(f"**\\*\\*@everyone\\*\\* {bob.mention}**")
+    assert (embed.fields[0].value or "").startswith(f"**\\*\\*@everyone\\*\\* {bob.mention}**")
     pings_nobody(studio, result.response.message)
 
 

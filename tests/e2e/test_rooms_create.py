@@ -3,6 +3,8 @@ every refusal leaves no channel, no room and no charge behind."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import discord
 import pytest
 from simcord.backend.errors import OptionError, SetupError
@@ -139,7 +141,7 @@ async def test_rooms_share_one_category_even_one_made_by_hand(studio: Studio) ->
     ],
 )
 async def test_bad_input_is_refused_and_nothing_is_made(
-    studio: Studio, options: dict[str, str], refusal: str
+    studio: Studio, options: dict[str, Any], refusal: str
 ) -> None:
     town = studio.guild("alice")
     alice = town.members[0]

@@ -39,7 +39,7 @@ async def test_join_grants_both_channels_posts_and_charges(studio: Studio) -> No
     assert lines[-2].content == "**bob** joined"
     pings_nobody(studio, lines[-2])
     card = made.text.pinned_messages()[0].embeds[0]
-    members = next(f for f in card.fields if f.name.startswith("Members"))
+    members = next(f for f in card.fields if (f.name or "").startswith("Members"))
     assert members.name == "Members (2/25)"
     assert members.value == f"{alice.mention} {bob.mention}"
 
@@ -136,7 +136,9 @@ async def test_leave_removes_access_and_says_so_on_the_board(studio: Studio) -> 
         assert can_see(studio, town, alice, channel)
     assert board(made.text)[-1].content == "**bob** left"
     members = next(
-        f for f in made.text.pinned_messages()[0].embeds[0].fields if f.name.startswith("Members")
+        f
+        for f in made.text.pinned_messages()[0].embeds[0].fields
+        if (f.name or "").startswith("Members")
     )
     assert members.name == "Members (1/25)"
     assert await balance(studio, town, bob) == 950  # leaving refunds nothing

@@ -10,7 +10,7 @@ from discord.ext import commands
 from bot.config import Config
 from bot.domain.timer import Pattern, Timer
 from storage.session.base import RoomKey, Run
-from tests.e2e.conftest import Studio, make_config
+from tests.e2e.conftest import Studio, make_config, response_of
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ async def test_a_sharded_process_serves_its_shards_guilds(studio: Studio) -> Non
     general = guild.create_text_channel("general")
     alice = guild.add_member(studio.env.create_user("alice"))
     result = await alice.slash(general, "points")
-    assert "**1000**" in (result.response.embeds[0].description or "")
+    assert "**1000**" in (response_of(result).embeds[0].description or "")
 
     # a guild on shard 0 belongs to another process: its rooms are not rescheduled here
     assert bot.owns_guild(guild.id)

@@ -28,7 +28,7 @@ from storage.session import (
     SessionStoreUnavailable,
     create_session_store,
 )
-from storage.session.redis_store import redact_url
+from storage.urls import redact_url
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 START = 1_700_000_000_000

@@ -27,7 +27,7 @@ import unicodedata
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import discord
 import pytest
@@ -256,7 +256,7 @@ def test_every_literal_t_call_passes_what_its_messages_need() -> None:
 
 def test_every_f_string_key_has_its_messages() -> None:
     known = _known_values()
-    absent = []
+    absent: list[str] = []
     for use in key_uses():
         if use.pattern is None:
             continue
@@ -283,7 +283,10 @@ def _import_everything() -> None:
             importlib.import_module(module.removesuffix(".__init__"))
 
 
-def _subclasses(cls: type) -> Iterator[type]:
+_T = TypeVar("_T")
+
+
+def _subclasses(cls: type[_T]) -> Iterator[type[_T]]:
     for sub in cls.__subclasses__():
         yield sub
         yield from _subclasses(sub)

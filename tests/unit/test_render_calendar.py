@@ -13,18 +13,15 @@ from PIL import Image
 from bot.render import calendar as render
 from bot.render import fonts
 from bot.render.calendar import (
-    ACCENT,
-    BAR_FILL,
-    BAR_TRACK,
     CELL,
     CELL_TODAY,
-    RATING_COLORS,
     WIDTH,
     draw_month,
     labels_for,
     layout_month,
     render_month_png,
 )
+from bot.render.palette import ACCENT, BAR_FILL, BAR_TRACK, RATING_COLORS
 from bot.services.calendar import DayData, MonthData
 
 
@@ -154,7 +151,8 @@ def test_the_picture_is_dark_with_light_text() -> None:
     corner = image.getpixel((2, 2))
     assert isinstance(corner, tuple) and sum(corner) < 3 * 80  # dark background
     title_area = image.crop((render.PAD, render.PAD, render.PAD + 300, render.PAD + 45))
-    assert title_area.convert("L").getextrema()[1] > 220  # light title text
+    _, brightest = title_area.convert("L").getextrema()  # one band: (min, max)
+    assert isinstance(brightest, int | float) and brightest > 220  # light title text
 
 
 def test_the_png_decodes_at_the_layout_size() -> None:

@@ -9,12 +9,9 @@ import pytest
 from PIL import Image
 
 from bot.render.fonts import has_hangul
+from bot.render.palette import BACKGROUND, BAR_FILL, BAR_TRACK, RATING_COLORS
 from bot.render.profile import (
-    BACKGROUND,
-    BAR_FILL,
-    BAR_TRACK,
     NO_RATING,
-    RATING_COLORS,
     TILE,
     WIDTH,
     card_for,
