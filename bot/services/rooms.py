@@ -274,10 +274,13 @@ class RoomService:
             await owe(uow, room.guild_id, owed, now)
             await uow.commit()
         key = key_of(room)
-        await self._store.remove_member(key, user_id)
-        if not remaining:
-            await self._forget(room, "empty")
-        await self._clean_up(owed)
+        try:
+            await self._store.remove_member(key, user_id)
+            if not remaining:
+                await self._forget(room, "empty")
+        finally:
+            # the removal is owed in SQL already; do it now even if live state failed
+            await self._clean_up(owed)
         return LeaveOutcome(room, new_owner, closed=not remaining)
 
     async def undo_join(self, room_id: int, user_id: int) -> None:
@@ -313,8 +316,10 @@ class RoomService:
             owed = access_removals((room.text_channel_id, room.voice_channel_id), user_id)
             await owe(uow, room.guild_id, owed, now)
             await uow.commit()
-        await self._store.remove_member(key_of(room), user_id)
-        await self._clean_up(owed)
+        try:
+            await self._store.remove_member(key_of(room), user_id)
+        finally:
+            await self._clean_up(owed)
 
     # -- owner actions --------------------------------------------------------------------
 
@@ -342,8 +347,10 @@ class RoomService:
             owed = channel_deletes((room.text_channel_id, room.voice_channel_id))
             await owe(uow, room.guild_id, owed, now)
             await uow.commit()
-        await self._forget(room, reason)
-        await self._clean_up(owed)
+        try:
+            await self._forget(room, reason)
+        finally:
+            await self._clean_up(owed)
         return room
 
     async def _forget(self, room: Room, reason: str) -> None:

@@ -90,6 +90,40 @@ async def test_closing_owes_the_channels_and_deletes_them_at_once(world: World) 
     assert [e.key.room_id for e in world.seen.closed] == [room.id]
 
 
+async def test_the_channels_are_deleted_even_when_live_state_cannot_be_dropped(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    discord = FakeDiscord()
+    attach(world, discord)
+    room = await room_with_channels(world, BOB)
+
+    async def store_down(*_: object) -> None:
+        raise ConnectionError("live store unreachable")
+
+    monkeypatch.setattr(world.app.store, "drop_room", store_down)
+    with pytest.raises(ConnectionError):
+        await world.app.rooms.close(room.id, ALICE)
+    assert [c[:3] for c in discord.calls] == [("delete", TEXT, 0), ("delete", VOICE, 0)]
+    assert await rows(world) == []
+
+
+async def test_access_is_removed_even_when_live_state_cannot_be_updated(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    discord = FakeDiscord()
+    attach(world, discord)
+    room = await room_with_channels(world, BOB)
+
+    async def store_down(*_: object) -> None:
+        raise ConnectionError("live store unreachable")
+
+    monkeypatch.setattr(world.app.store, "remove_member", store_down)
+    with pytest.raises(ConnectionError):
+        await world.app.rooms.leave(room.id, BOB)
+    assert sorted(c[:3] for c in discord.calls) == [("revoke", TEXT, BOB), ("revoke", VOICE, BOB)]
+    assert await rows(world) == []
+
+
 async def test_a_failed_delete_is_retried_backing_off_until_done(world: World) -> None:
     discord = FakeDiscord(failures=9, only=TEXT)
     cleanups = attach(world, discord)
