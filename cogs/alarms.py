@@ -207,7 +207,12 @@ class DismissButton(
         bot = studyon(interaction)
         locale = await member_locale(interaction)
         outcome = await bot.services.timers.dismiss(
-            self.key, self.run_id, self.boundary, interaction.user.id
+            self.key,
+            self.run_id,
+            self.boundary,
+            interaction.user.id,
+            alarm_shown_ms=created_ms(interaction.message.id) if interaction.message else None,
+            dismissed_ms=created_ms(interaction.id),
         )
         if not outcome.recorded:
             await reply(interaction, t("alarm.ack.already", locale, k=self.boundary))
@@ -492,7 +497,13 @@ class Alarms(commands.Cog):
             bot.remember_name(payload.guild_id, payload.member)
         k = int(found["k"])
         try:
-            outcome = await services.timers.dismiss(key, int(found["run"]), k, payload.user_id)
+            outcome = await services.timers.dismiss(
+                key,
+                int(found["run"]),
+                k,
+                payload.user_id,
+                alarm_shown_ms=created_ms(payload.message_id),
+            )
         except StudyOnError:
             return  # not a member, the run is over…: a reaction cannot be answered privately
         if outcome.recorded:

@@ -254,10 +254,22 @@ class TimerService:
     # -- alarms ---------------------------------------------------------------------------
 
     async def dismiss(
-        self, key: RoomKey, run_id: int, boundary: int, user_id: int
+        self,
+        key: RoomKey,
+        run_id: int,
+        boundary: int,
+        user_id: int,
+        *,
+        alarm_shown_ms: int | None = None,
+        dismissed_ms: int | None = None,
     ) -> DismissOutcome:
         """A member dismisses alarm #boundary. The first dismissal counts; a repeat changes
-        nothing and says so (``recorded`` False)."""
+        nothing and says so (``recorded`` False).
+
+        ``alarm_shown_ms`` is when the alarm message was created and ``dismissed_ms`` when
+        Discord created the click (both from snowflakes, one clock): a click that lands
+        before the wake-up has saved when its alarm appeared is judged from the message,
+        not from the boundary. Without them, this process's clock stands in."""
         now = self._clock.now_ms()
         members = await self._store.get_members(key)
         joined = members.get(user_id)
@@ -271,11 +283,13 @@ class TimerService:
         b = state.timer.boundaries()[boundary - 1]
         if b.at_ms < joined:
             raise InvalidTimerAction("alarm_before_join")
-        recorded = await self._store.add_dismissal(key, run_id, boundary, user_id, now)
-        at = now
+        rang = max(state.rang_at(b), alarm_shown_ms or 0)
+        # a dismissal cannot precede its alarm: a clock a little behind Discord's (a
+        # reaction has no snowflake of its own) must not turn a prompt dismissal late
+        at = max(dismissed_ms if dismissed_ms is not None else now, rang)
+        recorded = await self._store.add_dismissal(key, run_id, boundary, user_id, at)
         if not recorded:
             at = (await self._store.get_dismissals(key, run_id))[(boundary, user_id)]
-        rang = state.rang_at(b)
         return DismissOutcome(
             boundary, recorded, is_on_time(rang, at, self._settings.alarm_grace_seconds), at
         )

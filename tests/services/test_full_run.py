@@ -102,3 +102,50 @@ async def test_four_terms_three_members(world: World) -> None:
     assert await app.store.get_run(key) is None
     assert world.next_wakeup(key) is None
     assert all(isinstance(e, BoundaryFired | RunFinished | RoomClosed) for e in world.seen.events)
+
+
+class SlowPoster:
+    """An alarm that reaches the channel 30 s after its boundary, and a member who clicks
+    Dismiss 50 s after it appeared — before the wake-up has saved when it appeared."""
+
+    def __init__(self, world: World, user_id: int) -> None:
+        self.world = world
+        self.user_id = user_id
+        self.clicks: list[bool] = []
+
+    async def on_boundary(self, event: BoundaryFired) -> int | None:
+        appeared = event.boundary.at_ms + 30 * SECOND
+        outcome = await self.world.app.timers.dismiss(
+            event.key,
+            event.run_id,
+            event.boundary.index,
+            self.user_id,
+            alarm_shown_ms=appeared,
+            dismissed_ms=appeared + 50 * SECOND,
+        )
+        self.clicks.append(outcome.on_time)
+        return appeared
+
+    async def on_run_finished(self, event: RunFinished) -> None:
+        pass
+
+    async def on_room_closed(self, event: RoomClosed) -> None:
+        pass
+
+
+async def test_a_click_before_the_alarm_is_settled_is_judged_from_the_message(
+    world: World,
+) -> None:
+    app = world.app
+    room = await app.rooms.create(GUILD, ALICE, "Late wire", 5, 5, 1, "", "")
+    await app.rooms.join(room.id, BOB)
+    poster = SlowPoster(world, BOB)
+    app.events.add_room_listener(poster)
+    started = world.now_ms()
+    view = await app.timers.start(room.id, ALICE)
+
+    await world.advance_to(started + 5 * MINUTE_MS + 91 * SECOND)
+    # 80 s after the boundary but 50 s after the alarm appeared: on time (60 s grace)
+    assert poster.clicks == [True]
+    [end] = world.seen.finished
+    assert end.run_id == view.run_id and end.kings == (BOB,)
