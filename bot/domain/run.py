@@ -160,6 +160,20 @@ class Run:
             self, owed_alarms={**self.owed_alarms, index: Owed(owed.attempt + 1, by, now_ms)}
         )
 
+    def attempt_taken(self, index: int | None, now_ms: int) -> Run:
+        """Someone claimed the next attempt at alarm ``index`` (None: the results) and left
+        no trace of it, as a process that died right after claiming would: count it as made,
+        from now, so the next attempt has a claim of its own and waits its turn."""
+        if index is None:
+            assert self.owed_results is not None
+            owed = self.owed_results
+            return replace(self, owed_results=Owed(owed.attempt + 1, owed.by, now_ms))
+        owed = self.owed_alarms[index]
+        return replace(
+            self,
+            owed_alarms={**self.owed_alarms, index: Owed(owed.attempt + 1, owed.by, now_ms)},
+        )
+
     def alarm_delivered(self, index: int, appeared_ms: int | None) -> Run:
         """The alarm is in the channel (``appeared_ms``: its message's creation time, when the
         Discord side knows it)."""

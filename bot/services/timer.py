@@ -311,7 +311,7 @@ class TimerService:
             else:
                 close = run.vote_over(now)
             if not close:
-                self._reschedule(key, run)
+                self._reschedule(key, run, now)
         if close:
             with contextlib.suppress(NotFound, RoomClosed):  # closed meanwhile
                 await self._rooms.close(key.room_id, None, "no_extension")
@@ -362,7 +362,9 @@ class TimerService:
             if not self._takes_over(owed, now):
                 continue  # another process is still retrying it
             if not await self._store.claim(key, f"b:{index}:{run.run_id}:try{owed.attempt + 1}"):
-                continue  # another process took this attempt
+                run = run.attempt_taken(index, now)  # and, if it died, the next one is ours
+                await self._store.put_run(key, run)
+                continue
             run = run.retry_alarm(index, self._token, now)
             await self._store.put_run(key, run)
             run = await self._deliver_alarm(key, run, index, now)
@@ -377,6 +379,8 @@ class TimerService:
         if not self._takes_over(owed_results, now):
             return run
         if not await self._store.claim(key, f"end:{run.run_id}:try{owed_results.attempt + 1}"):
+            run = run.attempt_taken(None, now)
+            await self._store.put_run(key, run)
             return run
         # the vote window opens when the results can be seen, not when they were computed:
         # a results post that failed for a while still gets the whole window
@@ -488,8 +492,11 @@ class TimerService:
         await self._store.put_run(key, finished)
         return await self._deliver_results(key, finished)
 
-    def _reschedule(self, key: RoomKey, run: Run) -> None:
+    def _reschedule(self, key: RoomKey, run: Run, woke_ms: int | None = None) -> None:
         at = next_wakeup(run, self._settings.grace_ms)
+        if at is not None and woke_ms is not None and at <= woke_ms:
+            # what is owed could not be tried now (another process holds it): never spin
+            at = woke_ms + RETRY_MS
         if at is None:
             self._scheduler.cancel(key)
         else:

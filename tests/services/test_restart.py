@@ -14,7 +14,7 @@ import time_machine
 
 from bot.domain.errors import InvalidTimerAction
 from bot.domain.timer import MINUTE_MS, Pattern, Timer
-from bot.services.events import RecordingListener
+from bot.services.events import BoundaryFired, RecordingListener, RoomClosed, RunFinished
 from bot.wiring import open_services
 from storage.session.base import RoomKey, Run
 from storage.session.redis_store import RedisSessionStore
@@ -320,3 +320,58 @@ async def test_a_run_running_in_sql_whose_live_state_is_gone_never_blocks_a_star
         running = await uow.runs.current(room.id)
     assert lost is not None and lost.status == "stopped"
     assert running is not None and running.id == second.run_id
+
+
+class FirstPostFails:
+    """Discord refuses the first alarm post; what it later accepts is recorded."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.failed = False
+        self.posted: list[tuple[int, int]] = []  # (alarm, at)
+
+    async def on_boundary(self, event: BoundaryFired) -> int | None:
+        if not self.failed:
+            self.failed = True
+            raise ConnectionError("503 Service Unavailable")
+        self.posted.append((event.boundary.index, self.world.now_ms()))
+        return self.world.now_ms()
+
+    async def on_run_finished(self, event: RunFinished) -> None:
+        pass
+
+    async def on_room_closed(self, event: RoomClosed) -> None:
+        pass
+
+
+async def test_an_attempt_claimed_by_a_process_that_died_is_passed_over(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process claimed the second attempt at an owed alarm and died before saving it:
+    the attempt counts as made, the next one is tried a retry later, and the room is never
+    woken in a tight loop meanwhile."""
+    discord = FirstPostFails(world)
+    world.app.events.add_room_listener(discord)
+    key, run_id, t0 = await start_room(world)
+    store = world.app.store
+    await world.advance_to(t0 + 50 * MINUTE_MS)  # alarm #1 falls; its post fails
+    run = await store.get_run(key)
+    assert run is not None and run.owed_alarms[1].attempt == 1
+    assert await store.claim(key, f"b:1:{run_id}:try2")  # ... by the process that died
+
+    claims: list[str] = []
+    claim = store.claim
+
+    async def counted(room: RoomKey, name: str) -> bool:
+        claims.append(name)
+        return await claim(room, name)
+
+    monkeypatch.setattr(store, "claim", counted)
+    await world.advance(5 * SECOND)  # attempt 2 is taken: passed over
+    assert claims == [f"b:1:{run_id}:try2"] and discord.posted == []
+    assert world.next_wakeup(key) == world.now_ms() + 5 * SECOND
+    await world.advance(5 * SECOND)  # attempt 3 is this process's
+    assert claims == [f"b:1:{run_id}:try2", f"b:1:{run_id}:try3"]
+    assert discord.posted == [(1, t0 + 50 * MINUTE_MS + 10 * SECOND)]
+    run = await store.get_run(key)
+    assert run is not None and not run.owed_alarms

@@ -66,6 +66,17 @@ def test_a_restart_adopts_what_the_last_process_owed() -> None:
     assert run.adopt_owed("new").owed_alarms[1] == Owed(1, "new", at(5))
 
 
+def test_an_attempt_someone_else_claimed_counts_as_made_from_then() -> None:
+    run = Run(1, TIMER).claim_alarm(1, "p1", at(5))
+    passed = run.attempt_taken(1, at(6))
+    assert passed.owed_alarms[1] == Owed(2, "p1", at(6))
+    assert passed.next_wakeup(GRACE, RETRY) == at(6) + RETRY
+    outcome = RunOutcome((7,), (MemberResult(7, 3, 3, 3, True),), {7: 50})
+    ended = Run(1, TIMER, fired_through=3).finish(outcome, "p1", at(16), VOTE)
+    assert ended.attempt_taken(None, at(17)).owed_results == Owed(2, "p1", at(17))
+    assert ended.attempt_taken(None, at(17)).vote_until_ms == ended.vote_until_ms
+
+
 def test_the_json_form_round_trips() -> None:
     outcome = RunOutcome((7, 8), (MemberResult(7, 3, 3, 3, True),), {7: 50})
     run = (
