@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from bot.clock import Clock
 from bot.domain.alarms import MemberSpan, is_on_time, run_results
 from bot.domain.errors import InvalidTimerAction, NotFound, NotMember, NotOwner, RoomClosed
-from bot.domain.points import refund_key
 from bot.domain.run import Owed, Run, RunOutcome
 from bot.domain.timer import Boundary, Pattern, Timer, TimerState
 from bot.services.events import (
@@ -39,7 +38,7 @@ from bot.services.points import refund_in
 from bot.services.ports import WakeScheduler
 from bot.services.rooms import RoomService, key_of, open_room
 from bot.services.settings import ServiceSettings
-from storage.models import AlarmDismissal, RunResult
+from storage.models import AlarmDismissal, RunResult, RunStatus
 from storage.session.base import RoomKey, SessionStore
 from storage.uow import UnitOfWorkFactory
 
@@ -52,6 +51,7 @@ LATE_MS = 5_000
 OWED_LEASE_MS = 120_000
 MAX_DELIVERY_ATTEMPTS = 120  # with a wake-up every few seconds: about a quarter of an hour
 RETRY_MS = 5_000  # after a failed delivery, when the room is woken again
+ANOTHER_PROCESS = "another process"  # owes an announcement whose claim this one lost
 
 
 @dataclass(frozen=True, slots=True)
@@ -418,17 +418,30 @@ class TimerService:
         )
 
     async def _finish(self, key: RoomKey, run: Run, now: int) -> Run:
-        """Kings, refunds and results in one transaction; announced once."""
+        """Kings, refunds and results in one transaction, settled once under the run's row
+        lock: a wake-up after a crash (at any step) finds them settled, or settles them, and
+        reads the same outcome. Then the results are owed, and announced once."""
         vote_ms = self._settings.vote_ms
-        if not await self._store.claim(key, f"finish:{run.run_id}"):
-            finished = run.finish(None, self._token, now, vote_ms)  # another process has it
-            await self._store.put_run(key, finished)
-            return finished
+        outcome = await self._settle(key, run, now)
+        if await self._store.claim(key, f"finish:{run.run_id}"):
+            finished = run.finish(outcome, self._token, now, vote_ms)
+        else:
+            # another process claimed the announcement: it is owed by that process, and
+            # taken over after the lease if it never comes (it may have died claiming)
+            finished = run.finish(outcome, ANOTHER_PROCESS, now, vote_ms)
+        await self._store.put_run(key, finished)
+        if finished.owed_results is not None and finished.owed_results.by == self._token:
+            return await self._deliver_results(key, finished)
+        return finished
+
+    async def _settle(self, key: RoomKey, run: Run, now: int) -> RunOutcome:
         dismissals = await self._store.get_dismissals(key, run.run_id)
         bounds = run.timer.boundaries()
         grace_s = self._settings.alarm_grace_seconds
         refunds: dict[int, int] = {}
         async with self._uow() as uow:
+            row = await uow.runs.get_for_update(run.run_id)
+            settled = row is not None and row.status == RunStatus.FINISHED.value
             started = run.timer.started_at_ms
             # the stays of this run: not ended before it began, and not a join that was taken
             # back at once (zero length, its payment already returned)
@@ -448,17 +461,20 @@ class TimerService:
                 user_id = result.user_id
                 refund_id: int | None = None
                 if result.is_king:
-                    # every payment for a stay of this run (a rejoin paid again), each once
+                    # every payment for a stay of this run (a rejoin paid again), each once:
+                    # a refund already paid is found by its key, not paid again; this run
+                    # announces the refunds it paid (a settling repeated after a crash
+                    # included), not those an earlier run of the same stay paid
                     paid = [
                         m.payment_entry_id
                         for m in stays
                         if m.user_id == user_id and m.payment_entry_id is not None
                     ]
+                    reference = f"run:{run.run_id}"
                     for payment_id in paid:
-                        already = await uow.ledger.by_key(refund_key(payment_id))
-                        entry = await refund_in(uow, payment_id, f"run:{run.run_id}", now)
+                        entry = await refund_in(uow, payment_id, reference, now)
                         refund_id = entry.id
-                        if already is None:
+                        if entry.reference.startswith(reference + ";"):
                             refunds[user_id] = refunds.get(user_id, 0) + entry.amount
                 rows.append(
                     RunResult(
@@ -471,26 +487,24 @@ class TimerService:
                         refund_entry_id=refund_id,
                     )
                 )
-            await uow.runs.add_results(rows)
-            await uow.runs.add_dismissals(
-                AlarmDismissal(
-                    run_id=run.run_id,
-                    boundary=boundary,
-                    user_id=user_id,
-                    dismissed_ms=at,
-                    on_time=is_on_time(run.rang_at(bounds[boundary - 1]), at, grace_s),
+            if not settled:
+                await uow.runs.add_results(rows)
+                await uow.runs.add_dismissals(
+                    AlarmDismissal(
+                        run_id=run.run_id,
+                        boundary=boundary,
+                        user_id=user_id,
+                        dismissed_ms=at,
+                        on_time=is_on_time(run.rang_at(bounds[boundary - 1]), at, grace_s),
+                    )
+                    for (boundary, user_id), at in dismissals.items()
+                    if 1 <= boundary <= len(bounds)
                 )
-                for (boundary, user_id), at in dismissals.items()
-                if 1 <= boundary <= len(bounds)
-            )
-            row = await uow.runs.get(run.run_id)
-            if row is not None:
-                await uow.runs.finish(row, "finished", now)
+                if row is not None:
+                    await uow.runs.finish(row, RunStatus.FINISHED, now)
             await uow.commit()
         kings = tuple(sorted(r.user_id for r in results if r.is_king))
-        finished = run.finish(RunOutcome(kings, tuple(results), refunds), self._token, now, vote_ms)
-        await self._store.put_run(key, finished)
-        return await self._deliver_results(key, finished)
+        return RunOutcome(kings, tuple(results), refunds)
 
     def _reschedule(self, key: RoomKey, run: Run, woke_ms: int | None = None) -> None:
         at = next_wakeup(run, self._settings.grace_ms)

@@ -38,6 +38,17 @@ class RunRepository(Repository):
     async def get(self, run_id: int) -> Run | None:
         return await self.session.get(Run, run_id)
 
+    async def get_for_update(self, run_id: int) -> Run | None:
+        """The run, re-read and locked until the end of the transaction (PostgreSQL
+        ``FOR UPDATE``; SQLite transactions hold the write lock already)."""
+        stmt = (
+            select(Run)
+            .where(Run.id == run_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.scalars(stmt)).one_or_none()
+
     async def current(self, room_id: int) -> Run | None:
         """The room's running run, if any."""
         stmt = select(Run).where(Run.room_id == room_id, Run.status == RunStatus.RUNNING.value)

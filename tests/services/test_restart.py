@@ -375,3 +375,56 @@ async def test_an_attempt_claimed_by_a_process_that_died_is_passed_over(
     assert discord.posted == [(1, t0 + 50 * MINUTE_MS + 10 * SECOND)]
     run = await store.get_run(key)
     assert run is not None and not run.owed_alarms
+
+
+class Crash(BaseException):
+    """The process dies here (not an error the scheduler would retry)."""
+
+
+@pytest.mark.parametrize("dies_at", ["reading_dismissals", "saving_the_finished_run"])
+async def test_a_crash_while_finishing_still_pays_and_announces_once(
+    sqlite_world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dies_at: str
+) -> None:
+    key, run_id, t0 = await start_room(sqlite_world)
+    for index, minute in enumerate((50, 60, 110), start=1):
+        await sqlite_world.advance_to(t0 + minute * MINUTE_MS)
+        await sqlite_world.app.timers.dismiss(key, run_id, index, BOB)
+    store = sqlite_world.app.store
+    if dies_at == "reading_dismissals":
+
+        async def die(*_: object) -> None:
+            raise Crash
+
+        monkeypatch.setattr(store, "get_dismissals", die)
+    else:
+        put_run = store.put_run
+
+        async def die_when_finished(room: RoomKey, run: Run) -> None:
+            if run.finished:
+                raise Crash
+            await put_run(room, run)
+
+        monkeypatch.setattr(store, "put_run", die_when_finished)
+    sqlite_world.clock.shift(61)  # the last alarm's grace is over: the wake-up finishes
+    with pytest.raises(Crash):
+        await sqlite_world.app.timers.wake(key)
+    assert sqlite_world.seen.finished == []
+    monkeypatch.undo()
+
+    after = await reopen(sqlite_world, tmp_path)
+    after.app.scheduler.start()
+    await after.app.timers.restore()
+    await after.settle()
+    if dies_at == "saving_the_finished_run":
+        # its announcement was claimed by the process that died: taken over after the lease
+        assert after.seen.finished == []
+        await after.advance(120 * SECOND)
+    [end] = after.seen.finished
+    assert end.kings == (BOB,) and end.refunds == {BOB: 50}
+    assert (await after.app.points.balance(GUILD, BOB)).balance == 1000
+    async with after.app.uow() as uow:
+        stored = await uow.runs.results(run_id)
+        assert {r.user_id: r.is_king for r in stored} == {ALICE: False, BOB: True}
+    await after.advance(10 * MINUTE_MS)
+    assert len(after.seen.finished) == 1
+    await after.app.close()
