@@ -175,3 +175,6 @@ class ChannelCleaner:
             await self._http.delete_channel_permissions(
                 channel_id, user_id, reason="StudyOn: left the room"
             )
+
+    async def restore_member_access(self, channel_id: int, user_id: int) -> None:
+        await grant_access(self._http, (channel_id,), user_id)

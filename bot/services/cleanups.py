@@ -193,10 +193,31 @@ class CleanupService:
                 return False
             async with self._uow() as uow:
                 await uow.cleanups.done(cleanup_id)
+                rejoined = item.kind is CleanupKind.REVOKE_ACCESS and (
+                    await uow.cleanups.is_room_member(item.channel_id, item.user_id)
+                )
                 await uow.commit()
+            if rejoined:
+                # they joined again while the removal was on its way: the grant of that join
+                # may have landed before it, so their access is given back
+                await self._restore(cleaner, item)
             return True
         finally:
             self._busy.discard(item)
+
+    @staticmethod
+    async def _restore(cleaner: ChannelCleaner, item: Owed) -> None:
+        try:
+            await cleaner.restore_member_access(item.channel_id, item.user_id)
+        except Exception:
+            # /room join gives a member's access back too; say so rather than retry forever
+            log.warning(
+                "could not give user %s back access to channel %s after they rejoined; "
+                "/room join restores it",
+                item.user_id,
+                item.channel_id,
+                exc_info=True,
+            )
 
     async def _failed(self, cleanup_id: int, item: Owed, error: Exception) -> None:
         now = self._clock.now_ms()

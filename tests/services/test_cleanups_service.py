@@ -4,6 +4,7 @@ Redis: recorded with what made them owed, done at once, and on failure tried aga
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from bot.services.cleanups import (
     retry_delay_ms,
 )
 from storage.models import CleanupKind, DiscordCleanup, Room
-from tests.services.conftest import ALICE, BOB, GUILD, World, reopen
+from tests.services.conftest import ALICE, BOB, CAROL, GUILD, World, reopen
 
 TEXT, VOICE = 7001, 7002
 
@@ -37,12 +38,19 @@ class FakeDiscord:
         self.failures = failures
         self.only = only
         self.calls: list[tuple[str, int, int, int]] = []  # (what, channel, user, at_ms)
+        self.during_removal: Callable[[], Awaitable[object]] | None = None
 
     async def delete_channel(self, channel_id: int) -> None:
         self._call("delete", channel_id, 0)
 
     async def remove_member_access(self, channel_id: int, user_id: int) -> None:
         self._call("revoke", channel_id, user_id)
+        if self.during_removal is not None:
+            hook, self.during_removal = self.during_removal, None
+            await hook()
+
+    async def restore_member_access(self, channel_id: int, user_id: int) -> None:
+        self._call("restore", channel_id, user_id)
 
     def _call(self, what: str, channel_id: int, user_id: int) -> None:
         self.calls.append((what, channel_id, user_id, SystemClock().now_ms()))
@@ -208,6 +216,22 @@ async def test_a_member_back_in_the_room_keeps_access_owed_removed_before(world:
 
     assert await rows(world) == []  # owed no more
     assert len(discord.calls) == calls  # and nothing was removed
+
+
+async def test_a_member_who_rejoins_while_their_removal_is_on_its_way_keeps_access(
+    world: World,
+) -> None:
+    discord = FakeDiscord()
+    attach(world, discord)
+    room = await room_with_channels(world, BOB, CAROL)
+
+    # Bob is back (and granted access by his join) before Discord carries out the removal
+    discord.during_removal = lambda: world.app.rooms.join(room.id, BOB)
+    await world.app.rooms.leave(room.id, BOB)
+
+    # the removal already sent is undone; the one not yet sent was cancelled by the join
+    assert [c[:3] for c in discord.calls] == [("revoke", TEXT, BOB), ("restore", TEXT, BOB)]
+    assert await rows(world) == []
 
 
 async def test_work_owed_without_a_discord_side_waits_for_one(world: World) -> None:
