@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CARD_DIGEST = "card_digest"
 MEMBERS_SHOWN = 25
 
 
@@ -108,7 +107,7 @@ async def refresh_card(bot: AnyStudyOnBot, room_id: int, *, force: bool = False)
     timer = await services.timers.status_of(key)
     embed = render_card(room, timer, bot.default_locale)
     new = digest(embed)
-    if not force and await services.store.get_message(key, CARD_DIGEST) == new:
+    if not force and await services.store.card_digest(key) == new:
         return False
     message = bot.get_partial_messageable(r.text_channel_id).get_partial_message(r.card_message_id)
     try:
@@ -116,5 +115,5 @@ async def refresh_card(bot: AnyStudyOnBot, room_id: int, *, force: bool = False)
     except discord.NotFound:
         log.warning("card of room %s is gone", room_id)
         return False
-    await services.store.set_message(key, CARD_DIGEST, new)
+    await services.store.put_card_digest(key, new)
     return True

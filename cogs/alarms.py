@@ -51,18 +51,6 @@ DISCORD_EPOCH_MS = discord.utils.DISCORD_EPOCH
 SCORES = (1, 2, 3, 4, 5)
 
 
-def alarm_name(run_id: int, boundary: int) -> str:
-    """The session-store name of an alarm's message id."""
-    return f"alarm:{run_id}:{boundary}"
-
-
-def end_name(run_id: int) -> str:
-    return f"end:{run_id}"
-
-
-_ALARM_NAME = re.compile(r"alarm:(?P<run>[0-9]+):(?P<k>[0-9]+)")
-
-
 def created_ms(message_id: int) -> int:
     """When Discord created the message with this id (a snowflake), in epoch ms."""
     return (message_id >> 22) + DISCORD_EPOCH_MS
@@ -398,7 +386,7 @@ class Alarms(commands.Cog):
         bot = self.bot
         store = bot.services.store
         key, k = event.key, event.boundary.index
-        posted = await store.get_message(key, alarm_name(event.run_id, k))
+        posted = await store.alarm_message(key, event.run_id, k)
         if posted is not None:
             return created_ms(posted)  # a retry after a success we did not see
         channel_id = await self._channel_of(key)
@@ -425,7 +413,7 @@ class Alarms(commands.Cog):
         except (discord.NotFound, discord.Forbidden):
             log.warning("room %s: cannot post alarm #%s in channel %s", key, k, channel_id)
             return None
-        await store.set_message(key, alarm_name(event.run_id, k), message.id)
+        await store.put_alarm_message(key, event.run_id, k, message.id)
         try:
             await with_retries(lambda: message.add_reaction(ALARM_EMOJI))
         except (discord.HTTPException, DiscordBusy):
@@ -438,7 +426,7 @@ class Alarms(commands.Cog):
         bot = self.bot
         store = bot.services.store
         key = event.key
-        if await store.get_message(key, end_name(event.run_id)) is not None:
+        if await store.results_message(key, event.run_id) is not None:
             return
         channel_id = await self._channel_of(key)
         if channel_id is None:
@@ -463,7 +451,7 @@ class Alarms(commands.Cog):
         except (discord.NotFound, discord.Forbidden):
             log.warning("room %s: cannot announce the end of run %s", key, event.run_id)
             return
-        await store.set_message(key, end_name(event.run_id), message.id)
+        await store.put_results_message(key, event.run_id, message.id)
         await refresh_card_quietly(bot, key.room_id)
 
     async def on_room_closed(self, event: RoomClosed) -> None:
@@ -486,20 +474,16 @@ class Alarms(commands.Cog):
         if room is None or room.status != "open":
             return
         key = RoomKey(room.guild_id, room.id)
-        found = None
-        for name, message_id in (await services.store.get_messages(key)).items():
-            if message_id == payload.message_id and (match := _ALARM_NAME.fullmatch(name)):
-                found = match
-                break
-        if found is None:
+        alarm = await services.store.alarm_of_message(key, payload.message_id)
+        if alarm is None:
             return
         if payload.member is not None:
             bot.remember_name(payload.guild_id, payload.member)
-        k = int(found["k"])
+        k = alarm.boundary
         try:
             outcome = await services.timers.dismiss(
                 key,
-                int(found["run"]),
+                alarm.run_id,
                 k,
                 payload.user_id,
                 alarm_shown_ms=created_ms(payload.message_id),

@@ -34,7 +34,7 @@ from bot.services.events import BoundaryFired, RunFinished
 from bot.services.events import RoomClosed as RoomClosedEvent
 from bot.services.rooms import OPEN, RoomDraft, RoomView, key_of
 from cogs import _channels
-from cogs._card import CARD_DIGEST, digest, render_card
+from cogs._card import digest, render_card
 from cogs._common import NO_MENTIONS, error_text, member_locale, reply, studyon
 from cogs._delivery import board, guarded, refresh_card_quietly
 from storage.models import Room, RoomMember
@@ -443,7 +443,7 @@ class Rooms(commands.Cog):
                 return
             raise
         # the card already shows this room: the first refresh need not edit it
-        await services.store.set_message(key_of(room), CARD_DIGEST, digest(embed))
+        await services.store.put_card_digest(key_of(room), digest(embed))
         await board(
             bot,
             text.id,

@@ -41,10 +41,6 @@ from storage.uow import UnitOfWorkFactory
 
 Span = tuple[int, int]  # [start, end) in epoch ms
 
-OPEN_PREFIX = "study.open."
-ALIVE = "study.alive"
-CLOSED = 0  # a closed session (the session store keeps names; 0 marks "no open session")
-
 
 # -- pure span arithmetic ---------------------------------------------------------------------
 
@@ -136,15 +132,6 @@ class Reconciled:
     opened: tuple[int, ...]  # arrived while the bot was down: counting from now
 
 
-def _user_of(name: str) -> int | None:
-    if not name.startswith(OPEN_PREFIX):
-        return None
-    try:
-        return int(name[len(OPEN_PREFIX) :])
-    except ValueError:
-        return None
-
-
 class StudyService:
     """Voice presence in rooms → study time. One instance per process; the rooms of a guild
     are served by one process (its shard), so the per-room locks here are enough."""
@@ -167,12 +154,7 @@ class StudyService:
 
     async def open_sessions(self, key: RoomKey) -> dict[int, int]:
         """{user_id: since_ms} of the room's open sessions."""
-        out: dict[int, int] = {}
-        for name, value in (await self._store.get_messages(key)).items():
-            user = _user_of(name)
-            if user is not None and value != CLOSED:
-                out[user] = int(value)
-        return out
+        return await self._store.open_voice_sessions(key)
 
     def active_rooms(self) -> set[RoomKey]:
         return set(self._where.values())
@@ -188,7 +170,7 @@ class StudyService:
             if user_id in await self.open_sessions(key):
                 self._where[(key.guild_id, user_id)] = key
                 return False
-            await self._store.set_message(key, OPEN_PREFIX + str(user_id), self._clock.now_ms())
+            await self._store.put_voice_sessions(key, {user_id: self._clock.now_ms()})
             self._where[(key.guild_id, user_id)] = key
             return True
 
@@ -203,7 +185,7 @@ class StudyService:
             if since is None:
                 return None
             until = max(since, self._clock.now_ms() if at_ms is None else at_ms)
-            await self._store.set_message(key, OPEN_PREFIX + str(user_id), CLOSED)
+            await self._store.close_voice_sessions(key, [user_id])
             credits = await self._write(key, [(user_id, since, until)])
             return credits[0] if credits else Credit(user_id, ())
 
@@ -214,8 +196,7 @@ class StudyService:
             now = self._clock.now_ms() if at_ms is None else at_ms
             sessions = await self.open_sessions(key)
             todo = [(u, since, now) for u, since in sessions.items() if since < now]
-            for user, _, until in todo:
-                await self._store.set_message(key, OPEN_PREFIX + str(user), until)
+            await self._store.put_voice_sessions(key, {user: until for user, _, until in todo})
             return await self._write(key, todo)
 
     async def forget_room(self, key: RoomKey) -> None:
@@ -232,7 +213,7 @@ class StudyService:
         now = self._clock.now_ms()
         rooms = set(self.active_rooms() if keys is None else keys)
         for key in rooms:
-            await self._store.set_message(key, ALIVE, now)
+            await self._store.put_alive(key, now)
         return len(rooms)
 
     async def reconcile(self, key: RoomKey, present: Iterable[int]) -> Reconciled:
@@ -241,7 +222,7 @@ class StudyService:
         async with self._lock(key):
             now = self._clock.now_ms()
             stored = await self.open_sessions(key)
-            alive = await self._store.get_message(key, ALIVE)
+            alive = await self._store.alive_at(key)
             gone = sorted(u for u in stored if u not in here)
             new = sorted(u for u in here if u not in stored)
             todo: list[tuple[int, int, int]] = []
@@ -251,15 +232,14 @@ class StudyService:
                 # lasted until then, and is never counted past the moment the bot went down
                 until = min(now, max(since, alive or since))
                 todo.append((user, since, until))
-                await self._store.set_message(key, OPEN_PREFIX + str(user), CLOSED)
                 self._where.pop((key.guild_id, user), None)
-            for user in new:
-                await self._store.set_message(key, OPEN_PREFIX + str(user), now)
+            await self._store.close_voice_sessions(key, gone)
+            await self._store.put_voice_sessions(key, dict.fromkeys(new, now))
             for user in here:
                 self._where[(key.guild_id, user)] = key
             await self._write(key, todo)
             if here:
-                await self._store.set_message(key, ALIVE, now)
+                await self._store.put_alive(key, now)
             return Reconciled(tuple(sorted(here & set(stored))), tuple(gone), tuple(new))
 
     # -- totals --------------------------------------------------------------------------

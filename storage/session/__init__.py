@@ -1,11 +1,12 @@
 """Live state of running rooms: the contract and its Redis and embedded implementations."""
 
-from storage.session.base import Binding, BindOutcome, RoomKey, Run, SessionStore
+from storage.session.base import AlarmRef, Binding, BindOutcome, RoomKey, Run, SessionStore
 from storage.session.embedded import EmbeddedSessionStore
 from storage.session.factory import create_session_store
 from storage.session.redis_store import RedisSessionStore, SessionStoreUnavailable
 
 __all__ = [
+    "AlarmRef",
     "BindOutcome",
     "Binding",
     "EmbeddedSessionStore",

@@ -9,7 +9,7 @@ shared and every method is one short transaction under a lock.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ import aiosqlite
 
 from storage.session.base import Binding, BindOutcome, RoomKey, Run
 from storage.session.codec import run_from_json, run_to_json
+from storage.session.slots import RoomSlots
 
 IN_CHUNK = 500
 SCHEMA_VERSION = 2  # 2: the database the live state belongs to (``bound_to``)
@@ -72,7 +73,7 @@ _SCHEMA = (
 _LIVE_TABLES = ("runs", "claims", "dismissals", "members", "messages")
 
 
-class EmbeddedSessionStore:
+class EmbeddedSessionStore(RoomSlots):
     """:class:`~storage.session.base.SessionStore` in a SQLite file (``":memory:"`` for
     throw-away tests)."""
 
@@ -271,28 +272,34 @@ class EmbeddedSessionStore:
         )
         return {u: ms for u, ms in rows}
 
-    # -- message ids ---------------------------------------------------------------------
+    # -- the room's small live values (named in storage.session.slots) ----------------
 
-    async def set_message(self, key: RoomKey, name: str, message_id: int) -> None:
-        await self._write(
-            "INSERT INTO messages (guild, room, name, message_id) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (guild, room, name) DO UPDATE SET message_id = excluded.message_id",
-            (key.guild_id, key.room_id, name, message_id),
+    async def _put_slots(self, key: RoomKey, values: Mapping[str, int]) -> None:
+        await self._write_many(
+            [
+                (
+                    "INSERT INTO messages (guild, room, name, message_id) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (guild, room, name) DO UPDATE SET message_id = "
+                    "excluded.message_id",
+                    (key.guild_id, key.room_id, name, value),
+                )
+                for name, value in values.items()
+            ]
         )
 
-    async def get_message(self, key: RoomKey, name: str) -> int | None:
+    async def _slot(self, key: RoomKey, name: str) -> int | None:
         rows = await self._read(
             "SELECT message_id FROM messages WHERE guild = ? AND room = ? AND name = ?",
             (key.guild_id, key.room_id, name),
         )
         return int(rows[0][0]) if rows else None
 
-    async def get_messages(self, key: RoomKey) -> dict[str, int]:
+    async def _slots(self, key: RoomKey) -> dict[str, int]:
         rows = await self._read(
             "SELECT name, message_id FROM messages WHERE guild = ? AND room = ?",
             (key.guild_id, key.room_id),
         )
-        return {name: mid for name, mid in rows}
+        return {name: int(value) for name, value in rows}
 
     async def drop_room(self, key: RoomKey) -> None:
         room = (key.guild_id, key.room_id)

@@ -7,7 +7,7 @@ Every key of a room starts with ``{namespace}:room:{guild}:{room}:``:
 - ``dis:{run_id}``   hash, "boundary:user" -> dismissed at, ms (HSETNX: the first wins)
 - ``disruns``        set of the run ids that have a dismissal hash, so deleting needs no scan
 - ``members``        hash, user id -> joined at, ms
-- ``msgs``           hash, name -> message id
+- ``msgs``           hash, name -> integer: the values of storage.session.slots
 
 ``{namespace}:running`` is the set of "guild:room" with a stored run, read at start-up to
 rebuild the schedule. ``{namespace}:identity`` is the identity of the database the live state
@@ -18,7 +18,7 @@ database's state: once, at start-up, over this namespace's room keys only.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -26,6 +26,7 @@ from redis.exceptions import RedisError, WatchError
 
 from storage.session.base import Binding, BindOutcome, RoomKey, Run
 from storage.session.codec import run_from_json, run_to_json
+from storage.session.slots import RoomSlots
 from storage.urls import redact_url
 
 MGET_CHUNK = 1000
@@ -45,7 +46,7 @@ class SessionStoreUnavailable(ConnectionError):
     """The session store's server could not be reached."""
 
 
-class RedisSessionStore:
+class RedisSessionStore(RoomSlots):
     """:class:`~storage.session.base.SessionStore` on Redis (redis.asyncio)."""
 
     def __init__(self, url: str, namespace: str = "studyon") -> None:
@@ -227,18 +228,20 @@ class RedisSessionStore:
         raw: dict[bytes | str, bytes | str] = await self._r.hgetall(self._members_key(key))
         return {int(u): int(ms) for u, ms in raw.items()}
 
-    # -- message ids ---------------------------------------------------------------------
+    # -- the room's small live values (named in storage.session.slots) ----------------
 
-    async def set_message(self, key: RoomKey, name: str, message_id: int) -> None:
-        await self._r.hset(self._msgs_key(key), name, str(message_id))
+    async def _put_slots(self, key: RoomKey, values: Mapping[str, int]) -> None:
+        await self._r.hset(
+            self._msgs_key(key), mapping={name: str(value) for name, value in values.items()}
+        )
 
-    async def get_message(self, key: RoomKey, name: str) -> int | None:
+    async def _slot(self, key: RoomKey, name: str) -> int | None:
         raw: bytes | str | None = await self._r.hget(self._msgs_key(key), name)
         return None if raw is None else int(raw)
 
-    async def get_messages(self, key: RoomKey) -> dict[str, int]:
+    async def _slots(self, key: RoomKey) -> dict[str, int]:
         raw: dict[bytes | str, bytes | str] = await self._r.hgetall(self._msgs_key(key))
-        return {_text(name): int(mid) for name, mid in raw.items()}
+        return {_text(name): int(value) for name, value in raw.items()}
 
     async def drop_room(self, key: RoomKey) -> None:
         await self._forget(key, whole_room=True)

@@ -14,7 +14,6 @@ from bot.domain.timer import MINUTE_MS, Pattern, Timer
 from bot.services.leaderboard import LeaderboardService, Period, period_bounds, ranked
 from bot.services.profile import STREAK_STUDY_MS, ProfileService
 from bot.services.study import (
-    ALIVE,
     StudyListener,
     StudyService,
     clip,
@@ -224,7 +223,7 @@ async def test_restart_keeps_who_stayed_and_closes_who_left_at_the_last_stamp(
     await study.join(key, BOB)
     await world.advance(10 * M)
     await study.heartbeat()  # the last sign of life before a crash at 10 min
-    assert await world.app.store.get_message(key, ALIVE) == world.now_ms()
+    assert await world.app.store.alive_at(key) == world.now_ms()
     await world.advance(5 * M)  # down from here (nothing runs while "crashed")
 
     world = await reopen(world, tmp_path)

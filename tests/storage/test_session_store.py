@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 from bot.domain.run import Owed
 from bot.domain.timer import EventKind, Pattern, Timer, TimerEvent
 from storage.session import (
+    AlarmRef,
     Binding,
     BindOutcome,
     EmbeddedSessionStore,
@@ -190,7 +191,8 @@ async def test_delete_run_unlists_and_drops_claims_and_dismissals(store: Session
     assert await store.add_dismissal(A, 7, 1, 100, START + 1)
     assert await store.add_dismissal(A, 6, 1, 100, START + 2)  # an earlier run's
     await store.add_member(A, 100, START)
-    await store.set_message(A, "card", 555)
+    await store.put_card_digest(A, 555)
+    await store.put_alarm_message(A, 7, 1, 9001)
 
     await store.delete_run(A)
 
@@ -201,7 +203,8 @@ async def test_delete_run_unlists_and_drops_claims_and_dismissals(store: Session
     assert await store.claim(A, "boundary:1")  # claimable again for the next run
     # the room itself stays: members and message ids are not part of the run
     assert await store.get_members(A) == {100: START}
-    assert await store.get_message(A, "card") == 555
+    assert await store.card_digest(A) == 555
+    assert await store.alarm_of_message(A, 9001) == AlarmRef(7, 1)
     # other rooms untouched
     assert await store.get_run(B) == sample_state(9)
     assert not await store.claim(B, "boundary:1")
@@ -293,18 +296,47 @@ async def test_members_add_remove_get(store: SessionStore) -> None:
     assert await store.get_members(A) == {100: START + 50, 300: START + 9}
 
 
-async def test_messages_set_get(store: SessionStore) -> None:
-    assert await store.get_message(A, "card") is None
-    assert await store.get_messages(A) == {}
+async def test_alarm_messages_resolve_both_ways(store: SessionStore) -> None:
     big = 1_234_567_890_123_456_789  # snowflakes need 64 bits
-    await store.set_message(A, "card", big)
-    await store.set_message(A, "alarm:3", 42)
-    await store.set_message(A, "alarm:3", 43)
+    assert await store.alarm_message(A, 7, 3) is None
+    assert await store.alarm_of_message(A, big) is None
+    await store.put_alarm_message(A, 7, 3, big)
+    await store.put_alarm_message(A, 8, 1, big + 1)
+    assert await store.alarm_message(A, 7, 3) == big
+    assert await store.alarm_of_message(A, big) == AlarmRef(7, 3)
+    assert await store.alarm_of_message(A, big + 1) == AlarmRef(8, 1)
+    assert await store.alarm_of_message(B, big) is None  # another room's message
+    with pytest.raises(ValueError):
+        await store.put_alarm_message(A, 7, 1 << 16, big + 2)
 
-    assert await store.get_message(A, "card") == big
-    assert await store.get_message(A, "alarm:3") == 43
-    assert await store.get_message(A, "missing") is None
-    assert await store.get_messages(A) == {"card": big, "alarm:3": 43}
+    assert await store.results_message(A, 7) is None
+    await store.put_results_message(A, 7, big + 3)
+    assert await store.results_message(A, 7) == big + 3
+    assert await store.alarm_of_message(A, big + 3) is None  # the results are no alarm
+
+
+async def test_card_digest_voice_sessions_and_liveness(store: SessionStore) -> None:
+    assert await store.card_digest(A) is None
+    await store.put_card_digest(A, 42)
+    await store.put_card_digest(A, 43)
+    assert await store.card_digest(A) == 43
+
+    assert await store.open_voice_sessions(A) == {}
+    await store.put_voice_sessions(A, {100: START, 200: START + 5})
+    await store.put_voice_sessions(A, {100: START + 60_000})  # counted up to here
+    assert await store.open_voice_sessions(A) == {100: START + 60_000, 200: START + 5}
+    await store.close_voice_sessions(A, [200])
+    assert await store.open_voice_sessions(A) == {100: START + 60_000}
+    await store.put_voice_sessions(A, {200: START + 9})  # back in voice
+    assert await store.open_voice_sessions(A) == {100: START + 60_000, 200: START + 9}
+    await store.put_voice_sessions(A, {})
+    await store.close_voice_sessions(A, [])
+    assert await store.open_voice_sessions(B) == {}
+
+    assert await store.alive_at(A) is None
+    await store.put_alive(A, START + 7)
+    assert await store.alive_at(A) == START + 7
+    assert await store.card_digest(A) == 43  # each value keeps its own name
 
 
 # -- whole rooms ------------------------------------------------------------------------------
@@ -315,7 +347,9 @@ async def _fill(store: SessionStore, key: RoomKey, seed: int) -> None:
     await store.claim(key, f"b{seed}")
     await store.add_dismissal(key, seed, 1, seed * 10, START + seed)
     await store.add_member(key, seed * 10, START + seed)
-    await store.set_message(key, "card", seed * 1000)
+    await store.put_card_digest(key, seed * 1000)
+    await store.put_alarm_message(key, seed, 1, seed * 100)
+    await store.put_voice_sessions(key, {seed * 10: START})
 
 
 async def _assert_filled(store: SessionStore, key: RoomKey, seed: int) -> None:
@@ -323,14 +357,18 @@ async def _assert_filled(store: SessionStore, key: RoomKey, seed: int) -> None:
     assert not await store.claim(key, f"b{seed}")
     assert await store.get_dismissals(key, seed) == {(1, seed * 10): START + seed}
     assert await store.get_members(key) == {seed * 10: START + seed}
-    assert await store.get_messages(key) == {"card": seed * 1000}
+    assert await store.card_digest(key) == seed * 1000
+    assert await store.alarm_of_message(key, seed * 100) == AlarmRef(seed, 1)
+    assert await store.open_voice_sessions(key) == {seed * 10: START}
 
 
 async def _assert_empty(store: SessionStore, key: RoomKey, seed: int) -> None:
     assert await store.get_run(key) is None
     assert await store.get_dismissals(key, seed) == {}
     assert await store.get_members(key) == {}
-    assert await store.get_messages(key) == {}
+    assert await store.card_digest(key) is None
+    assert await store.alarm_of_message(key, seed * 100) is None
+    assert await store.open_voice_sessions(key) == {}
     assert key not in await store.running_rooms()
 
 
@@ -418,7 +456,7 @@ async def test_bind_to_another_database_clears_all_its_live_state(store: Session
     await _fill(store, C, 3)
     await store.add_dismissal(A, 2, 1, 10, START)  # another run's dismissals
     await store.add_member(B, 20, START)  # a room without a run: members and messages only
-    await store.set_message(B, "card", 2000)
+    await store.put_card_digest(B, 2000)
 
     outcome = await store.bind(OURS)
 
