@@ -107,6 +107,12 @@ class StudyOnMixin:
         return (guild_id >> 22) % count in ids
 
 
+# a rate limit longer than this raises instead of holding the call: an alarm stays owed and
+# the timer service retries it; a board line or card edit is logged and refreshed later.
+# (30 s is the least discord.py accepts.)
+MAX_RATELIMIT_WAIT_S = 30.0
+
+
 class StudyOnBot(StudyOnMixin, commands.Bot):
     def __init__(self, config: Config, **options: Any) -> None:
         self._init_studyon(config)
@@ -115,6 +121,7 @@ class StudyOnBot(StudyOnMixin, commands.Bot):
             intents=intents(),
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
+            max_ratelimit_timeout=MAX_RATELIMIT_WAIT_S,
             **options,
         )
 
@@ -138,6 +145,7 @@ class ShardedStudyOnBot(StudyOnMixin, commands.AutoShardedBot):
             intents=intents(),
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
+            max_ratelimit_timeout=MAX_RATELIMIT_WAIT_S,
             shard_count=config.discord.shard_count,
             **options,
         )

@@ -1,8 +1,9 @@
 """Talking to Discord from the room cogs when Discord struggles.
 
 A post that already happened in the data (a dismissal recorded, a member joined) must not be
-reported as failed because Discord answered 5xx or 429: such calls are retried a few times
-and a final failure is logged. Slow work is deferred before Discord's 3-second deadline.
+reported as failed because Discord answered 5xx or 429: discord.py's request loop retries
+those (waiting at most ``max_ratelimit_timeout`` for a rate limit), and a final failure is
+logged. Slow work is deferred before Discord's 3-second deadline.
 """
 
 from __future__ import annotations
@@ -26,51 +27,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# waits between attempts when Discord answers 5xx or 429 (discord.py retries some of these
-# itself first; this covers what reaches us). After the last one the delivery stays owed
-# and the timer service retries it on a later wake-up.
-RETRY_DELAYS_S = (1.0, 2.0)
-# a longer wait Discord asks for is left to the service's later retry (not held here)
-MAX_WAIT_S = 10.0
 # an interaction whose work takes longer than this is deferred (Discord's deadline is 3 s)
 SLOW_S = 2.0
-
-
-class DiscordBusy(RuntimeError):
-    """Discord asked for a longer pause than is worth holding a room for; try later."""
-
-
-def _retryable_wait(error: discord.HTTPException) -> float | None:
-    """Seconds Discord asked us to wait, 0 for a plain server error, None if not retryable."""
-    if error.status == 429:
-        response = getattr(error, "response", None)
-        header = getattr(response, "headers", {}).get("Retry-After") if response else None
-        try:
-            return float(header) if header is not None else 1.0
-        except ValueError:
-            return 1.0
-    if error.status >= 500:
-        return 0.0
-    return None
-
-
-async def with_retries(call: Callable[[], Awaitable[T]]) -> T:
-    """``call()``; again after a pause when Discord answers 5xx or 429, a few times."""
-    for delay in RETRY_DELAYS_S:
-        try:
-            return await call()
-        except discord.RateLimited as limited:
-            wait = limited.retry_after
-        except discord.HTTPException as error:
-            asked = _retryable_wait(error)
-            if asked is None:
-                raise
-            wait = asked
-            log.warning("Discord answered %s; retrying", error.status)
-        if wait > MAX_WAIT_S:
-            raise DiscordBusy(f"Discord asks to wait {wait:.0f} s")
-        await asyncio.sleep(max(delay, wait))
-    return await call()
 
 
 async def answer_when_slow(
@@ -107,11 +65,12 @@ async def refresh_card_quietly(bot: AnyStudyOnBot, room_id: int) -> None:
 
 
 async def board(bot: AnyStudyOnBot, channel_id: int | None, key: str, **params: Any) -> None:
-    """A board line that already happened (a dismissal was recorded): retried on 5xx/429,
-    and a final failure is logged rather than reported as if nothing had happened."""
+    """A board line that already happened (a dismissal was recorded). discord.py retries a
+    5xx or a short 429; a final failure is logged rather than reported as if nothing had
+    happened."""
     try:
-        await with_retries(lambda: post_line(bot, channel_id, key, **params))
-    except (discord.HTTPException, DiscordBusy):
+        await post_line(bot, channel_id, key, **params)
+    except (discord.HTTPException, discord.RateLimited):
         log.warning("board line %s not posted in channel %s", key, channel_id, exc_info=True)
 
 

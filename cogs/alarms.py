@@ -30,14 +30,12 @@ from bot.services.events import BoundaryFired, RoomClosed, RunFinished
 from bot.services.timer import TimerView
 from cogs._common import MESSAGE_MAX, NO_MENTIONS, member_locale, reply, studyon
 from cogs._delivery import (
-    DiscordBusy,
     answer_when_slow,
     board,
     guarded,
     member_name,
     post_text,
     refresh_card_quietly,
-    with_retries,
 )
 from storage.session.base import RoomKey
 
@@ -400,23 +398,22 @@ class Alarms(commands.Cog):
         )
         channel = bot.get_partial_messageable(channel_id, guild_id=key.guild_id)
         try:
-            message = await with_retries(
-                lambda: channel.send(
-                    text,
-                    view=view,
-                    allowed_mentions=NO_MENTIONS,
-                    # Discord returns the first message for a repeated nonce: a retry after a
-                    # 5xx that did create the message does not post it twice
-                    nonce=f"a{event.run_id}.{k}",
-                )
+            # discord.py retries a 5xx or a short 429 itself; what still fails stays owed and
+            # the timer service tries again. Discord returns the first message for a repeated
+            # nonce (enforce_nonce): a retry after a 5xx that did post does not post twice
+            message = await channel.send(
+                text,
+                view=view,
+                allowed_mentions=NO_MENTIONS,
+                nonce=f"a{event.run_id}.{k}",
             )
         except (discord.NotFound, discord.Forbidden):
             log.warning("room %s: cannot post alarm #%s in channel %s", key, k, channel_id)
             return None
         await store.put_alarm_message(key, event.run_id, k, message.id)
         try:
-            await with_retries(lambda: message.add_reaction(ALARM_EMOJI))
-        except (discord.HTTPException, DiscordBusy):
+            await message.add_reaction(ALARM_EMOJI)
+        except (discord.HTTPException, discord.RateLimited):
             log.warning("room %s: could not add the %s reaction", key, ALARM_EMOJI, exc_info=True)
         await refresh_card_quietly(bot, key.room_id)
         return created_ms(message.id)
@@ -443,10 +440,8 @@ class Alarms(commands.Cog):
         )
         channel = bot.get_partial_messageable(channel_id, guild_id=key.guild_id)
         try:
-            message = await with_retries(
-                lambda: channel.send(
-                    text, view=view, allowed_mentions=NO_MENTIONS, nonce=f"e{event.run_id}"
-                )
+            message = await channel.send(
+                text, view=view, allowed_mentions=NO_MENTIONS, nonce=f"e{event.run_id}"
             )
         except (discord.NotFound, discord.Forbidden):
             log.warning("room %s: cannot announce the end of run %s", key, event.run_id)
