@@ -1,0 +1,77 @@
+"""What the timer's parts share: the delivery constants, the views they return, the per-room
+locks, and when a room next wakes."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from bot.domain.run import Run
+from bot.domain.timer import Boundary, Pattern, TimerState
+from storage.session.base import RoomKey
+
+# a boundary posted this long after its instant is marked late (the bot was down or busy)
+LATE_MS = 5_000
+# another process takes over an undelivered announcement only after this long (its owner may
+# still be retrying); the owner itself retries at its next wake-up
+OWED_LEASE_MS = 120_000
+MAX_DELIVERY_ATTEMPTS = 120  # with a wake-up every few seconds: about a quarter of an hour
+RETRY_MS = 5_000  # after a failed delivery, when the room is woken again
+ANOTHER_PROCESS = "another process"  # owes an announcement whose claim this one lost
+
+
+@dataclass(frozen=True, slots=True)
+class TimerView:
+    key: RoomKey
+    run_id: int
+    pattern: Pattern
+    state: TimerState
+    boundaries: tuple[Boundary, ...]
+    fired_through: int
+    finished: bool
+    vote_until_ms: int | None
+    now_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class DismissOutcome:
+    boundary: int
+    recorded: bool  # False: this member had already dismissed it
+    on_time: bool
+    dismissed_ms: int
+
+
+def next_wakeup(run: Run, grace_ms: int) -> int | None:
+    """When the room next needs attention (``Run.next_wakeup`` with this service's retry)."""
+    return run.next_wakeup(grace_ms, RETRY_MS)
+
+
+class RoomLocks:
+    """One lock per room in this process: controls, dismissals' checks and wake-ups of a
+    room never interleave."""
+
+    def __init__(self) -> None:
+        self._locks: dict[RoomKey, asyncio.Lock] = {}
+
+    def __call__(self, key: RoomKey) -> asyncio.Lock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        return lock
+
+    def forget(self, key: RoomKey) -> None:
+        self._locks.pop(key, None)
+
+
+def view_of(key: RoomKey, state: Run, now: int) -> TimerView:
+    return TimerView(
+        key=key,
+        run_id=state.run_id,
+        pattern=state.timer.pattern,
+        state=state.timer.state_at(max(now, state.timer.started_at_ms)),
+        boundaries=state.timer.boundaries(),
+        fired_through=state.fired_through,
+        finished=state.finished,
+        vote_until_ms=state.vote_until_ms,
+        now_ms=now,
+    )

@@ -1,0 +1,235 @@
+"""The shared timer of a room: the owner's controls, members' dismissals, and the room's
+wake-up (``BoundaryDispatch``), which posts what is owed and what fell due and ends the run
+(``RunEnd``) through the announcement outbox (``Announcements``)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+
+from bot.clock import Clock
+from bot.domain.alarms import is_on_time
+from bot.domain.errors import InvalidTimerAction, NotFound, NotMember, NotOwner
+from bot.domain.run import Run
+from bot.domain.timer import Pattern, Timer
+from bot.services.events import RoomListener, RunEnding, notify_run_ending
+from bot.services.ports import WakeScheduler
+from bot.services.rooms import RoomService, key_of, open_room
+from bot.services.settings import ServiceSettings
+from bot.services.timer.common import RETRY_MS, DismissOutcome, RoomLocks, TimerView, view_of
+from bot.services.timer.dispatch import BoundaryDispatch
+from bot.services.timer.ending import RunEnd
+from bot.services.timer.outbox import Announcements
+from storage.session.base import RoomKey, SessionStore
+from storage.uow import UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+
+class TimerService:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        store: SessionStore,
+        scheduler: WakeScheduler,
+        listener: RoomListener,
+        clock: Clock,
+        settings: ServiceSettings,
+        rooms: RoomService,
+    ) -> None:
+        self._uow = uow_factory
+        self._store = store
+        self._scheduler = scheduler
+        self._listener = listener
+        self._clock = clock
+        self._settings = settings
+        self._lock = RoomLocks()
+        token = uuid.uuid4().hex[:12]  # this process, in owed-delivery records
+        outbox = Announcements(store, listener, token, settings.vote_ms)
+        end = RunEnd(uow_factory, store, settings, outbox, token)
+        self._dispatch = BoundaryDispatch(
+            store, scheduler, clock, settings, rooms, self._lock, outbox, end, token
+        )
+
+    async def wake(self, key: RoomKey) -> None:
+        """The scheduler's callback (see ``BoundaryDispatch.wake``)."""
+        await self._dispatch.wake(key)
+
+    async def restore(self, owns: Callable[[RoomKey], bool] | None = None) -> int:
+        """Reschedule every stored run after a restart (``owns``: the rooms this serves)."""
+        return await self._dispatch.restore(owns)
+
+    # -- owner controls -------------------------------------------------------------------
+
+    async def start(self, room_id: int, user_id: int) -> TimerView:
+        return await self._start(room_id, user_id, owner_only=True)
+
+    async def extend(self, room_id: int, user_id: int) -> TimerView:
+        """Any member keeps the room for another run with the same pattern, during the vote."""
+        return await self._start(room_id, user_id, owner_only=False)
+
+    async def _start(self, room_id: int, user_id: int, *, owner_only: bool) -> TimerView:
+        async with self._uow() as uow:
+            room = await open_room(uow, room_id)
+            key = key_of(room)
+        async with self._lock(key):
+            now = self._clock.now_ms()
+            async with self._uow() as uow:
+                room = await open_room(uow, room_id, lock=True)
+                if owner_only and room.owner_id != user_id:
+                    raise NotOwner()
+                if not owner_only and await uow.rooms.active_membership(room_id, user_id) is None:
+                    raise NotMember()
+                # the stored run counts only if SQL knows it as this room's: running, or
+                # finished (in its extension vote). Anything else was left by a crash or by
+                # another database whose room had this id: stale, it never blocks a start.
+                stored = current = await self._store.get_run(key)
+                if stored is not None and not stored.finished:
+                    running = await uow.runs.current(room.id)
+                    if running is None or running.id != stored.run_id:
+                        current = None
+                elif stored is not None:
+                    ended = await uow.runs.get(stored.run_id)
+                    if ended is None or ended.room_id != room.id or ended.status != "finished":
+                        current = None
+                if current is not None and not current.finished:
+                    raise InvalidTimerAction("already_running")
+                if not owner_only and (current is None or not current.vote_open(now)):
+                    raise InvalidTimerAction("no_vote")
+                orphan = await uow.runs.current(room.id)
+                if orphan is not None and (current is None or current.run_id != orphan.id):
+                    # SQL still counts a run as running whose live state is gone (the store
+                    # was lost or cleared): nothing of it can be announced any more
+                    await uow.runs.finish(orphan, "stopped", now)
+                pattern = Pattern(room.study_ms, room.break_ms, room.terms)
+                run = await uow.runs.add(
+                    room_id=room.id,
+                    run_no=await uow.runs.last_run_no(room.id) + 1,
+                    study_ms=pattern.study_ms,
+                    break_ms=pattern.break_ms,
+                    terms=pattern.terms,
+                    started_ms=now,
+                    status="running",
+                )
+                await uow.commit()
+            if stored is not None:
+                await self._store.delete_run(key)
+            state = Run(run.id, Timer(pattern, now))
+            await self._store.put_run(key, state)
+            self._dispatch.reschedule(key, state)
+            return view_of(key, state, now)
+
+    async def pause(self, room_id: int, user_id: int) -> TimerView:
+        return await self._control(room_id, user_id, "pause")
+
+    async def resume(self, room_id: int, user_id: int) -> TimerView:
+        return await self._control(room_id, user_id, "resume")
+
+    async def skip(self, room_id: int, user_id: int) -> TimerView:
+        view = await self._control(room_id, user_id, "skip")
+        try:
+            await self._dispatch.wake(view.key)  # the skipped phase's alarm falls now
+        except Exception:  # the alarm stays owed; a wake-up shortly delivers it
+            log.exception("posting the skipped phase's alarm in room %s failed", view.key)
+            self._scheduler.schedule(view.key, self._clock.now_ms() + RETRY_MS)
+        return await self.status_of(view.key) or view
+
+    async def stop(self, room_id: int, user_id: int) -> TimerView:
+        """End the run early: no kings, no refunds. The room stays open."""
+        view = await self._control(room_id, user_id, "stop")
+        async with self._lock(view.key):
+            async with self._uow() as uow:
+                run = await uow.runs.get(view.run_id)
+                if run is not None and run.status == "running":
+                    await uow.runs.finish(run, "stopped", view.now_ms)
+                await uow.commit()
+            await notify_run_ending(self._listener, RunEnding(view.key, view.now_ms))
+            await self._store.delete_run(view.key)
+            self._scheduler.cancel(view.key)
+        return view
+
+    async def _control(self, room_id: int, user_id: int, action: str) -> TimerView:
+        async with self._uow() as uow:
+            room = await open_room(uow, room_id)
+        if room.owner_id != user_id:
+            raise NotOwner()
+        key = key_of(room)
+        async with self._lock(key):
+            state = await self._store.get_run(key)
+            if state is None or state.finished:
+                raise InvalidTimerAction("not_running")
+            now = self._clock.now_ms()
+            timer = state.timer
+            if action == "pause":
+                timer = timer.pause(now)
+            elif action == "resume":
+                timer = timer.resume(now)
+            elif action == "skip":
+                timer = timer.skip(now)
+            else:
+                timer = timer.stop(now)
+            state = state.with_timer(timer)
+            if action != "stop":
+                await self._store.put_run(key, state)
+                if action != "skip":  # skip wakes the room itself, right after
+                    self._dispatch.reschedule(key, state)
+            return view_of(key, state, now)
+
+    # -- queries --------------------------------------------------------------------------
+
+    async def status(self, room_id: int) -> TimerView | None:
+        async with self._uow() as uow:
+            room = await uow.rooms.get(room_id)
+            if room is None:
+                raise NotFound("room")
+        return await self.status_of(key_of(room))
+
+    async def status_of(self, key: RoomKey) -> TimerView | None:
+        state = await self._store.get_run(key)
+        if state is None:
+            return None
+        return view_of(key, state, self._clock.now_ms())
+
+    # -- alarms ---------------------------------------------------------------------------
+
+    async def dismiss(
+        self,
+        key: RoomKey,
+        run_id: int,
+        boundary: int,
+        user_id: int,
+        *,
+        alarm_shown_ms: int | None = None,
+        dismissed_ms: int | None = None,
+    ) -> DismissOutcome:
+        """A member dismisses alarm #boundary. The first dismissal counts; a repeat changes
+        nothing and says so (``recorded`` False).
+
+        ``alarm_shown_ms`` is when the alarm message was created and ``dismissed_ms`` when
+        Discord created the click (both from snowflakes, one clock): a click that lands
+        before the wake-up has saved when its alarm appeared is judged from the message,
+        not from the boundary. Without them, this process's clock stands in."""
+        now = self._clock.now_ms()
+        members = await self._store.get_members(key)
+        joined = members.get(user_id)
+        if joined is None:
+            raise NotMember()
+        state = await self._store.get_run(key)
+        if state is None or state.run_id != run_id or state.finished:
+            raise InvalidTimerAction("run_over")
+        if not 1 <= boundary <= state.fired_through:
+            raise NotFound("alarm")
+        b = state.timer.boundaries()[boundary - 1]
+        if b.at_ms < joined:
+            raise InvalidTimerAction("alarm_before_join")
+        rang = max(state.rang_at(b), alarm_shown_ms or 0)
+        # a dismissal cannot precede its alarm: a clock a little behind Discord's (a
+        # reaction has no snowflake of its own) must not turn a prompt dismissal late
+        at = max(dismissed_ms if dismissed_ms is not None else now, rang)
+        recorded = await self._store.add_dismissal(key, run_id, boundary, user_id, at)
+        if not recorded:
+            at = (await self._store.get_dismissals(key, run_id))[(boundary, user_id)]
+        return DismissOutcome(
+            boundary, recorded, is_on_time(rang, at, self._settings.alarm_grace_seconds), at
+        )

@@ -1,0 +1,103 @@
+"""The room's wake-up: what is owed first, then every boundary that fell, then the end of the
+run once its last alarm's grace is over, and the room's close when nobody extended it.
+
+The run in the session store is the truth; the scheduler only holds a wake-up per room. A
+wake-up is idempotent: a claim in the store makes each boundary's post happen once, even
+across processes and restarts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+
+from bot.clock import Clock
+from bot.domain.errors import NotFound, RoomClosed
+from bot.domain.run import Run
+from bot.services.ports import WakeScheduler
+from bot.services.rooms import RoomService
+from bot.services.settings import ServiceSettings
+from bot.services.timer.common import RETRY_MS, RoomLocks, next_wakeup
+from bot.services.timer.ending import RunEnd
+from bot.services.timer.outbox import Announcements
+from storage.session.base import RoomKey, SessionStore
+
+
+class BoundaryDispatch:
+    def __init__(
+        self,
+        store: SessionStore,
+        scheduler: WakeScheduler,
+        clock: Clock,
+        settings: ServiceSettings,
+        rooms: RoomService,
+        locks: RoomLocks,
+        outbox: Announcements,
+        end: RunEnd,
+        token: str,
+    ) -> None:
+        self._store = store
+        self._scheduler = scheduler
+        self._clock = clock
+        self._settings = settings
+        self._rooms = rooms
+        self._lock = locks
+        self._outbox = outbox
+        self._end = end
+        self._token = token
+
+    async def wake(self, key: RoomKey) -> None:
+        close = False
+        async with self._lock(key):
+            run = await self._store.get_run(key)
+            if run is None:
+                return
+            now = self._clock.now_ms()
+            run = await self._outbox.deliver_owed(key, run, now)
+            if not run.finished:
+                run = await self._fire_due(key, run, now)
+                if run.ready_to_finish(now, self._settings.grace_ms):
+                    run = await self._end.finish(key, run, now)
+            else:
+                close = run.vote_over(now)
+            if not close:
+                self.reschedule(key, run, now)
+        if close:
+            with contextlib.suppress(NotFound, RoomClosed):  # closed meanwhile
+                await self._rooms.close(key.room_id, None, "no_extension")
+            self._lock.forget(key)
+
+    async def _fire_due(self, key: RoomKey, run: Run, now: int) -> Run:
+        for b in run.due(now):
+            claimed = await self._store.claim(key, f"b:{run.run_id}:{b.index}")
+            # progress (and, when ours to post, the debt) is saved before posting: a crash
+            # after this leaves the post owed, to be delivered by the next wake-up
+            run = run.claim_alarm(b.index, self._token, now) if claimed else run.skip_alarm(b.index)
+            await self._store.put_run(key, run)
+            if claimed:
+                run = await self._outbox.deliver_alarm(key, run, b.index, now)
+        return run
+
+    def reschedule(self, key: RoomKey, run: Run, woke_ms: int | None = None) -> None:
+        at = next_wakeup(run, self._settings.grace_ms)
+        if at is not None and woke_ms is not None and at <= woke_ms:
+            # what is owed could not be tried now (another process holds it): never spin
+            at = woke_ms + RETRY_MS
+        if at is None:
+            self._scheduler.cancel(key)
+        else:
+            self._scheduler.schedule(key, at)
+
+    async def restore(self, owns: Callable[[RoomKey], bool] | None = None) -> int:
+        """Reschedule every stored run (after a restart); due wake-ups run at once.
+        ``owns`` keeps only the rooms this process serves (its shards' guilds)."""
+        keys = await self._store.running_rooms()
+        if owns is not None:
+            keys = [k for k in keys if owns(k)]
+        runs = await self._store.get_runs(keys)
+        for key, run in runs.items():
+            if run.owes_anything:  # this process serves the room now: what was owed is ours
+                run = run.adopt_owed(self._token)
+                await self._store.put_run(key, run)
+            self.reschedule(key, run)
+        return len(runs)

@@ -1,0 +1,118 @@
+"""The end of a run: kings, refunds and results settled once in SQL, then announced."""
+
+from __future__ import annotations
+
+from bot.domain.alarms import MemberSpan, is_on_time, run_results
+from bot.domain.run import Run, RunOutcome
+from bot.services.points import refund_in
+from bot.services.settings import ServiceSettings
+from bot.services.timer.common import ANOTHER_PROCESS
+from bot.services.timer.outbox import Announcements
+from storage.models import AlarmDismissal, RunResult, RunStatus
+from storage.session.base import RoomKey, SessionStore
+from storage.uow import UnitOfWorkFactory
+
+
+class RunEnd:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        store: SessionStore,
+        settings: ServiceSettings,
+        outbox: Announcements,
+        token: str,
+    ) -> None:
+        self._uow = uow_factory
+        self._store = store
+        self._settings = settings
+        self._outbox = outbox
+        self._token = token
+
+    async def finish(self, key: RoomKey, run: Run, now: int) -> Run:
+        """Kings, refunds and results in one transaction, settled once under the run's row
+        lock: a wake-up after a crash (at any step) finds them settled, or settles them, and
+        reads the same outcome. Then the results are owed, and announced once."""
+        vote_ms = self._settings.vote_ms
+        outcome = await self._settle(key, run, now)
+        if await self._store.claim(key, f"finish:{run.run_id}"):
+            finished = run.finish(outcome, self._token, now, vote_ms)
+        else:
+            # another process claimed the announcement: it is owed by that process, and
+            # taken over after the lease if it never comes (it may have died claiming)
+            finished = run.finish(outcome, ANOTHER_PROCESS, now, vote_ms)
+        await self._store.put_run(key, finished)
+        if finished.owed_results is not None and finished.owed_results.by == self._token:
+            return await self._outbox.deliver_results(key, finished)
+        return finished
+
+    async def _settle(self, key: RoomKey, run: Run, now: int) -> RunOutcome:
+        dismissals = await self._store.get_dismissals(key, run.run_id)
+        bounds = run.timer.boundaries()
+        grace_s = self._settings.alarm_grace_seconds
+        refunds: dict[int, int] = {}
+        async with self._uow() as uow:
+            row = await uow.runs.get_for_update(run.run_id)
+            settled = row is not None and row.status == RunStatus.FINISHED.value
+            started = run.timer.started_at_ms
+            # the stays of this run: not ended before it began, and not a join that was taken
+            # back at once (zero length, its payment already returned)
+            stays = [
+                m
+                for m in await uow.rooms.memberships(key.room_id)
+                if (m.left_ms is None or m.left_ms > started) and m.left_ms != m.joined_ms
+            ]
+            spans: dict[int, list[MemberSpan]] = {}
+            for m in stays:
+                spans.setdefault(m.user_id, []).append(
+                    MemberSpan(m.user_id, m.joined_ms, m.left_ms)
+                )
+            results = run_results(bounds, spans, dismissals, grace_s, run.reached)
+            rows: list[RunResult] = []
+            for result in results:
+                user_id = result.user_id
+                refund_id: int | None = None
+                if result.is_king:
+                    # every payment for a stay of this run (a rejoin paid again), each once:
+                    # a refund already paid is found by its key, not paid again; this run
+                    # announces the refunds it paid (a settling repeated after a crash
+                    # included), not those an earlier run of the same stay paid
+                    paid = [
+                        m.payment_entry_id
+                        for m in stays
+                        if m.user_id == user_id and m.payment_entry_id is not None
+                    ]
+                    reference = f"run:{run.run_id}"
+                    for payment_id in paid:
+                        entry = await refund_in(uow, payment_id, reference, now)
+                        refund_id = entry.id
+                        if entry.reference.startswith(reference + ";"):
+                            refunds[user_id] = refunds.get(user_id, 0) + entry.amount
+                rows.append(
+                    RunResult(
+                        run_id=run.run_id,
+                        user_id=user_id,
+                        alarms=result.alarms,
+                        dismissed=result.dismissed,
+                        on_time=result.on_time,
+                        is_king=result.is_king,
+                        refund_entry_id=refund_id,
+                    )
+                )
+            if not settled:
+                await uow.runs.add_results(rows)
+                await uow.runs.add_dismissals(
+                    AlarmDismissal(
+                        run_id=run.run_id,
+                        boundary=boundary,
+                        user_id=user_id,
+                        dismissed_ms=at,
+                        on_time=is_on_time(run.rang_at(bounds[boundary - 1]), at, grace_s),
+                    )
+                    for (boundary, user_id), at in dismissals.items()
+                    if 1 <= boundary <= len(bounds)
+                )
+                if row is not None:
+                    await uow.runs.finish(row, RunStatus.FINISHED, now)
+            await uow.commit()
+        kings = tuple(sorted(r.user_id for r in results if r.is_king))
+        return RunOutcome(kings, tuple(results), refunds)

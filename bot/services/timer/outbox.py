@@ -1,0 +1,113 @@
+"""The announcement outbox of a run: each alarm, and the results, are recorded as owed in the
+run before the listener is called and settled after it returned. A later wake-up delivers
+what is still owed, claiming each attempt so two processes never make the same one; the
+listener is the one idempotency mechanism per announcement (it remembers the message it
+posted), so a retry after an unseen success posts nothing new."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.domain.run import Owed, Run, RunOutcome
+from bot.services.events import BoundaryFired, RoomListener, RunFinished
+from bot.services.timer.common import LATE_MS, MAX_DELIVERY_ATTEMPTS, OWED_LEASE_MS
+from storage.session.base import RoomKey, SessionStore
+
+log = logging.getLogger(__name__)
+
+
+class Announcements:
+    def __init__(
+        self, store: SessionStore, listener: RoomListener, token: str, vote_ms: int
+    ) -> None:
+        self._store = store
+        self._listener = listener
+        self._token = token  # this process, in owed-delivery records
+        self._vote_ms = vote_ms
+
+    async def deliver_alarm(self, key: RoomKey, run: Run, index: int, now: int) -> Run:
+        """Hand alarm ``index`` to the listener; settle it with when it appeared. A failure
+        propagates (the scheduler retries the wake-up) and leaves it owed; the listener is
+        idempotent, so a retry after an unseen success posts nothing new."""
+        appeared = await self._listener.on_boundary(self.boundary_event(key, run, index, now))
+        run = run.alarm_delivered(index, appeared)
+        await self._store.put_run(key, run)
+        return run
+
+    async def deliver_results(self, key: RoomKey, run: Run) -> Run:
+        await self._listener.on_run_finished(self.finished_event(key, run))
+        run = run.results_delivered()
+        await self._store.put_run(key, run)
+        return run
+
+    def takes_over(self, owed: Owed, now: int) -> bool:
+        """Whether this process makes the next attempt (its own, or one left for too long)."""
+        return owed.by == self._token or now - owed.at_ms >= OWED_LEASE_MS
+
+    async def deliver_owed(self, key: RoomKey, run: Run, now: int) -> Run:
+        """Deliver what an earlier wake-up claimed but could not deliver, in order: the
+        alarms, then the results."""
+        for index in sorted(run.owed_alarms):
+            owed = run.owed_alarms[index]
+            if owed.attempt >= MAX_DELIVERY_ATTEMPTS:
+                log.error("room %s: giving up on alarm #%s of run %s", key, index, run.run_id)
+                run = run.give_up_alarm(index)
+                await self._store.put_run(key, run)
+                continue
+            if not self.takes_over(owed, now):
+                continue  # another process is still retrying it
+            if not await self._store.claim(key, f"b:{index}:{run.run_id}:try{owed.attempt + 1}"):
+                run = run.attempt_taken(index, now)  # and, if it died, the next one is ours
+                await self._store.put_run(key, run)
+                continue
+            run = run.retry_alarm(index, self._token, now)
+            await self._store.put_run(key, run)
+            run = await self.deliver_alarm(key, run, index, now)
+        owed_results = run.owed_results
+        if owed_results is None:
+            return run
+        if owed_results.attempt >= MAX_DELIVERY_ATTEMPTS:
+            log.error("room %s: giving up on announcing the end of run %s", key, run.run_id)
+            run = run.results_delivered()
+            await self._store.put_run(key, run)
+            return run
+        if not self.takes_over(owed_results, now):
+            return run
+        if not await self._store.claim(key, f"end:{run.run_id}:try{owed_results.attempt + 1}"):
+            run = run.attempt_taken(None, now)
+            await self._store.put_run(key, run)
+            return run
+        # the vote window opens when the results can be seen, not when they were computed:
+        # a results post that failed for a while still gets the whole window
+        run = run.attempt_results(self._token, now, self._vote_ms)
+        await self._store.put_run(key, run)
+        return await self.deliver_results(key, run)
+
+    def boundary_event(self, key: RoomKey, run: Run, index: int, now: int) -> BoundaryFired:
+        timer = run.timer
+        bounds = timer.boundaries()
+        b = bounds[index - 1]
+        next_phase = None if b.last else timer.pattern.phase(b.index + 1)
+        next_end = bounds[b.index].at_ms if not b.last and len(bounds) > b.index else None
+        return BoundaryFired(
+            key=key,
+            run_id=run.run_id,
+            boundary=b,
+            pattern=timer.pattern,
+            fired_ms=now,
+            late=now - b.at_ms > LATE_MS,
+            next_phase=next_phase,
+            next_phase_ends_ms=next_end,
+        )
+
+    @staticmethod
+    def finished_event(key: RoomKey, run: Run) -> RunFinished:
+        outcome = run.outcome or RunOutcome((), ())
+        return RunFinished(
+            key,
+            run.run_id,
+            outcome.kings,
+            outcome.results,
+            dict(outcome.refunds),
+            run.vote_until_ms or 0,
+        )
