@@ -20,6 +20,7 @@ from bot.services.events import ListenerHub
 from bot.services.leaderboard import LeaderboardService
 from bot.services.members import MemberService
 from bot.services.points import PointsService
+from bot.services.posted import PostedMessages
 from bot.services.profile import ProfileService
 from bot.services.rooms import RoomService
 from bot.services.settings import ServiceSettings
@@ -53,6 +54,7 @@ class Services:
     profile: ProfileService
     leaderboard: LeaderboardService
     cleanups: CleanupService
+    posted: PostedMessages
     _closed: bool = field(default=False, repr=False)
 
     async def close(self) -> None:
@@ -135,6 +137,7 @@ async def open_services(
         profile=ProfileService(uow, clock, settings, study),
         leaderboard=LeaderboardService(uow, clock, settings),
         cleanups=cleanups,
+        posted=PostedMessages(store),
     )
     if start_scheduler:
         scheduler.start()

@@ -107,7 +107,7 @@ async def refresh_card(bot: AnyStudyOnBot, room_id: int, *, force: bool = False)
     timer = await services.timers.status_of(key)
     embed = render_card(room, timer, bot.default_locale)
     new = digest(embed)
-    if not force and await services.store.card_digest(key) == new:
+    if not force and await services.posted.card_digest(key) == new:
         return False
     message = bot.get_partial_messageable(r.text_channel_id).get_partial_message(r.card_message_id)
     try:
@@ -115,5 +115,5 @@ async def refresh_card(bot: AnyStudyOnBot, room_id: int, *, force: bool = False)
     except discord.NotFound:
         log.warning("card of room %s is gone", room_id)
         return False
-    await services.store.put_card_digest(key, new)
+    await services.posted.record_card_digest(key, new)
     return True

@@ -443,7 +443,7 @@ class Rooms(commands.Cog):
                 return
             raise
         # the card already shows this room: the first refresh need not edit it
-        await services.store.put_card_digest(key_of(room), digest(embed))
+        await services.posted.record_card_digest(key_of(room), digest(embed))
         await board(
             bot,
             text.id,

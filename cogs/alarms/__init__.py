@@ -1,0 +1,31 @@
+"""Alarms on Discord: the message at every phase boundary, dismissing it, and the run's end.
+
+The services decide *what* happens (which boundary fell, who is king, what was refunded);
+this cog is the ``RoomListener`` that shows it in the room's text channel:
+
+- a boundary is one message ("⏰ Alarm #3 — …") with a Dismiss button, plus the bot's own ⏰
+  reaction so members can react instead, plus a card refresh: three REST calls at most;
+- a dismissal (button or ⏰ reaction) posts "**bob** dismissed alarm #3" on the board;
+- the end of a run announces Today's Study King(s) with their refunds, asks for a 1–5 rating
+  of the day and offers Extend.
+
+Buttons are ``DynamicItem``s whose ``custom_id`` carries guild, room, run and boundary, so they
+work on messages posted before a restart. Posting is idempotent (the message id is stored, and
+the request carries a nonce Discord deduplicates), so a retried delivery never doubles an alarm.
+"""
+
+from __future__ import annotations
+
+from discord.ext import commands
+
+from cogs.alarms.listener import Alarms
+from cogs.alarms.text import minutes_left, phase_text, unix
+
+__all__ = ["Alarms", "minutes_left", "phase_text", "setup", "unix"]
+
+
+async def setup(bot: commands.Bot) -> None:
+    from bot.app import ShardedStudyOnBot, StudyOnBot
+
+    assert isinstance(bot, StudyOnBot | ShardedStudyOnBot)
+    await bot.add_cog(Alarms(bot))

@@ -1,0 +1,204 @@
+"""The persistent buttons of alarms and results: ``DynamicItem``s whose ``custom_id`` carries
+guild, room, run and boundary (or score), so they work on messages posted before a restart."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import discord
+
+from bot.domain.errors import InvalidTimerAction
+from bot.domain.run import RoomKey
+from bot.i18n import t
+from cogs._common import NO_MENTIONS, member_locale, reply, studyon
+from cogs._delivery import (
+    answer_when_slow,
+    board,
+    guarded,
+    member_name,
+    post_text,
+    refresh_card_quietly,
+)
+from cogs.alarms.text import ALARM_EMOJI, created_ms, extend_text
+
+log = logging.getLogger(__name__)
+
+SCORES = (1, 2, 3, 4, 5)
+
+
+class DismissButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"studyon:dismiss:(?P<guild>[0-9]+):(?P<room>[0-9]+):(?P<run>[0-9]+):(?P<k>[0-9]+)",
+):
+    def __init__(self, guild_id: int, room_id: int, run_id: int, boundary: int, label: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                emoji=ALARM_EMOJI,
+                style=discord.ButtonStyle.primary,
+                custom_id=f"studyon:dismiss:{guild_id}:{room_id}:{run_id}:{boundary}",
+            )
+        )
+        self.key = RoomKey(guild_id, room_id)
+        self.run_id = run_id
+        self.boundary = boundary
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> DismissButton:
+        label = getattr(item, "label", None) or "Dismiss"
+        return cls(
+            int(match["guild"]), int(match["room"]), int(match["run"]), int(match["k"]), label
+        )
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await guarded(interaction, lambda: self._dismiss(interaction))
+
+    async def _dismiss(self, interaction: discord.Interaction[Any]) -> None:
+        if interaction.guild_id != self.key.guild_id:
+            raise InvalidTimerAction("run_over")
+        bot = studyon(interaction)
+        locale = await member_locale(interaction)
+        outcome = await bot.services.timers.dismiss(
+            self.key,
+            self.run_id,
+            self.boundary,
+            interaction.user.id,
+            alarm_shown_ms=created_ms(interaction.message.id) if interaction.message else None,
+            dismissed_ms=created_ms(interaction.id),
+        )
+        if not outcome.recorded:
+            await reply(interaction, t("alarm.ack.already", locale, k=self.boundary))
+            return
+        grace = bot.config.timer.alarm_grace_seconds
+        ack = "alarm.ack.on_time" if outcome.on_time else "alarm.ack.late"
+        # recorded ⇒ shown: the board entry does not depend on the acknowledgement, and a
+        # failed acknowledgement is never answered as if nothing had been recorded
+        await _acknowledge(interaction, t(ack, locale, k=self.boundary, grace=grace))
+        line = "alarms.board.dismissed" if outcome.on_time else "alarms.board.dismissed_late"
+        await board(
+            bot, interaction.channel_id, line, name=member_name(interaction), k=self.boundary
+        )
+
+
+async def _acknowledge(interaction: discord.Interaction[Any], text: str) -> None:
+    """Tell the member what was recorded; once more if Discord failed the first answer, then
+    give up quietly (an expired interaction cannot be answered at all)."""
+    for attempt in (1, 2):
+        try:
+            await reply(interaction, text)
+            return
+        except discord.HTTPException as error:
+            log.warning("could not acknowledge a dismissal (attempt %d): %s", attempt, error)
+
+
+class RateButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"studyon:rate:(?P<guild>[0-9]+):(?P<room>[0-9]+):(?P<run>[0-9]+):(?P<score>[1-5])",
+):
+    def __init__(self, guild_id: int, room_id: int, run_id: int, score: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=str(score),
+                emoji="⭐" if score == 5 else None,
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"studyon:rate:{guild_id}:{room_id}:{run_id}:{score}",
+                row=0,
+            )
+        )
+        self.guild_id = guild_id
+        self.score = score
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> RateButton:
+        return cls(int(match["guild"]), int(match["room"]), int(match["run"]), int(match["score"]))
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await guarded(interaction, lambda: self._rate(interaction))
+
+    async def _rate(self, interaction: discord.Interaction[Any]) -> None:
+        if interaction.guild_id != self.guild_id:
+            raise InvalidTimerAction("run_over")
+        bot = studyon(interaction)
+        locale = await member_locale(interaction)
+        # the rating is of the member's today (their time zone), whichever run asked for it
+        rating = await bot.services.todos.rate(self.guild_id, interaction.user.id, self.score)
+        stars = "★" * rating.score + "☆" * (5 - rating.score)
+        await reply(
+            interaction,
+            t(
+                "alarms.rate.saved",
+                locale,
+                day=rating.day.isoformat(),
+                stars=stars,
+                score=rating.score,
+            ),
+        )
+
+
+class ExtendButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"studyon:extend:(?P<guild>[0-9]+):(?P<room>[0-9]+):(?P<run>[0-9]+)",
+):
+    def __init__(self, guild_id: int, room_id: int, run_id: int, label: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                emoji="🔁",
+                style=discord.ButtonStyle.success,
+                custom_id=f"studyon:extend:{guild_id}:{room_id}:{run_id}",
+                row=1,
+            )
+        )
+        self.key = RoomKey(guild_id, room_id)
+        self.run_id = run_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> ExtendButton:
+        label = getattr(item, "label", None) or "Extend"
+        return cls(int(match["guild"]), int(match["room"]), int(match["run"]), label)
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await guarded(interaction, lambda: self._extend(interaction))
+
+    async def _extend(self, interaction: discord.Interaction[Any]) -> None:
+        if interaction.guild_id != self.key.guild_id:
+            raise InvalidTimerAction("run_over")
+        bot = studyon(interaction)
+        timers = bot.services.timers
+        current = await timers.status_of(self.key)
+        if current is None or current.run_id != self.run_id or not current.finished:
+            raise InvalidTimerAction("run_over")  # stopped, closed, or already extended
+        view, deferred = await answer_when_slow(
+            interaction, timers.extend(self.key.room_id, interaction.user.id)
+        )
+        text = extend_text(view, member_name(interaction), bot.default_locale)
+        if deferred:
+            locale = await member_locale(interaction)
+            await reply(interaction, t("timer.done", locale))
+            await post_text(bot, interaction.channel_id, text)
+        else:
+            await interaction.response.send_message(text, allowed_mentions=NO_MENTIONS)
+        await refresh_card_quietly(bot, self.key.room_id)
+
+
+DYNAMIC_ITEMS = (DismissButton, RateButton, ExtendButton)

@@ -1,0 +1,168 @@
+"""The ``RoomListener`` that shows a room's run in its text channel, and the ⏰ reaction."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord.ext import commands
+
+from bot.domain.errors import StudyOnError
+from bot.domain.run import RoomKey
+from bot.i18n import t
+from bot.services.events import BoundaryFired, RoomClosed, RunFinished
+from cogs._common import NO_MENTIONS
+from cogs._delivery import board, refresh_card_quietly
+from cogs.alarms.buttons import DYNAMIC_ITEMS, SCORES, DismissButton, ExtendButton, RateButton
+from cogs.alarms.text import ALARM_EMOJI, alarm_text, created_ms, end_text
+
+if TYPE_CHECKING:
+    from bot.app import AnyStudyOnBot
+
+log = logging.getLogger(__name__)
+
+
+class ListenerGone(RuntimeError):
+    """The cog was unloaded: deliveries stay owed and are made after the bot starts again."""
+
+
+class Alarms(commands.Cog):
+    def __init__(self, bot: AnyStudyOnBot) -> None:
+        self.bot = bot
+        self._active = False
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
+        self.bot.services.events.add_room_listener(self)
+        self._active = True
+
+    async def cog_unload(self) -> None:
+        # the services (and their listener hub) are rebuilt with the next start; until then an
+        # event reaching this listener must stay undelivered rather than be dropped
+        self._active = False
+        self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
+
+    def _require_active(self) -> None:
+        if not self._active:
+            raise ListenerGone("the alarms cog is unloaded")
+
+    async def _channel_of(self, key: RoomKey) -> int | None:
+        room = await self.bot.services.rooms.get(key.room_id)
+        if room.room.status != "open":
+            return None
+        return room.room.text_channel_id
+
+    # -- RoomListener ---------------------------------------------------------------------
+
+    async def on_boundary(self, event: BoundaryFired) -> int | None:
+        """Post the alarm; when it reached the channel (its message's creation time)."""
+        self._require_active()
+        bot = self.bot
+        posted = bot.services.posted
+        key, k = event.key, event.boundary.index
+        earlier = await posted.alarm(key, event.run_id, k)
+        if earlier is not None:
+            return created_ms(earlier)  # a retry after a success we did not see
+        channel_id = await self._channel_of(key)
+        if channel_id is None:
+            return None
+        locale = bot.default_locale
+        text = alarm_text(event, locale, bot.config.timer.alarm_grace_seconds)
+        view = discord.ui.View(timeout=None)
+        view.add_item(
+            DismissButton(key.guild_id, key.room_id, event.run_id, k, t("alarm.button", locale))
+        )
+        channel = bot.get_partial_messageable(channel_id, guild_id=key.guild_id)
+        try:
+            # discord.py retries a 5xx or a short 429 itself; what still fails stays owed and
+            # the timer service tries again. Discord returns the first message for a repeated
+            # nonce (enforce_nonce): a retry after a 5xx that did post does not post twice
+            message = await channel.send(
+                text,
+                view=view,
+                allowed_mentions=NO_MENTIONS,
+                nonce=f"a{event.run_id}.{k}",
+            )
+        except (discord.NotFound, discord.Forbidden):
+            log.warning("room %s: cannot post alarm #%s in channel %s", key, k, channel_id)
+            return None
+        await posted.record_alarm(key, event.run_id, k, message.id)
+        try:
+            await message.add_reaction(ALARM_EMOJI)
+        except (discord.HTTPException, discord.RateLimited):
+            log.warning("room %s: could not add the %s reaction", key, ALARM_EMOJI, exc_info=True)
+        await refresh_card_quietly(bot, key.room_id)
+        return created_ms(message.id)
+
+    async def on_run_finished(self, event: RunFinished) -> None:
+        self._require_active()
+        bot = self.bot
+        posted = bot.services.posted
+        key = event.key
+        if await posted.results(key, event.run_id) is not None:
+            return
+        channel_id = await self._channel_of(key)
+        if channel_id is None:
+            return
+        locale = bot.default_locale
+        text = end_text(bot, event, locale, bot.config.timer.extend_vote_seconds)
+        view = discord.ui.View(timeout=None)
+        for score in SCORES:
+            view.add_item(RateButton(key.guild_id, key.room_id, event.run_id, score))
+        view.add_item(
+            ExtendButton(
+                key.guild_id, key.room_id, event.run_id, t("alarms.end.button.extend", locale)
+            )
+        )
+        channel = bot.get_partial_messageable(channel_id, guild_id=key.guild_id)
+        try:
+            message = await channel.send(
+                text, view=view, allowed_mentions=NO_MENTIONS, nonce=f"e{event.run_id}"
+            )
+        except (discord.NotFound, discord.Forbidden):
+            log.warning("room %s: cannot announce the end of run %s", key, event.run_id)
+            return
+        await posted.record_results(key, event.run_id, message.id)
+        await refresh_card_quietly(bot, key.room_id)
+
+    async def on_room_closed(self, event: RoomClosed) -> None:
+        return None  # the rooms cog deletes the channels; live state forgot the room
+
+    # -- the ⏰ reaction ------------------------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        bot = self.bot
+        if payload.guild_id is None or payload.emoji.name not in (
+            ALARM_EMOJI,
+            ALARM_EMOJI + "\ufe0f",
+        ):
+            return
+        if bot.user is not None and payload.user_id == bot.user.id:
+            return
+        services = bot.services
+        room = await services.rooms.by_channel(payload.channel_id)
+        if room is None or room.status != "open":
+            return
+        key = RoomKey(room.guild_id, room.id)
+        alarm = await services.posted.alarm_shown_by(key, payload.message_id)
+        if alarm is None:
+            return
+        if payload.member is not None:
+            bot.remember_name(payload.guild_id, payload.member)
+        k = alarm.boundary
+        try:
+            outcome = await services.timers.dismiss(
+                key,
+                alarm.run_id,
+                k,
+                payload.user_id,
+                alarm_shown_ms=created_ms(payload.message_id),
+            )
+        except StudyOnError:
+            return  # not a member, the run is over…: a reaction cannot be answered privately
+        if outcome.recorded:
+            line = "alarms.board.dismissed" if outcome.on_time else "alarms.board.dismissed_late"
+            name = bot.display_name(payload.guild_id, payload.user_id)
+            await board(bot, payload.channel_id, line, name=name, k=k)
