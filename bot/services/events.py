@@ -6,12 +6,17 @@ listener that does nothing (``NullListener``) serves tests of the rules alone an
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from bot.domain.alarms import MemberResult
 from bot.domain.timer import Boundary, Pattern, Phase
 from storage.session.base import RoomKey
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,24 +155,60 @@ class ListenerHub:
         """Every listener shows the boundary; when the alarm reached the channel, as the one
         that posted it says."""
         reached: int | None = None
-        for listener in list(self._room):
-            at = await listener.on_boundary(event)
-            if at is not None:
-                reached = at if reached is None else max(reached, at)
+        async with _each_runs() as failures:
+            for listener in list(self._room):
+                with failures.kept():
+                    at = await listener.on_boundary(event)
+                    if at is not None:
+                        reached = at if reached is None else max(reached, at)
         return reached
 
     async def on_run_finished(self, event: RunFinished) -> None:
-        for listener in list(self._room):
-            await listener.on_run_finished(event)
+        async with _each_runs() as failures:
+            for listener in list(self._room):
+                with failures.kept():
+                    await listener.on_run_finished(event)
 
     async def on_room_closed(self, event: RoomClosed) -> None:
-        for listener in list(self._room):
-            await listener.on_room_closed(event)
+        async with _each_runs() as failures:
+            for listener in list(self._room):
+                with failures.kept():
+                    await listener.on_room_closed(event)
 
     async def on_run_ending(self, event: RunEnding) -> None:
-        for listener in list(self._room):
-            await notify_run_ending(listener, event)
+        async with _each_runs() as failures:
+            for listener in list(self._room):
+                with failures.kept():
+                    await notify_run_ending(listener, event)
 
     async def on_todo_completed(self, event: TodoCompleted) -> None:
-        for listener in list(self._todo):
-            await listener.on_todo_completed(event)
+        async with _each_runs() as failures:
+            for listener in list(self._todo):
+                with failures.kept():
+                    await listener.on_todo_completed(event)
+
+
+class _Failures:
+    def __init__(self) -> None:
+        self.first: Exception | None = None
+
+    @contextlib.contextmanager
+    def kept(self) -> Iterator[None]:
+        try:
+            yield
+        except Exception as error:
+            if self.first is None:
+                self.first = error
+            else:
+                log.warning("another listener failed too", exc_info=True)
+
+
+@contextlib.asynccontextmanager
+async def _each_runs() -> AsyncIterator[_Failures]:
+    """Every listener gets the event even when one before it fails; the first failure is
+    raised after all have run, so the announcement stays owed and is delivered again
+    (listeners are idempotent: a repeat changes nothing for those that succeeded)."""
+    failures = _Failures()
+    yield failures
+    if failures.first is not None:
+        raise failures.first

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.domain.errors import NotFound, RoomClosed
@@ -23,28 +24,17 @@ from bot.services.timer.outbox import Announcements
 from storage.session.base import RoomKey, SessionStore
 
 
+@dataclass(frozen=True, slots=True)
 class BoundaryDispatch:
-    def __init__(
-        self,
-        store: SessionStore,
-        scheduler: WakeScheduler,
-        clock: Clock,
-        settings: ServiceSettings,
-        rooms: RoomService,
-        locks: RoomLocks,
-        outbox: Announcements,
-        end: RunEnd,
-        token: str,
-    ) -> None:
-        self._store = store
-        self._scheduler = scheduler
-        self._clock = clock
-        self._settings = settings
-        self._rooms = rooms
-        self._lock = locks
-        self._outbox = outbox
-        self._end = end
-        self._token = token
+    _store: SessionStore
+    _scheduler: WakeScheduler
+    _clock: Clock
+    _settings: ServiceSettings
+    _rooms: RoomService
+    _lock: RoomLocks
+    _outbox: Announcements
+    _end: RunEnd
+    _token: str
 
     async def wake(self, key: RoomKey) -> None:
         close = False

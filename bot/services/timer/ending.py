@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.domain.alarms import MemberSpan, is_on_time, run_results
 from bot.domain.run import Run, RunOutcome
 from bot.services.points import refund_in
@@ -13,20 +15,13 @@ from storage.session.base import RoomKey, SessionStore
 from storage.uow import UnitOfWorkFactory
 
 
+@dataclass(frozen=True, slots=True)
 class RunEnd:
-    def __init__(
-        self,
-        uow_factory: UnitOfWorkFactory,
-        store: SessionStore,
-        settings: ServiceSettings,
-        outbox: Announcements,
-        token: str,
-    ) -> None:
-        self._uow = uow_factory
-        self._store = store
-        self._settings = settings
-        self._outbox = outbox
-        self._token = token
+    _uow: UnitOfWorkFactory
+    _store: SessionStore
+    _settings: ServiceSettings
+    _outbox: Announcements
+    _token: str
 
     async def finish(self, key: RoomKey, run: Run, now: int) -> Run:
         """Kings, refunds and results in one transaction, settled once under the run's row

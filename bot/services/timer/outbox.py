@@ -7,6 +7,7 @@ posted), so a retry after an unseen success posts nothing new."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from bot.domain.run import Owed, Run, RunOutcome
 from bot.services.events import BoundaryFired, RoomListener, RunFinished
@@ -16,14 +17,12 @@ from storage.session.base import RoomKey, SessionStore
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
 class Announcements:
-    def __init__(
-        self, store: SessionStore, listener: RoomListener, token: str, vote_ms: int
-    ) -> None:
-        self._store = store
-        self._listener = listener
-        self._token = token  # this process, in owed-delivery records
-        self._vote_ms = vote_ms
+    _store: SessionStore
+    _listener: RoomListener
+    _token: str  # this process, in owed-delivery records
+    _vote_ms: int
 
     async def deliver_alarm(self, key: RoomKey, run: Run, index: int, now: int) -> Run:
         """Hand alarm ``index`` to the listener; settle it with when it appeared. A failure
