@@ -20,6 +20,7 @@ from datetime import UTC
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.clock import SystemClock, from_datetime, to_datetime
 from storage.session.base import RoomKey
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 WakeUp = Callable[[RoomKey], Awaitable[None]]
 Call = Callable[[], Awaitable[None]]
 CALL_INSTANCES = 100
+_IDLE_DAYS = 3650  # a room's job between wake-ups: paused, or moved to the next one
 
 
 def job_id(key: RoomKey) -> str:
@@ -72,10 +74,19 @@ class TimerScheduler:
 
     def schedule(self, key: RoomKey, at_ms: int) -> None:
         """Wake the room at ``at_ms`` (now, if that is past), replacing any pending wake-up."""
+        when = to_datetime(at_ms)
+        job = self._scheduler.get_job(job_id(key))
+        if job is not None:
+            # moving a room's one job is cheap; making a new one (as a one-off date job
+            # would need after every wake-up) costs APScheduler a signature check each time
+            job.modify(next_run_time=when)
+            return
         self._scheduler.add_job(
             self._run,
-            trigger="date",
-            run_date=to_datetime(at_ms),
+            # the job outlives each wake-up: it is paused while the room runs and moved to
+            # the next wake-up; the interval is never reached in practice
+            trigger=IntervalTrigger(days=_IDLE_DAYS, timezone=UTC),
+            next_run_time=when,
             args=(key,),
             id=job_id(key),
             replace_existing=True,
@@ -116,7 +127,8 @@ class TimerScheduler:
         return from_datetime(min(times)) if times else None
 
     def job_count(self) -> int:
-        return len(self._scheduler.get_jobs())
+        """Rooms with a pending wake-up."""
+        return sum(1 for j in self._scheduler.get_jobs() if j.next_run_time is not None)
 
     def poke(self) -> None:
         """Look for due jobs now (tests move the wall clock, then poke)."""
@@ -152,6 +164,9 @@ class TimerScheduler:
     async def _run(self, key: RoomKey) -> None:
         self._inflight += 1
         self._idle_event().clear()
+        job = self._scheduler.get_job(job_id(key))
+        if job is not None:
+            job.modify(next_run_time=None)  # nothing pending until the wake-up says when
         try:
             await self._wake_up(key)
         except Exception:  # a failing room must not take the scheduler down
