@@ -20,24 +20,6 @@ class SystemClock:
         return time.time_ns() // 1_000_000
 
 
-class ManualClock:
-    """A clock that moves only when told to; for unit and service tests."""
-
-    def __init__(self, start_ms: int = 1_767_225_600_000) -> None:  # 2026-01-01T00:00Z
-        self._now = start_ms
-
-    def now_ms(self) -> int:
-        return self._now
-
-    def advance(self, ms: int) -> None:
-        if ms < 0:
-            raise ValueError("time does not go backwards")
-        self._now += ms
-
-    def set(self, now_ms: int) -> None:
-        self._now = now_ms
-
-
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 

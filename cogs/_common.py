@@ -44,11 +44,6 @@ async def member_locale(interaction: discord.Interaction[Any]) -> str:
     return normalise_locale(interaction.locale, bot.default_locale)
 
 
-def guild_locale(bot: AnyStudyOnBot) -> str:
-    """The language of public messages (alarms, the board): the configured default."""
-    return bot.default_locale
-
-
 def error_text(error: StudyOnError, locale: str) -> str:
     params = dict(error.params)
     if isinstance(error, ValidationError):

@@ -101,15 +101,3 @@ def run_results(
         is_king = bool(mine) and on_time == len(mine)
         results.append(MemberResult(user_id, len(mine), dismissed, on_time, is_king))
     return results
-
-
-def study_kings(
-    boundaries: Sequence[Boundary],
-    spans: Mapping[int, Sequence[MemberSpan]],
-    dismissals: Mapping[tuple[int, int], int],
-    grace_s: int = DEFAULT_GRACE_S,
-    reached: Mapping[int, int] | None = None,
-) -> list[int]:
-    """The run's study kings' user ids, sorted."""
-    results = run_results(boundaries, spans, dismissals, grace_s, reached)
-    return [r.user_id for r in results if r.is_king]

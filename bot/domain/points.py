@@ -147,11 +147,22 @@ def room_join_entry(room_id: int, user_id: int, membership_no: int, cost: int) -
     )
 
 
-def refund_entry(payment_entry_id: int, payment: PaymentLike) -> LedgerEntry:
-    """The king's refund of ledger entry ``payment_entry_id``, referencing it."""
+def refund_entry(payment_entry_id: int, payment: PaymentLike, reference: str) -> LedgerEntry:
+    """The king's refund of ledger entry ``payment_entry_id``: what it refunds (``run:5``)
+    and which payment, once per payment."""
     return LedgerEntry(
         refund_for(payment),
         Reason.KING_REFUND,
-        ledger_reference(payment_entry_id),
+        f"{reference};payment:{payment_entry_id}",
         refund_key(payment_entry_id),
+    )
+
+
+def undo_entry(room_id: int, payment_entry_id: int, payment: PaymentLike) -> LedgerEntry:
+    """A join taken back because Discord could not complete it: its payment returned, once."""
+    return LedgerEntry(
+        refund_for(payment),
+        Reason.ADJUST,
+        f"{room_reference(room_id)};payment:{payment_entry_id}",
+        f"{room_reference(room_id)}:undo:{payment_entry_id}",
     )

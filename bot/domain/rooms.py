@@ -13,10 +13,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from types import MappingProxyType
 
-from bot.domain.errors import AlreadyMember, NotMember, RoomFull, ValidationError
+from bot.domain.errors import RoomFull, ValidationError
 
 TITLE_MAX = 50
 NOTICE_MAX = 500
@@ -146,52 +144,3 @@ def can_join(member_count: int, capacity: int) -> None:
     """Refuse a join that would exceed ``capacity``."""
     if member_count >= capacity:
         raise RoomFull(capacity)
-
-
-@dataclass(frozen=True)
-class RoomMembership:
-    """Who is in a room (user id → joined_ms), who owns it and how many it holds.
-    Every change returns a new value; a refused change raises with nothing changed."""
-
-    owner_id: int
-    members: Mapping[int, int]
-    capacity: int
-
-    def __post_init__(self) -> None:
-        frozen = MappingProxyType(dict(self.members))
-        if self.owner_id not in frozen:
-            raise ValueError("the owner must be a member")
-        if len(frozen) > self.capacity:
-            raise ValueError("more members than capacity")
-        object.__setattr__(self, "members", frozen)
-
-    @classmethod
-    def open(cls, owner_id: int, at_ms: int, capacity: int) -> RoomMembership:
-        return cls(owner_id, {owner_id: at_ms}, capacity)
-
-    def __contains__(self, user_id: object) -> bool:
-        return user_id in self.members
-
-    def __len__(self) -> int:
-        return len(self.members)
-
-    def join(self, user_id: int, at_ms: int) -> RoomMembership:
-        if user_id in self.members:
-            raise AlreadyMember()
-        can_join(len(self.members), self.capacity)
-        return RoomMembership(self.owner_id, {**self.members, user_id: at_ms}, self.capacity)
-
-    def leave(self, user_id: int) -> RoomMembership | None:
-        """The room after ``user_id`` leaves, ownership passed on if the owner left;
-        None when the last member left (the room closes)."""
-        if user_id not in self.members:
-            raise NotMember()
-        rest = {uid: joined for uid, joined in self.members.items() if uid != user_id}
-        if not rest:
-            return None
-        owner = self.owner_id
-        if user_id == owner:
-            new_owner = next_owner(self.members, user_id)
-            assert new_owner is not None
-            owner = new_owner
-        return RoomMembership(owner, rest, self.capacity)

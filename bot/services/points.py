@@ -12,7 +12,15 @@ from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.domain.errors import NotFound, ValidationError
-from bot.domain.points import Reason, check_spend, refund_key, signup_key
+from bot.domain.points import LedgerEntry as DomainEntry
+from bot.domain.points import (
+    Reason,
+    check_spend,
+    refund_entry,
+    refund_key,
+    signup_entry,
+    signup_key,
+)
 from bot.services.settings import ServiceSettings
 from storage.models import LedgerEntry
 from storage.uow import UnitOfWork, UnitOfWorkFactory
@@ -31,8 +39,8 @@ async def ensure_member(
     await uow.members.lock(guild_id, user_id, now_ms)
     key = signup_key(guild_id, user_id)
     if bonus > 0 and await uow.ledger.by_key(key) is None:
-        await uow.ledger.add(
-            guild_id, user_id, bonus, Reason.SIGNUP_BONUS.value, "signup", key, now_ms
+        await uow.ledger.add_entry(
+            guild_id, user_id, signup_entry(guild_id, user_id, bonus), now_ms
         )
 
 
@@ -60,7 +68,8 @@ async def charge(
     if cost == 0:
         return None
     check_spend(await uow.ledger.balance(guild_id, user_id), cost)
-    return await uow.ledger.add(guild_id, user_id, -cost, reason.value, reference, key, now_ms)
+    entry = DomainEntry(-cost, reason, reference, key)  # the domain checks the entry's sign
+    return await uow.ledger.add_entry(guild_id, user_id, entry, now_ms)
 
 
 class PointsService:
@@ -130,16 +139,8 @@ async def refund_in(
     if payment.amount >= 0:
         raise ValidationError("payment", "not_a_payment")
     await uow.members.lock(payment.guild_id, payment.user_id, now_ms)
-    key = refund_key(payment_entry_id)
-    existing = await uow.ledger.by_key(key)
+    existing = await uow.ledger.by_key(refund_key(payment_entry_id))
     if existing is not None:
         return existing
-    return await uow.ledger.add(
-        payment.guild_id,
-        payment.user_id,
-        -payment.amount,
-        Reason.KING_REFUND.value,
-        f"{reference};payment:{payment_entry_id}",
-        key,
-        now_ms,
-    )
+    entry = refund_entry(payment_entry_id, payment, reference)
+    return await uow.ledger.add_entry(payment.guild_id, payment.user_id, entry, now_ms)

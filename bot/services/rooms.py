@@ -22,7 +22,7 @@ from bot.domain.errors import (
     RoomClosed,
     ValidationError,
 )
-from bot.domain.points import Reason, check_spend, room_create_key, room_join_key
+from bot.domain.points import Reason, check_spend, room_create_key, room_join_key, undo_entry
 from bot.domain.timer import Pattern
 from bot.services.cleanups import CleanupService, Owed, access_removals, channel_deletes, owe
 from bot.services.events import RoomClosed as RoomClosedEvent
@@ -301,17 +301,9 @@ class RoomService:
             payment_id = membership.payment_entry_id
             payment = await uow.ledger.get(payment_id) if payment_id is not None else None
             if payment is not None and payment.amount < 0:
-                key = f"room:{room_id}:undo:{payment.id}"
-                if await uow.ledger.by_key(key) is None:
-                    await uow.ledger.add(
-                        payment.guild_id,
-                        payment.user_id,
-                        -payment.amount,
-                        Reason.ADJUST.value,
-                        f"room:{room_id};payment:{payment.id}",
-                        key,
-                        now,
-                    )
+                undo = undo_entry(room_id, payment.id, payment)
+                if await uow.ledger.by_key(undo.idempotency_key) is None:
+                    await uow.ledger.add_entry(payment.guild_id, payment.user_id, undo, now)
             # whatever part of the grant Discord did carry out is taken back, until done
             owed = access_removals((room.text_channel_id, room.voice_channel_id), user_id)
             await owe(uow, room.guild_id, owed, now)

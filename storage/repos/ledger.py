@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from bot.domain.points import LedgerEntry as DomainEntry
 from storage.models import LedgerEntry
 from storage.repos.base import Repository
 
@@ -20,6 +21,20 @@ class LedgerRepository(Repository):
 
     async def get(self, entry_id: int) -> LedgerEntry | None:
         return await self.session.get(LedgerEntry, entry_id)
+
+    async def add_entry(
+        self, guild_id: int, user_id: int, entry: DomainEntry, now_ms: int
+    ) -> LedgerEntry:
+        """Append a domain ledger entry for the member (see ``add``)."""
+        return await self.add(
+            guild_id,
+            user_id,
+            entry.amount,
+            entry.reason.value,
+            entry.reference,
+            entry.idempotency_key,
+            now_ms,
+        )
 
     async def add(
         self,

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import pytest
 
 from bot.domain.alarms import (
@@ -9,7 +11,6 @@ from bot.domain.alarms import (
     is_on_time,
     rang_at,
     run_results,
-    study_kings,
 )
 from bot.domain.timer import MINUTE_MS, Boundary, Pattern, Timer
 
@@ -19,6 +20,19 @@ GRACE = 60
 
 # 4 × (50 + 10): alarms at minutes 50, 60, 110, 120, 170, 180, 230
 BOUNDARIES = Timer(Pattern.from_minutes(50, 10, 4), START).boundaries()
+
+
+def kings(
+    boundaries: Sequence[Boundary],
+    spans: Mapping[int, Sequence[MemberSpan]],
+    dismissals: Mapping[tuple[int, int], int],
+    grace_s: int = GRACE,
+    reached: Mapping[int, int] | None = None,
+) -> list[int]:
+    """The kings as the end of a run counts them (``run_results``), sorted."""
+    return [
+        r.user_id for r in run_results(boundaries, spans, dismissals, grace_s, reached) if r.is_king
+    ]
 
 
 def at(minute: float) -> int:
@@ -107,8 +121,8 @@ def test_an_alarm_delivered_90_s_late_is_on_time_30_s_after_it_appeared() -> Non
     bs: list[Boundary] = list(BOUNDARIES[:1])
     delivered = bs[0].at_ms + 90_000
     dismissals = {(1, 1): delivered + 30_000}
-    assert study_kings(bs, spans, dismissals, GRACE) == []  # counted from the boundary: late
-    assert study_kings(bs, spans, dismissals, GRACE, {1: delivered}) == [1]
+    assert kings(bs, spans, dismissals, GRACE) == []  # counted from the boundary: late
+    assert kings(bs, spans, dismissals, GRACE, {1: delivered}) == [1]
     [result] = run_results(bs, spans, dismissals, GRACE, {1: delivered})
     assert result == MemberResult(1, alarms=1, dismissed=1, on_time=1, is_king=True)
 
@@ -119,60 +133,60 @@ def test_an_alarm_delivered_90_s_late_is_on_time_30_s_after_it_appeared() -> Non
 def test_everyone_on_time_are_kings() -> None:
     spans = {1: [MemberSpan(1, START)], 2: [MemberSpan(2, START)]}
     dismissals = on_time_for(1, list(range(1, 8))) | on_time_for(2, list(range(1, 8)))
-    assert study_kings(BOUNDARIES, spans, dismissals, GRACE) == [1, 2]
+    assert kings(BOUNDARIES, spans, dismissals, GRACE) == [1, 2]
 
 
 def test_one_missed_alarm_is_not_king() -> None:
     spans = {1: [MemberSpan(1, START)]}
-    assert study_kings(BOUNDARIES, spans, on_time_for(1, [1, 2, 3, 4, 5, 6]), GRACE) == []
+    assert kings(BOUNDARIES, spans, on_time_for(1, [1, 2, 3, 4, 5, 6]), GRACE) == []
 
 
 def test_one_late_alarm_is_not_king() -> None:
     spans = {1: [MemberSpan(1, START)]}
     dismissals = on_time_for(1, list(range(1, 8)))
     dismissals[(4, 1)] = BOUNDARIES[3].at_ms + GRACE * 1000 + 1
-    assert study_kings(BOUNDARIES, spans, dismissals, GRACE) == []
+    assert kings(BOUNDARIES, spans, dismissals, GRACE) == []
     dismissals[(4, 1)] = BOUNDARIES[3].at_ms + GRACE * 1000
-    assert study_kings(BOUNDARIES, spans, dismissals, GRACE) == [1]
+    assert kings(BOUNDARIES, spans, dismissals, GRACE) == [1]
 
 
 def test_late_joiner_only_owes_their_alarms() -> None:
     spans = {3: [MemberSpan(3, at(150))]}
-    assert study_kings(BOUNDARIES, spans, on_time_for(3, [5, 6, 7]), GRACE) == [3]
+    assert kings(BOUNDARIES, spans, on_time_for(3, [5, 6, 7]), GRACE) == [3]
 
 
 def test_a_member_who_left_before_the_end_is_not_king() -> None:
     spans = {4: [MemberSpan(4, START, at(65))]}
-    assert study_kings(BOUNDARIES, spans, on_time_for(4, [1, 2]), GRACE) == []
+    assert kings(BOUNDARIES, spans, on_time_for(4, [1, 2]), GRACE) == []
 
 
 def test_leaving_and_rejoining_between_alarms_can_still_be_king() -> None:
     spans = {4: [MemberSpan(4, START, at(65)), MemberSpan(4, at(70))]}
-    assert study_kings(BOUNDARIES, spans, on_time_for(4, list(range(1, 8))), GRACE) == [4]
+    assert kings(BOUNDARIES, spans, on_time_for(4, list(range(1, 8))), GRACE) == [4]
 
 
 def test_an_alarm_that_fell_while_away_is_missed() -> None:
     spans = {4: [MemberSpan(4, START, at(65)), MemberSpan(4, at(115))]}  # away at #3
-    assert study_kings(BOUNDARIES, spans, on_time_for(4, [1, 2, 4, 5, 6, 7]), GRACE) == []
+    assert kings(BOUNDARIES, spans, on_time_for(4, [1, 2, 4, 5, 6, 7]), GRACE) == []
 
 
 def test_no_alarm_no_king() -> None:
     spans = {5: [MemberSpan(5, at(231))], 6: [MemberSpan(6, at(10), at(20))]}
-    assert study_kings(BOUNDARIES, spans, {}, GRACE) == []
+    assert kings(BOUNDARIES, spans, {}, GRACE) == []
 
 
 def test_dismissals_of_other_runs_or_users_do_not_count() -> None:
     spans = {1: [MemberSpan(1, at(100))]}
     # user 1 "dismissed" alarms 1 and 2 from before they joined, and user 2 dismissed #3
     dismissals = on_time_for(1, [1, 2, 4, 5, 6, 7]) | on_time_for(2, [3])
-    assert study_kings(BOUNDARIES, spans, dismissals, GRACE) == []
+    assert kings(BOUNDARIES, spans, dismissals, GRACE) == []
 
 
 def test_a_dismissal_before_the_alarm_is_not_on_time() -> None:
     spans = {1: [MemberSpan(1, START)]}
     dismissals = on_time_for(1, list(range(1, 8)))
     dismissals[(2, 1)] = BOUNDARIES[1].at_ms - 1
-    assert study_kings(BOUNDARIES, spans, dismissals, GRACE) == []
+    assert kings(BOUNDARIES, spans, dismissals, GRACE) == []
 
 
 def test_kings_are_sorted() -> None:
@@ -180,7 +194,7 @@ def test_kings_are_sorted() -> None:
     dismissals: dict[tuple[int, int], int] = {}
     for uid in spans:
         dismissals |= on_time_for(uid, list(range(1, 8)))
-    assert study_kings(BOUNDARIES, spans, dismissals, GRACE) == [4, 12, 30]
+    assert kings(BOUNDARIES, spans, dismissals, GRACE) == [4, 12, 30]
 
 
 def test_skipped_and_partial_runs() -> None:
@@ -189,7 +203,7 @@ def test_skipped_and_partial_runs() -> None:
     assert [b.index for b in bs] == [1]  # only the skip's alarm fell before the stop
     spans = {1: [MemberSpan(1, START)], 2: [MemberSpan(2, at(21))]}
     dismissals = {(1, 1): at(20) + 1000}
-    assert study_kings(bs, spans, dismissals, GRACE) == [1]
+    assert kings(bs, spans, dismissals, GRACE) == [1]
 
 
 def test_run_results() -> None:
@@ -211,5 +225,5 @@ def test_run_results() -> None:
 def test_default_grace_is_sixty_seconds() -> None:
     spans = {1: [MemberSpan(1, START)]}
     bs: list[Boundary] = list(BOUNDARIES[:1])
-    assert study_kings(bs, spans, {(1, 1): bs[0].at_ms + 60_000}) == [1]
-    assert study_kings(bs, spans, {(1, 1): bs[0].at_ms + 60_001}) == []
+    assert kings(bs, spans, {(1, 1): bs[0].at_ms + 60_000}) == [1]
+    assert kings(bs, spans, {(1, 1): bs[0].at_ms + 60_001}) == []

@@ -11,7 +11,6 @@ from bot.domain.points import (
     Reason,
     balance_of,
     check_spend,
-    ledger_reference,
     refund_entry,
     refund_for,
     refund_key,
@@ -21,6 +20,7 @@ from bot.domain.points import (
     room_join_key,
     signup_entry,
     signup_key,
+    undo_entry,
     validate_amount,
 )
 
@@ -135,13 +135,17 @@ def test_entries_and_balance() -> None:
 def test_refund_is_exactly_what_was_paid() -> None:
     payment = room_join_entry(8, 2, 1, 50)
     assert refund_for(payment) == 50
-    refund = refund_entry(345, payment)
+    refund = refund_entry(345, payment, "run:9")
     assert refund.amount == 50
     assert refund.reason is Reason.KING_REFUND
-    assert refund.reference == ledger_reference(345) == "ledger:345"
+    assert refund.reference == "run:9;payment:345"
     assert refund.idempotency_key == refund_key(345)
     assert balance_of([payment, refund]) == 0
     assert refund_for(room_create_entry(7, 123)) == 123
+    undo = undo_entry(8, 345, payment)
+    assert (undo.amount, undo.reason) == (50, Reason.ADJUST)
+    assert (undo.reference, undo.idempotency_key) == ("room:8;payment:345", "room:8:undo:345")
+    assert undo.idempotency_key != refund.idempotency_key  # an undone join is never refunded
 
 
 def test_refund_of_a_stored_row() -> None:

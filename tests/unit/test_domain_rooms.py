@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.domain.errors import AlreadyMember, NotMember, RoomFull, ValidationError
+from bot.domain.errors import RoomFull, ValidationError
 from bot.domain.rooms import (
     CAPACITY_MAX,
     CAPACITY_MIN,
@@ -10,7 +10,6 @@ from bot.domain.rooms import (
     TAG_MAX,
     TAGS_MAX,
     TITLE_MAX,
-    RoomMembership,
     can_join,
     clean_text,
     next_owner,
@@ -255,39 +254,3 @@ def test_can_join() -> None:
     with pytest.raises(RoomFull) as exc:
         can_join(2, 2)
     assert exc.value.params["capacity"] == 2
-
-
-def test_membership_lifecycle() -> None:
-    room = RoomMembership.open(owner_id=1, at_ms=0, capacity=3)
-    room = room.join(2, 10).join(3, 5)
-    assert len(room) == 3 and 3 in room
-    with pytest.raises(RoomFull):
-        room.join(4, 20)
-    with pytest.raises(AlreadyMember):
-        room.join(2, 20)
-    left = room.leave(1)
-    assert left is not None and left.owner_id == 3  # joined at 5, before 2
-    assert 1 not in left
-    left = left.leave(2)
-    assert left is not None and left.owner_id == 3
-    with pytest.raises(NotMember):
-        left.leave(2)
-    assert left.leave(3) is None
-
-
-def test_membership_is_immutable() -> None:
-    members = {1: 0}
-    room = RoomMembership(1, members, 2)
-    members[2] = 5
-    assert 2 not in room
-    joined = room.join(2, 5)
-    assert 2 not in room and 2 in joined
-    with pytest.raises(TypeError):
-        room.members[3] = 1  # type: ignore[index]
-
-
-def test_membership_invariants() -> None:
-    with pytest.raises(ValueError):
-        RoomMembership(1, {2: 0}, 2)
-    with pytest.raises(ValueError):
-        RoomMembership(1, {1: 0, 2: 0, 3: 0}, 2)
