@@ -73,8 +73,12 @@ def t(key: str, locale: str = DEFAULT_LOCALE, /, **params: Any) -> str:
     return text.format_map(_Params(params))
 
 
-def ls(text: str, key: str) -> app_commands.locale_str:
-    """A command string: ``text`` is the English, ``key`` finds the other languages."""
+def ls(key: str) -> app_commands.locale_str:
+    """A command string: its English from the catalog (the one copy of it), ``key`` finding
+    the other languages through the translator."""
+    text = catalog(DEFAULT_LOCALE).get(key)
+    if text is None:
+        raise KeyError(f"no English message for command string {key!r}")
     return app_commands.locale_str(text, key=key)
 
 

@@ -56,17 +56,12 @@ class Calendar(commands.Cog):
         self.bot = bot
 
     @app_commands.command(
-        name=ls("calendar", "cmd.calendar"),
-        description=ls(
-            "Your month as a picture: todos done and satisfaction, day by day",
-            "cmd.calendar.desc",
-        ),
+        name=ls("cmd.calendar"),
+        description=ls("cmd.calendar.desc"),
     )
     @app_commands.guild_only()
-    @app_commands.rename(month=ls("month", "cmd.calendar.opt.month"))
-    @app_commands.describe(
-        month=ls("Which month, as YYYY-MM (this month if left out)", "cmd.calendar.opt.month.desc")
-    )
+    @app_commands.rename(month=ls("cmd.calendar.opt.month"))
+    @app_commands.describe(month=ls("cmd.calendar.opt.month.desc"))
     async def calendar(self, interaction: discord.Interaction, month: str | None = None) -> None:
         assert interaction.guild_id is not None
         services = studyon(interaction).services
@@ -81,16 +76,14 @@ class Calendar(commands.Cog):
         )
 
     @app_commands.command(
-        name=ls("rate", "cmd.rate"),
-        description=ls("Rate how satisfied you are with a day, from 1 to 5", "cmd.rate.desc"),
+        name=ls("cmd.rate"),
+        description=ls("cmd.rate.desc"),
     )
     @app_commands.guild_only()
-    @app_commands.rename(
-        score=ls("score", "cmd.rate.opt.score"), day=ls("date", "cmd.rate.opt.date")
-    )
+    @app_commands.rename(score=ls("cmd.rate.opt.score"), day=ls("cmd.rate.opt.date"))
     @app_commands.describe(
-        score=ls("1 (not at all) to 5 (very satisfied)", "cmd.rate.opt.score.desc"),
-        day=ls("Which day, as YYYY-MM-DD (today if left out)", "cmd.rate.opt.date.desc"),
+        score=ls("cmd.rate.opt.score.desc"),
+        day=ls("cmd.rate.opt.date.desc"),
     )
     async def rate(
         self,

@@ -52,7 +52,7 @@ GUIDE_COMMANDS = (
 )
 
 TOPIC_CHOICES = [
-    app_commands.Choice(name=ls(name, f"cmd.help.topic.{name}"), value=name) for name in TOPICS
+    app_commands.Choice(name=ls(f"cmd.help.topic.{name}"), value=name) for name in TOPICS
 ]
 
 
@@ -147,11 +147,11 @@ class Help(commands.Cog):
         self.bot = bot
 
     @app_commands.command(
-        name=ls("help", "cmd.help"),
-        description=ls("How StudyOn works: rooms, timer, points, todos", "cmd.help.desc"),
+        name=ls("cmd.help"),
+        description=ls("cmd.help.desc"),
     )
-    @app_commands.rename(topic=ls("topic", "cmd.help.topic"))
-    @app_commands.describe(topic=ls("Open one topic directly", "cmd.help.topic.desc"))
+    @app_commands.rename(topic=ls("cmd.help.topic"))
+    @app_commands.describe(topic=ls("cmd.help.topic.desc"))
     @app_commands.choices(topic=TOPIC_CHOICES)
     async def help(
         self, interaction: discord.Interaction, topic: app_commands.Choice[str] | None = None

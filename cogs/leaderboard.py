@@ -28,14 +28,10 @@ from cogs._common import NO_MENTIONS, member_locale, reply, studyon
 from cogs._delivery import guarded
 
 PERIOD_CHOICES = [
-    app_commands.Choice(name=ls("today", "cmd.leaderboard.period.day"), value=Period.DAY.value),
-    app_commands.Choice(
-        name=ls("this week", "cmd.leaderboard.period.week"), value=Period.WEEK.value
-    ),
-    app_commands.Choice(
-        name=ls("this month", "cmd.leaderboard.period.month"), value=Period.MONTH.value
-    ),
-    app_commands.Choice(name=ls("all time", "cmd.leaderboard.period.all"), value=Period.ALL.value),
+    app_commands.Choice(name=ls("cmd.leaderboard.period.day"), value=Period.DAY.value),
+    app_commands.Choice(name=ls("cmd.leaderboard.period.week"), value=Period.WEEK.value),
+    app_commands.Choice(name=ls("cmd.leaderboard.period.month"), value=Period.MONTH.value),
+    app_commands.Choice(name=ls("cmd.leaderboard.period.all"), value=Period.ALL.value),
 ]
 
 
@@ -185,15 +181,11 @@ class Leaderboard(commands.Cog):
         self.bot.remove_dynamic_items(PageButton)
 
     @app_commands.command(
-        name=ls("leaderboard", "cmd.leaderboard"),
-        description=ls(
-            "Who studied the most and who was crowned Study King", "cmd.leaderboard.desc"
-        ),
+        name=ls("cmd.leaderboard"),
+        description=ls("cmd.leaderboard.desc"),
     )
-    @app_commands.rename(period=ls("period", "cmd.leaderboard.period"))
-    @app_commands.describe(
-        period=ls("Which period to rank (this week if empty)", "cmd.leaderboard.period.desc")
-    )
+    @app_commands.rename(period=ls("cmd.leaderboard.period"))
+    @app_commands.describe(period=ls("cmd.leaderboard.period.desc"))
     @app_commands.choices(period=PERIOD_CHOICES)
     @app_commands.guild_only()
     async def leaderboard(

@@ -17,8 +17,8 @@ class Points(commands.Cog):
         self.bot = bot
 
     @app_commands.command(
-        name=ls("points", "cmd.points"),
-        description=ls("Your points and recent history", "cmd.points.desc"),
+        name=ls("cmd.points"),
+        description=ls("cmd.points.desc"),
     )
     @app_commands.guild_only()
     async def points(self, interaction: discord.Interaction) -> None:

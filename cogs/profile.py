@@ -25,13 +25,11 @@ class Profile(commands.Cog):
         self.bot = bot
 
     @app_commands.command(
-        name=ls("profile", "cmd.profile"),
-        description=ls("Your page: points, todos, study time, streak", "cmd.profile.desc"),
+        name=ls("cmd.profile"),
+        description=ls("cmd.profile.desc"),
     )
-    @app_commands.rename(member=ls("member", "cmd.profile.member"))
-    @app_commands.describe(
-        member=ls("Whose page to show (yours if empty)", "cmd.profile.member.desc")
-    )
+    @app_commands.rename(member=ls("cmd.profile.member"))
+    @app_commands.describe(member=ls("cmd.profile.member.desc"))
     @app_commands.guild_only()
     async def profile(
         self, interaction: discord.Interaction, member: discord.Member | None = None

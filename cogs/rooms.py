@@ -128,12 +128,9 @@ def _missing(permission: str, locale: str) -> MissingPermission:
     return MissingPermission(t(f"perm.{permission}", locale))
 
 
-_ROOM = ls("room", "cmd.room.opt.room")
-_ROOM_DESC = ls("The room (start typing its title)", "cmd.room.opt.room.desc")
-_MY_ROOM_DESC = ls(
-    "The room (default: the room of this channel, or your only room)",
-    "cmd.room.opt.my_room.desc",
-)
+_ROOM = ls("cmd.room.opt.room")
+_ROOM_DESC = ls("cmd.room.opt.room.desc")
+_MY_ROOM_DESC = ls("cmd.room.opt.my_room.desc")
 
 
 def _room_option(choices: Any, description: app_commands.locale_str) -> Callable[[T], T]:
@@ -179,8 +176,8 @@ def preview(draft: RoomDraft, guild_id: int, owner_id: int, now_ms: int) -> Room
 
 class Rooms(commands.Cog):
     room = app_commands.Group(
-        name=ls("room", "cmd.room"),
-        description=ls("Study rooms: create, find, join and manage them", "cmd.room.desc"),
+        name=ls("cmd.room"),
+        description=ls("cmd.room.desc"),
         guild_only=True,
     )
 
@@ -341,28 +338,26 @@ class Rooms(commands.Cog):
     # -- /room create ---------------------------------------------------------------------
 
     @room.command(
-        name=ls("create", "cmd.room.create"),
-        description=ls("Open a study room (costs points)", "cmd.room.create.desc"),
+        name=ls("cmd.room.create"),
+        description=ls("cmd.room.create.desc"),
     )
     @app_commands.rename(
-        title=ls("title", "cmd.room.opt.title"),
-        study=ls("study", "cmd.room.opt.study"),
-        break_minutes=ls("break", "cmd.room.opt.break"),
-        terms=ls("terms", "cmd.room.opt.terms"),
-        tags=ls("tags", "cmd.room.opt.tags"),
-        notice=ls("notice", "cmd.room.opt.notice"),
-        capacity=ls("capacity", "cmd.room.opt.capacity"),
+        title=ls("cmd.room.opt.title"),
+        study=ls("cmd.room.opt.study"),
+        break_minutes=ls("cmd.room.opt.break"),
+        terms=ls("cmd.room.opt.terms"),
+        tags=ls("cmd.room.opt.tags"),
+        notice=ls("cmd.room.opt.notice"),
+        capacity=ls("cmd.room.opt.capacity"),
     )
     @app_commands.describe(
-        title=ls("The room's name (1–50 characters)", "cmd.room.opt.title.desc"),
-        study=ls("Minutes of each study period (1–180)", "cmd.room.opt.study.desc"),
-        break_minutes=ls("Minutes of each break (1–60)", "cmd.room.opt.break.desc"),
-        terms=ls("How many study periods (1–12)", "cmd.room.opt.terms.desc"),
-        tags=ls("Up to 5 tags, separated by commas: #math, exam prep", "cmd.room.opt.tags.desc"),
-        notice=ls("A notice for the members (up to 500 characters)", "cmd.room.opt.notice.desc"),
-        capacity=ls(
-            "How many members it holds (2 to the server's maximum)", "cmd.room.opt.capacity.desc"
-        ),
+        title=ls("cmd.room.opt.title.desc"),
+        study=ls("cmd.room.opt.study.desc"),
+        break_minutes=ls("cmd.room.opt.break.desc"),
+        terms=ls("cmd.room.opt.terms.desc"),
+        tags=ls("cmd.room.opt.tags.desc"),
+        notice=ls("cmd.room.opt.notice.desc"),
+        capacity=ls("cmd.room.opt.capacity.desc"),
     )
     async def create(
         self,
@@ -465,18 +460,18 @@ class Rooms(commands.Cog):
     # -- /room list -----------------------------------------------------------------------
 
     @room.command(
-        name=ls("list", "cmd.room.list"),
-        description=ls("Find open study rooms", "cmd.room.list.desc"),
+        name=ls("cmd.room.list"),
+        description=ls("cmd.room.list.desc"),
     )
     @app_commands.rename(
-        tag=ls("tag", "cmd.room.opt.tag"),
-        query=ls("query", "cmd.room.opt.query"),
-        page=ls("page", "cmd.room.opt.page"),
+        tag=ls("cmd.room.opt.tag"),
+        query=ls("cmd.room.opt.query"),
+        page=ls("cmd.room.opt.page"),
     )
     @app_commands.describe(
-        tag=ls("Only rooms with this tag", "cmd.room.opt.tag.desc"),
-        query=ls("Only rooms whose title contains this", "cmd.room.opt.query.desc"),
-        page=ls("Which page of results", "cmd.room.opt.page.desc"),
+        tag=ls("cmd.room.opt.tag.desc"),
+        query=ls("cmd.room.opt.query.desc"),
+        page=ls("cmd.room.opt.page.desc"),
     )
     async def list_rooms(
         self,
@@ -543,10 +538,8 @@ class Rooms(commands.Cog):
     # -- /room info -----------------------------------------------------------------------
 
     @room.command(
-        name=ls("info", "cmd.room.info"),
-        description=ls(
-            "Show a study room's pattern, tags, notice and members", "cmd.room.info.desc"
-        ),
+        name=ls("cmd.room.info"),
+        description=ls("cmd.room.info.desc"),
     )
     @_room_option(open_rooms_autocomplete, _ROOM_DESC)
     async def info(self, interaction: discord.Interaction, room: str) -> None:
@@ -568,8 +561,8 @@ class Rooms(commands.Cog):
     # -- /room join -----------------------------------------------------------------------
 
     @room.command(
-        name=ls("join", "cmd.room.join"),
-        description=ls("Join a study room (costs points)", "cmd.room.join.desc"),
+        name=ls("cmd.room.join"),
+        description=ls("cmd.room.join.desc"),
     )
     @_room_option(open_rooms_autocomplete, _ROOM_DESC)
     async def join(self, interaction: discord.Interaction, room: str) -> None:
@@ -623,8 +616,8 @@ class Rooms(commands.Cog):
     # -- /room leave ----------------------------------------------------------------------
 
     @room.command(
-        name=ls("leave", "cmd.room.leave"),
-        description=ls("Leave a study room", "cmd.room.leave.desc"),
+        name=ls("cmd.room.leave"),
+        description=ls("cmd.room.leave.desc"),
     )
     @_room_option(my_rooms_autocomplete, _MY_ROOM_DESC)
     async def leave(self, interaction: discord.Interaction, room: str | None = None) -> None:
@@ -660,14 +653,12 @@ class Rooms(commands.Cog):
     # -- /room notice ---------------------------------------------------------------------
 
     @room.command(
-        name=ls("notice", "cmd.room.notice"),
-        description=ls("Set your room's notice (room owner)", "cmd.room.notice.desc"),
+        name=ls("cmd.room.notice"),
+        description=ls("cmd.room.notice.desc"),
     )
     @_room_option(my_rooms_autocomplete, _MY_ROOM_DESC)
-    @app_commands.rename(text=ls("text", "cmd.room.opt.text"))
-    @app_commands.describe(
-        text=ls("The new notice (up to 500 characters)", "cmd.room.opt.text.desc")
-    )
+    @app_commands.rename(text=ls("cmd.room.opt.text"))
+    @app_commands.describe(text=ls("cmd.room.opt.text.desc"))
     async def notice(
         self, interaction: discord.Interaction, text: str, room: str | None = None
     ) -> None:
@@ -691,10 +682,8 @@ class Rooms(commands.Cog):
     # -- /room close ----------------------------------------------------------------------
 
     @room.command(
-        name=ls("close", "cmd.room.close"),
-        description=ls(
-            "Close your room and delete its channels (room owner)", "cmd.room.close.desc"
-        ),
+        name=ls("cmd.room.close"),
+        description=ls("cmd.room.close.desc"),
     )
     @_room_option(my_rooms_autocomplete, _MY_ROOM_DESC)
     async def close(self, interaction: discord.Interaction, room: str | None = None) -> None:

@@ -15,8 +15,8 @@ from cogs._common import member_locale, reply, studyon
 
 class Settings(commands.Cog):
     settings = app_commands.Group(
-        name=ls("settings", "cmd.settings"),
-        description=ls("Your own settings: time zone and language", "cmd.settings.desc"),
+        name=ls("cmd.settings"),
+        description=ls("cmd.settings.desc"),
         guild_only=True,
     )
 
@@ -27,19 +27,11 @@ class Settings(commands.Cog):
         return studyon(interaction).services.members
 
     @settings.command(
-        name=ls("timezone", "cmd.settings.timezone"),
-        description=ls(
-            "The time zone your days follow (todos, ratings, calendar)",
-            "cmd.settings.timezone.desc",
-        ),
+        name=ls("cmd.settings.timezone"),
+        description=ls("cmd.settings.timezone.desc"),
     )
-    @app_commands.rename(zone=ls("zone", "cmd.settings.timezone.opt.zone"))
-    @app_commands.describe(
-        zone=ls(
-            "A time zone such as Asia/Seoul: start typing to pick one",
-            "cmd.settings.timezone.opt.zone.desc",
-        )
-    )
+    @app_commands.rename(zone=ls("cmd.settings.timezone.opt.zone"))
+    @app_commands.describe(zone=ls("cmd.settings.timezone.opt.zone.desc"))
     async def timezone(self, interaction: discord.Interaction, zone: str) -> None:
         assert interaction.guild_id is not None
         members = self._members(interaction)
@@ -65,15 +57,15 @@ class Settings(commands.Cog):
         return [app_commands.Choice(name=n, value=n) for n in search_zones(current)]
 
     @settings.command(
-        name=ls("language", "cmd.settings.language"),
-        description=ls("The language I answer you in", "cmd.settings.language.desc"),
+        name=ls("cmd.settings.language"),
+        description=ls("cmd.settings.language.desc"),
     )
-    @app_commands.rename(locale=ls("locale", "cmd.settings.language.opt.locale"))
-    @app_commands.describe(locale=ls("English or Korean", "cmd.settings.language.opt.locale.desc"))
+    @app_commands.rename(locale=ls("cmd.settings.language.opt.locale"))
+    @app_commands.describe(locale=ls("cmd.settings.language.opt.locale.desc"))
     @app_commands.choices(
         locale=[
-            app_commands.Choice(name=ls("English", "settings.locale.en"), value="en"),
-            app_commands.Choice(name=ls("한국어 (Korean)", "settings.locale.ko"), value="ko"),
+            app_commands.Choice(name=ls("settings.locale.en"), value="en"),
+            app_commands.Choice(name=ls("settings.locale.ko"), value="ko"),
         ]
     )
     async def language(self, interaction: discord.Interaction, locale: str) -> None:

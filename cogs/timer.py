@@ -119,8 +119,8 @@ def status_text(room: Room, view: TimerView | None, locale: str) -> str:
 
 class Timer(commands.Cog):
     timer = app_commands.Group(
-        name=ls("timer", "cmd.timer"),
-        description=ls("The room's shared study timer", "cmd.timer.desc"),
+        name=ls("cmd.timer"),
+        description=ls("cmd.timer.desc"),
         guild_only=True,
     )
 
@@ -158,43 +158,43 @@ class Timer(commands.Cog):
         await refresh_card_quietly(bot, room.id)
 
     @timer.command(
-        name=ls("start", "cmd.timer.start"),
-        description=ls("Start the room's timer (room owner)", "cmd.timer.start.desc"),
+        name=ls("cmd.timer.start"),
+        description=ls("cmd.timer.start.desc"),
     )
     async def start(self, interaction: discord.Interaction) -> None:
         await self._control(interaction, "start")
 
     @timer.command(
-        name=ls("pause", "cmd.timer.pause"),
-        description=ls("Pause the timer (room owner)", "cmd.timer.pause.desc"),
+        name=ls("cmd.timer.pause"),
+        description=ls("cmd.timer.pause.desc"),
     )
     async def pause(self, interaction: discord.Interaction) -> None:
         await self._control(interaction, "pause")
 
     @timer.command(
-        name=ls("resume", "cmd.timer.resume"),
-        description=ls("Resume the paused timer (room owner)", "cmd.timer.resume.desc"),
+        name=ls("cmd.timer.resume"),
+        description=ls("cmd.timer.resume.desc"),
     )
     async def resume(self, interaction: discord.Interaction) -> None:
         await self._control(interaction, "resume")
 
     @timer.command(
-        name=ls("skip", "cmd.timer.skip"),
-        description=ls("End the current phase now (room owner)", "cmd.timer.skip.desc"),
+        name=ls("cmd.timer.skip"),
+        description=ls("cmd.timer.skip.desc"),
     )
     async def skip(self, interaction: discord.Interaction) -> None:
         await self._control(interaction, "skip")
 
     @timer.command(
-        name=ls("stop", "cmd.timer.stop"),
-        description=ls("Stop the run early (room owner)", "cmd.timer.stop.desc"),
+        name=ls("cmd.timer.stop"),
+        description=ls("cmd.timer.stop.desc"),
     )
     async def stop(self, interaction: discord.Interaction) -> None:
         await self._control(interaction, "stop")
 
     @timer.command(
-        name=ls("status", "cmd.timer.status"),
-        description=ls("Where the room's timer is now", "cmd.timer.status.desc"),
+        name=ls("cmd.timer.status"),
+        description=ls("cmd.timer.status.desc"),
     )
     async def status(self, interaction: discord.Interaction) -> None:
         bot = studyon(interaction)

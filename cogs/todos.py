@@ -142,11 +142,11 @@ class ConfirmRemove(discord.ui.View):
         await reply_error(interaction, error)
 
 
-_DATE = ls("date", "cmd.todo.opt.date")
-_DATE_DESC = ls("Which day, as YYYY-MM-DD (today if left out)", "cmd.todo.opt.date.desc")
-_ITEM = ls("item", "cmd.todo.opt.item")
-_ITEM_DESC = ls("One of your todos: start typing to pick it", "cmd.todo.opt.item.desc")
-_TEXT = ls("text", "cmd.todo.opt.text")
+_DATE = ls("cmd.todo.opt.date")
+_DATE_DESC = ls("cmd.todo.opt.date.desc")
+_ITEM = ls("cmd.todo.opt.item")
+_ITEM_DESC = ls("cmd.todo.opt.item.desc")
+_TEXT = ls("cmd.todo.opt.text")
 
 
 def _item_option(choices: Any) -> Callable[[T], T]:
@@ -162,8 +162,8 @@ def _item_option(choices: Any) -> Callable[[T], T]:
 
 class Todos(commands.Cog):
     todo = app_commands.Group(
-        name=ls("todo", "cmd.todo"),
-        description=ls("Plan your day: add, list, tick and edit your todos", "cmd.todo.desc"),
+        name=ls("cmd.todo"),
+        description=ls("cmd.todo.desc"),
         guild_only=True,
     )
 
@@ -252,13 +252,11 @@ class Todos(commands.Cog):
     # -- commands --------------------------------------------------------------------------
 
     @todo.command(
-        name=ls("add", "cmd.todo.add"),
-        description=ls("Add a todo for today or another day", "cmd.todo.add.desc"),
+        name=ls("cmd.todo.add"),
+        description=ls("cmd.todo.add.desc"),
     )
     @app_commands.rename(text=_TEXT, day=_DATE)
-    @app_commands.describe(
-        text=ls("What to do (up to 200 characters)", "cmd.todo.opt.text.desc"), day=_DATE_DESC
-    )
+    @app_commands.describe(text=ls("cmd.todo.opt.text.desc"), day=_DATE_DESC)
     async def add(
         self, interaction: discord.Interaction, text: str, day: str | None = None
     ) -> None:
@@ -282,8 +280,8 @@ class Todos(commands.Cog):
         )
 
     @todo.command(
-        name=ls("list", "cmd.todo.list"),
-        description=ls("Your todos for today or another day", "cmd.todo.list.desc"),
+        name=ls("cmd.todo.list"),
+        description=ls("cmd.todo.list.desc"),
     )
     @app_commands.rename(day=_DATE)
     @app_commands.describe(day=_DATE_DESC)
@@ -307,8 +305,8 @@ class Todos(commands.Cog):
             await reply(interaction, message)
 
     @todo.command(
-        name=ls("done", "cmd.todo.done"),
-        description=ls("Tick a todo off", "cmd.todo.done.desc"),
+        name=ls("cmd.todo.done"),
+        description=ls("cmd.todo.done.desc"),
     )
     @_item_option(open_choices)
     async def done(self, interaction: discord.Interaction, item: str) -> None:
@@ -326,8 +324,8 @@ class Todos(commands.Cog):
         await reply(interaction, t(key, locale, text=escape(todo.text), day=label))
 
     @todo.command(
-        name=ls("undo", "cmd.todo.undo"),
-        description=ls("Untick a todo you ticked", "cmd.todo.undo.desc"),
+        name=ls("cmd.todo.undo"),
+        description=ls("cmd.todo.undo.desc"),
     )
     @_item_option(done_choices)
     async def undo(self, interaction: discord.Interaction, item: str) -> None:
@@ -340,14 +338,12 @@ class Todos(commands.Cog):
         await reply(interaction, t("todos.undone", locale, text=escape(todo.text)))
 
     @todo.command(
-        name=ls("edit", "cmd.todo.edit"),
-        description=ls("Change a todo's text", "cmd.todo.edit.desc"),
+        name=ls("cmd.todo.edit"),
+        description=ls("cmd.todo.edit.desc"),
     )
     @_item_option(any_choices)
     @app_commands.rename(text=_TEXT)
-    @app_commands.describe(
-        text=ls("The new text (up to 200 characters)", "cmd.todo.opt.new_text.desc")
-    )
+    @app_commands.describe(text=ls("cmd.todo.opt.new_text.desc"))
     async def edit(self, interaction: discord.Interaction, item: str, text: str) -> None:
         assert interaction.guild_id is not None
         target = await self._item(interaction, item)
@@ -358,8 +354,8 @@ class Todos(commands.Cog):
         await reply(interaction, t("todos.edited", locale, text=escape(todo.text)))
 
     @todo.command(
-        name=ls("remove", "cmd.todo.remove"),
-        description=ls("Delete a todo (you confirm first)", "cmd.todo.remove.desc"),
+        name=ls("cmd.todo.remove"),
+        description=ls("cmd.todo.remove.desc"),
     )
     @_item_option(any_choices)
     async def remove(self, interaction: discord.Interaction, item: str) -> None:

@@ -1,7 +1,7 @@
 """No message is missing in either language.
 
 (a) The English and Korean catalogs have the same keys, each with the same placeholders.
-(b) Every key the code names — ``t("…")``, ``post_line(…, "…")``, ``ls(…, "…")`` literals, and
+(b) Every key the code names — ``t("…")``, ``post_line(…, "…")``, ``ls("…")`` literals, and
     f-string keys such as ``f"points.reason.{x}"`` (every value where the values are known,
     else at least one key of that shape) — exists in both.
 (c) Every refusal the code can raise has a message in both: each ``StudyOnError`` subclass's
@@ -145,7 +145,7 @@ def _key_of(node: ast.expr, where: str) -> Use | None:
 
 
 # which argument of which function is a message key
-KEY_ARGUMENTS = {"t": 0, "post_line": 2, "ls": 1}
+KEY_ARGUMENTS = {"t": 0, "post_line": 2, "ls": 0}
 
 
 def key_uses() -> list[Use]:
