@@ -143,5 +143,7 @@ async def open_services(
         scheduler.start()
         restored = await timers.restore()
         log.info("rescheduled %d running room(s)", restored)
+        # rooms a dead process left half made: payments returned, channels owed deleted
+        await rooms.undo_abandoned_creates()
         cleanups.resume()
     return services

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from bot.domain.rooms import RoomView
 from bot.domain.timer import PhaseKind, Status
 from bot.i18n import t
-from bot.services.rooms import RoomView, key_of
+from bot.services.rooms import key_of
 from bot.services.timer import TimerView
 from cogs._common import NO_MENTIONS
 
@@ -101,7 +102,7 @@ async def refresh_card(bot: AnyStudyOnBot, room_id: int, *, force: bool = False)
     services = bot.services
     room = await services.rooms.get(room_id)
     r = room.room
-    if r.status != "open" or r.text_channel_id is None or r.card_message_id is None:
+    if not r.is_open or r.text_channel_id is None or r.card_message_id is None:
         return False
     key = key_of(r)
     timer = await services.timers.status_of(key)

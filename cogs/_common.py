@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import app_commands
 
-from bot.domain.errors import NotFound, StudyOnError, ValidationError
+from bot.domain.errors import MissingPermission, NotFound, StudyOnError, ValidationError
 from bot.i18n import normalise_locale, t
 
 if TYPE_CHECKING:
@@ -50,6 +50,8 @@ def error_text(error: StudyOnError, locale: str) -> str:
         params["field_name"] = t(f"field.{error.field}", locale)
     elif isinstance(error, NotFound):
         params["what"] = t(f"what.{error.what}", locale)
+    elif isinstance(error, MissingPermission):
+        params["permission"] = t(f"perm.{error.permission}", locale)
     return t(error.code, locale, **params)
 
 

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, cast
 import discord
 from discord.ext import commands
 
+from bot.domain.run import RoomKey
 from bot.services.events import BoundaryFired, RoomClosed, RunEnding, RunFinished
 from bot.services.study import StudyListener
-from storage.session.base import RoomKey
 
 if TYPE_CHECKING:
     from bot.app import AnyStudyOnBot

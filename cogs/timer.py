@@ -15,6 +15,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.domain.errors import InvalidTimerAction, NotMember
+from bot.domain.rooms import RoomInfo
 from bot.domain.timer import PhaseKind, Status
 from bot.i18n import ls, t
 from bot.services.rooms import key_of
@@ -22,7 +23,6 @@ from bot.services.timer import TimerView
 from cogs._common import NO_MENTIONS, member_locale, reply, studyon
 from cogs._delivery import answer_when_slow, member_name, post_text, refresh_card_quietly
 from cogs.alarms import minutes_left, phase_text, unix
-from storage.models import Room
 
 if TYPE_CHECKING:
     from bot.app import AnyStudyOnBot
@@ -68,7 +68,7 @@ def control_text(action: str, view: TimerView, name: str, locale: str) -> str:
     return t("timer.stopped", locale, name=name)
 
 
-def status_text(room: Room, view: TimerView | None, locale: str) -> str:
+def status_text(room: RoomInfo, view: TimerView | None, locale: str) -> str:
     lines = [t("timer.status.title", locale, title=discord.utils.escape_markdown(room.title))]
     if view is None:
         lines.append(t("timer.status.idle", locale))
@@ -127,12 +127,12 @@ class Timer(commands.Cog):
     def __init__(self, bot: AnyStudyOnBot) -> None:
         self.bot = bot
 
-    async def _room_here(self, interaction: discord.Interaction[Any]) -> Room:
+    async def _room_here(self, interaction: discord.Interaction[Any]) -> RoomInfo:
         """The open room whose text channel this is; refused anywhere else."""
         room = None
         if interaction.channel_id is not None:
             room = await studyon(interaction).services.rooms.by_channel(interaction.channel_id)
-        if room is None or room.status != "open":
+        if room is None or not room.is_open:
             raise InvalidTimerAction("wrong_channel")
         return room
 

@@ -104,16 +104,47 @@ def _run_alembic(connection: Connection, action: str, revision: str) -> None:
         command.downgrade(cfg, revision)
 
 
+def _sqlite_foreign_keys(connection: Connection, on: bool) -> None:
+    # outside any transaction (SQLite ignores the pragma inside one): the raw connection
+    # is in autocommit mode until SQLAlchemy emits BEGIN
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
+    finally:
+        cursor.close()
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"migration left rows without their parent: {broken[:5]}")
+
+
+async def _migrate(engine: AsyncEngine, action: str, revision: str) -> None:
+    if engine.dialect.name != "sqlite":
+        async with engine.begin() as connection:
+            await connection.run_sync(_run_alembic, action, revision)
+        return
+    # SQLite changes a constraint by rebuilding the table, which its foreign keys would
+    # refuse while rows refer to it: they are off for the migration, checked before commit
+    async with engine.connect() as connection:
+        await connection.run_sync(_sqlite_foreign_keys, False)
+        try:
+            async with connection.begin():
+                await connection.run_sync(_run_alembic, action, revision)
+                await connection.run_sync(_check_foreign_keys)
+        finally:
+            await connection.run_sync(_sqlite_foreign_keys, True)
+
+
 async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
     """Bring the schema up to ``revision`` (the newest by default), in one transaction."""
-    async with engine.begin() as connection:
-        await connection.run_sync(_run_alembic, "upgrade", revision)
+    await _migrate(engine, "upgrade", revision)
 
 
 async def downgrade(engine: AsyncEngine, revision: str = "base") -> None:
     """Take the schema down to ``revision`` (``base``: no tables), in one transaction."""
-    async with engine.begin() as connection:
-        await connection.run_sync(_run_alembic, "downgrade", revision)
+    await _migrate(engine, "downgrade", revision)
 
 
 async def dispose(engine: AsyncEngine) -> None:

@@ -29,6 +29,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
+from bot.domain.rooms import RoomInfo, RoomStatus, Stay
+from bot.domain.run import RunStatus
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -43,17 +46,6 @@ BigIntPK = BigInteger().with_variant(sqlite.INTEGER(), "sqlite")
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-class RoomStatus(StrEnum):
-    OPEN = "open"
-    CLOSED = "closed"
-
-
-class RunStatus(StrEnum):
-    RUNNING = "running"
-    FINISHED = "finished"
-    STOPPED = "stopped"
 
 
 class Member(Base):
@@ -91,7 +83,7 @@ class Room(Base):
         CheckConstraint("capacity BETWEEN 2 AND 25", name="capacity"),
         CheckConstraint("terms BETWEEN 1 AND 12", name="terms"),
         CheckConstraint("study_ms > 0 AND break_ms > 0", name="pattern"),
-        CheckConstraint("status IN ('open', 'closed')", name="status"),
+        CheckConstraint("status IN ('creating', 'open', 'closed')", name="status"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -114,6 +106,26 @@ class Room(Base):
     status: Mapped[str] = mapped_column(String(16), default=RoomStatus.OPEN.value)
     created_ms: Mapped[int] = mapped_column(BigInteger)
     closed_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+    def info(self) -> RoomInfo:
+        return RoomInfo(
+            id=self.id,
+            guild_id=self.guild_id,
+            owner_id=self.owner_id,
+            title=self.title,
+            notice=self.notice,
+            tags=tuple(self.tags),
+            capacity=self.capacity,
+            study_ms=self.study_ms,
+            break_ms=self.break_ms,
+            terms=self.terms,
+            status=RoomStatus(self.status),
+            text_channel_id=self.text_channel_id,
+            voice_channel_id=self.voice_channel_id,
+            card_message_id=self.card_message_id,
+            created_ms=self.created_ms,
+            closed_ms=self.closed_ms,
+        )
 
 
 class RoomMember(Base):
@@ -144,6 +156,9 @@ class RoomMember(Base):
     payment_entry_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("ledger_entries.id")
     )
+
+    def stay(self) -> Stay:
+        return Stay(self.user_id, self.joined_ms, self.membership_no)
 
 
 class Run(Base):

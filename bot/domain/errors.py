@@ -88,3 +88,51 @@ class AlreadyDone(StudyOnError):
     """An action that may happen once happened already (a dismissal, a refund)."""
 
     code = "error.already_done"
+
+
+class MissingPermission(StudyOnError):
+    """The bot lacks a Discord permission it needs; ``permission`` names it (``perm.<name>``
+    is its shown name)."""
+
+    code = "error.missing_permission"
+
+    def __init__(self, permission: str) -> None:
+        self.permission = permission
+        super().__init__(f"missing permission {permission}", permission=permission)
+
+
+class NoChannels(StudyOnError):
+    """The room's channels are gone (or were never recorded)."""
+
+    code = "error.room.no_channels"
+
+
+class JoinNotCompleted(StudyOnError):
+    """Discord did not open the room's channels to the member; the join was taken back and
+    what they paid returned."""
+
+    code = "error.room.join_failed"
+
+    def __init__(self, cost: int) -> None:
+        super().__init__("join not completed", cost=cost)
+
+
+class CreateNotCompleted(StudyOnError):
+    """Making the room failed part way (Discord, or the bot, failed); it was undone and what
+    was paid returned."""
+
+    code = "error.room.create_failed"
+
+    def __init__(self) -> None:
+        super().__init__("create not completed")
+
+
+class RoomNotCreated(StudyOnError):
+    """A create that failed part way and was undone: ``refusal`` says why; while
+    ``channels_pending`` the channels made for it are still being removed."""
+
+    def __init__(self, refusal: StudyOnError, channels_pending: bool) -> None:
+        self.refusal = refusal
+        self.channels_pending = channels_pending
+        self.code = refusal.code
+        super().__init__(str(refusal), **refusal.params)

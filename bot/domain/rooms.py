@@ -13,8 +13,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
 
 from bot.domain.errors import RoomFull, ValidationError
+from bot.domain.run import RoomKey
 
 TITLE_MAX = 50
 NOTICE_MAX = 500
@@ -22,6 +25,74 @@ TAGS_MAX = 5
 TAG_MAX = 20
 CAPACITY_MIN = 2
 CAPACITY_MAX = 25
+
+
+class RoomStatus(StrEnum):
+    """Where a room is in its life. ``CREATING``: paid for, its channels and card still being
+    made (not listed, not joinable; undone if the making fails or the process dies)."""
+
+    CREATING = "creating"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class RoomInfo:
+    """A room as the services hand it out: plain values, detached from any session."""
+
+    id: int
+    guild_id: int
+    owner_id: int
+    title: str
+    notice: str
+    tags: tuple[str, ...]
+    capacity: int
+    study_ms: int
+    break_ms: int
+    terms: int
+    status: RoomStatus
+    text_channel_id: int | None
+    voice_channel_id: int | None
+    card_message_id: int | None
+    created_ms: int
+    closed_ms: int | None = None
+
+    @property
+    def key(self) -> RoomKey:
+        return RoomKey(self.guild_id, self.id)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is RoomStatus.OPEN
+
+    @property
+    def channel_ids(self) -> tuple[int | None, int | None]:
+        return (self.text_channel_id, self.voice_channel_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Stay:
+    """A member's current stay in a room: who, since when, and which of their stays it is."""
+
+    user_id: int
+    joined_ms: int
+    membership_no: int
+
+
+@dataclass(frozen=True, slots=True)
+class RoomView:
+    """A room with the members in it now."""
+
+    room: RoomInfo
+    members: tuple[Stay, ...]
+
+    @property
+    def key(self) -> RoomKey:
+        return self.room.key
+
+    def has_member(self, user_id: int) -> bool:
+        return any(m.user_id == user_id for m in self.members)
+
 
 ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
 _WHITESPACE_RUN = re.compile(r"\s+")

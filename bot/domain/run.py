@@ -11,10 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from types import MappingProxyType
 
 from bot.domain.alarms import MemberResult, rang_at
 from bot.domain.timer import Boundary, Timer
+
+
+class RunStatus(StrEnum):
+    """A run's durable record: running until its end is settled (``FINISHED``) or it is
+    stopped early or dropped with its room (``STOPPED``). A pause is live timer state only."""
+
+    RUNNING = "running"
+    FINISHED = "finished"
+    STOPPED = "stopped"
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
-from storage.session.base import RoomKey
+from bot.domain.rooms import RoomView
+from bot.domain.run import RoomKey
 
 
 class WakeScheduler(Protocol):
@@ -30,3 +32,24 @@ class ChannelCleaner(Protocol):
     async def delete_channel(self, channel_id: int) -> None: ...
     async def remove_member_access(self, channel_id: int, user_id: int) -> None: ...
     async def restore_member_access(self, channel_id: int, user_id: int) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PostedCard:
+    """A room card as posted: its message, and the digest of what it shows (so the first
+    refresh need not edit it)."""
+
+    message_id: int
+    digest: int
+
+
+class RoomChannels(Protocol):
+    """The Discord side of making a room and letting members in (the Discord adapter
+    implements it, for one guild and one member's request). A refusal the member can act on
+    is raised as a ``StudyOnError`` (``MissingPermission``, ``NoChannels``); anything else
+    is raised as it came, and the service undoes what was done."""
+
+    async def create_text(self, title: str) -> int: ...
+    async def create_voice(self, title: str) -> int: ...
+    async def post_card(self, text_channel_id: int, room: RoomView) -> PostedCard: ...
+    async def grant_access(self, channel_ids: Sequence[int], user_id: int) -> None: ...

@@ -5,10 +5,18 @@ store mirrors who is in the room now for the hot paths (alarms, dismissals). Eve
 is raised before anything is written. A room closing owes the deletion of its channels, and a
 member leaving the removal of their access: recorded in the same transaction, then done by
 the cleanup service (and retried until Discord has done it).
+
+Making a room is a saga through the ``RoomChannels`` port: the room is paid for and recorded
+as ``CREATING`` first, then its channels (each recorded as it is made) and its card; it opens
+only when all are there. A failure undoes it in reverse (channels owed deleted, payment
+returned, room closed); a process that died part way leaves a ``CREATING`` row that the next
+start undoes the same way. Joining pays, then opens the channels through the same port; if
+Discord does not, the join is undone.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,36 +24,35 @@ from bot.clock import Clock
 from bot.domain import rooms as rules
 from bot.domain.errors import (
     AlreadyMember,
+    CreateNotCompleted,
+    JoinNotCompleted,
+    NoChannels,
     NotFound,
     NotMember,
     NotOwner,
     RoomClosed,
+    RoomNotCreated,
+    StudyOnError,
     ValidationError,
 )
 from bot.domain.points import Reason, check_spend, room_create_key, room_join_key, undo_entry
+from bot.domain.rooms import RoomInfo, RoomStatus, RoomView
+from bot.domain.run import RoomKey, RunStatus
 from bot.domain.timer import Pattern
 from bot.services.cleanups import CleanupService, Owed, access_removals, channel_deletes, owe
 from bot.services.events import RoomClosed as RoomClosedEvent
 from bot.services.events import RoomListener, RunEnding, notify_run_ending
 from bot.services.points import charge, ensure_member
-from bot.services.ports import WakeScheduler
+from bot.services.ports import RoomChannels, WakeScheduler
 from bot.services.settings import ServiceSettings
-from storage.models import CleanupKind, Room, RoomMember
-from storage.session.base import RoomKey, SessionStore
+from storage.models import CleanupKind, Room
+from storage.session.base import SessionStore
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
-OPEN = "open"
-CLOSED = "closed"
+log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True, slots=True)
-class RoomView:
-    room: Room
-    members: tuple[RoomMember, ...]
-
-    @property
-    def key(self) -> RoomKey:
-        return RoomKey(self.room.guild_id, self.room.id)
+# a room still being made this long after it began was left by a process that died
+CREATE_ABANDONED_MS = 5 * 60_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,12 +68,19 @@ class RoomDraft:
 
 @dataclass(frozen=True, slots=True)
 class LeaveOutcome:
-    room: Room
+    room: RoomInfo
     new_owner_id: int | None  # set when the owner left and ownership passed on
     closed: bool  # the last member left
+    cleanup_pending: bool = False  # its removal (access, or the channels) is owed still
 
 
-def key_of(room: Room) -> RoomKey:
+@dataclass(frozen=True, slots=True)
+class Closed:
+    room: RoomInfo
+    channels_pending: bool  # its channels are owed deleted still
+
+
+def key_of(room: Room | RoomInfo) -> RoomKey:
     return RoomKey(room.guild_id, room.id)
 
 
@@ -74,7 +88,7 @@ async def open_room(uow: UnitOfWork, room_id: int, *, lock: bool = False) -> Roo
     room = await (uow.rooms.get_for_update(room_id) if lock else uow.rooms.get(room_id))
     if room is None:
         raise NotFound("room")
-    if room.status != OPEN:
+    if room.status != RoomStatus.OPEN:
         raise RoomClosed()
     return room
 
@@ -101,7 +115,7 @@ class RoomService:
     # -- create ---------------------------------------------------------------------------
 
     async def check_can_create(self, guild_id: int, user_id: int) -> None:
-        """Refuse early (before channels exist) when the member cannot pay."""
+        """Refuse early (before the interaction is deferred) when the member cannot pay."""
         now = self._clock.now_ms()
         async with self._uow() as uow:
             await ensure_member(uow, guild_id, user_id, now, self._settings.signup_bonus)
@@ -145,10 +159,51 @@ class RoomService:
         tags: str | Sequence[str] | None = None,
         notice: str | None = None,
         capacity: int | None = None,
-    ) -> Room:
+    ) -> RoomInfo:
+        """A room paid for and open at once, with no channels yet (``attach_channels``
+        records them): the record alone, for callers that make the Discord side
+        themselves."""
         draft = self.validate_create(
             title, study_minutes, break_minutes, terms, tags, notice, capacity
         )
+        room = await self._record_new(guild_id, owner_id, draft, RoomStatus.OPEN)
+        await self._store.add_member(room.key, owner_id, room.created_ms)
+        return room
+
+    async def create_with_channels(
+        self, guild_id: int, owner_id: int, draft: RoomDraft, channels: RoomChannels
+    ) -> RoomView:
+        """Pay for and record the room, then make its channels and card through
+        ``channels``; it opens once all exist. Any failure undoes what was done, in reverse,
+        and raises ``RoomNotCreated`` (why, and whether channels are still being removed)."""
+        room = await self._record_new(guild_id, owner_id, draft, RoomStatus.CREATING)
+        try:
+            text_id = await channels.create_text(draft.title)
+            await self._record_channel(room.id, text_channel_id=text_id)
+            voice_id = await channels.create_voice(draft.title)
+            await self._record_channel(room.id, voice_channel_id=voice_id)
+            made = await self.get(room.id)
+            card = await channels.post_card(text_id, made)
+            opened = await self._open_created(room.id, card.message_id)
+        except BaseException as error:
+            pending = await self.undo_create(room.id)
+            if not isinstance(error, Exception):
+                raise
+            if isinstance(error, StudyOnError):
+                refusal = error
+            else:
+                log.error("room create failed", exc_info=error)
+                refusal = CreateNotCompleted()
+            raise RoomNotCreated(refusal, pending) from error
+        await self._store.add_member(opened.key, owner_id, room.created_ms)
+        # the card already shows this room: the first refresh need not edit it
+        await self._store.put_card_digest(opened.key, card.digest)
+        return RoomView(opened, made.members)
+
+    async def _record_new(
+        self, guild_id: int, owner_id: int, draft: RoomDraft, status: RoomStatus
+    ) -> RoomInfo:
+        """The room row, its owner's stay and the owner's payment, in one transaction."""
         now = self._clock.now_ms()
         cost = self._settings.room_create_cost
         async with self._uow() as uow:
@@ -165,7 +220,7 @@ class RoomService:
                 study_ms=draft.pattern.study_ms,
                 break_ms=draft.pattern.break_ms,
                 terms=draft.pattern.terms,
-                status=OPEN,
+                status=status,
                 created_ms=now,
             )
             payment = await charge(
@@ -186,8 +241,65 @@ class RoomService:
                 payment_entry_id=payment.id if payment else None,
             )
             await uow.commit()
-        await self._store.add_member(key_of(room), owner_id, now)
-        return room
+            return room.info()
+
+    async def _record_channel(
+        self,
+        room_id: int,
+        *,
+        text_channel_id: int | None = None,
+        voice_channel_id: int | None = None,
+    ) -> None:
+        """Record a channel the moment it exists, so an undo (or the next start) deletes it."""
+        async with self._uow() as uow:
+            room = await uow.rooms.get_for_update(room_id)
+            if room is None or room.status != RoomStatus.CREATING:
+                raise CreateNotCompleted()
+            if text_channel_id is not None:
+                room.text_channel_id = text_channel_id
+            if voice_channel_id is not None:
+                room.voice_channel_id = voice_channel_id
+            await uow.commit()
+
+    async def _open_created(self, room_id: int, card_message_id: int) -> RoomInfo:
+        async with self._uow() as uow:
+            room = await uow.rooms.get_for_update(room_id)
+            if room is None or room.status != RoomStatus.CREATING:
+                # undone meanwhile (taken for abandoned): this attempt lost
+                raise CreateNotCompleted()
+            room.card_message_id = card_message_id
+            room.status = RoomStatus.OPEN
+            await uow.commit()
+            return room.info()
+
+    async def undo_create(self, room_id: int) -> bool:
+        """Undo a room still being made: its channels owed deleted, the payment returned
+        (once), the room closed. Whether channels are still owed deleted afterwards (Discord
+        failed; they are tried again later). A room no longer being made is left alone."""
+        now = self._clock.now_ms()
+        async with self._uow() as uow:
+            room = await uow.rooms.get_for_update(room_id)
+            if room is None or room.status != RoomStatus.CREATING:
+                return False
+            stays = await uow.rooms.active_members(room_id)
+            for stay in stays:
+                await self._refund_stay(uow, room_id, stay.payment_entry_id, now)
+            await uow.rooms.close(room, now)
+            owed = channel_deletes(room.info().channel_ids)
+            await owe(uow, room.guild_id, owed, now)
+            await uow.commit()
+        return not await self._clean_up(owed)
+
+    async def undo_abandoned_creates(self) -> int:
+        """At start-up: undo the rooms a process that died left half made; how many."""
+        before = self._clock.now_ms() - CREATE_ABANDONED_MS
+        async with self._uow() as uow:
+            abandoned = [r.id for r in await uow.rooms.unfinished_creates(before)]
+        for room_id in abandoned:
+            await self.undo_create(room_id)
+        if abandoned:
+            log.warning("undid %d room(s) left half made: payments returned", len(abandoned))
+        return len(abandoned)
 
     async def attach_channels(
         self,
@@ -195,7 +307,7 @@ class RoomService:
         text_channel_id: int | None,
         voice_channel_id: int | None,
         card_message_id: int | None = None,
-    ) -> Room:
+    ) -> RoomInfo:
         async with self._uow() as uow:
             room = await open_room(uow, room_id, lock=True)
             room.text_channel_id = text_channel_id
@@ -203,11 +315,22 @@ class RoomService:
             if card_message_id is not None:
                 room.card_message_id = card_message_id
             await uow.commit()
-            return room
+            return room.info()
+
+    @staticmethod
+    async def _refund_stay(uow: UnitOfWork, room_id: int, payment_id: int | None, now: int) -> None:
+        """Return what a stay paid, once (its undo entry has a key of its own)."""
+        payment = await uow.ledger.get(payment_id) if payment_id is not None else None
+        if payment is None or payment.amount >= 0:
+            return
+        undo = undo_entry(room_id, payment.id, payment)
+        if await uow.ledger.by_key(undo.idempotency_key) is None:
+            await uow.ledger.add_entry(payment.guild_id, payment.user_id, undo, now)
 
     # -- membership -----------------------------------------------------------------------
 
-    async def join(self, room_id: int, user_id: int) -> Room:
+    async def join(self, room_id: int, user_id: int) -> RoomInfo:
+        """Record the join and its payment (the Discord side is ``join_with_access``)."""
         now = self._clock.now_ms()
         cost = self._settings.room_join_cost
         async with self._uow() as uow:
@@ -242,7 +365,37 @@ class RoomService:
                     if owed is not None:
                         await uow.cleanups.done(owed.id)
             await uow.commit()
-        await self._store.add_member(key_of(room), user_id, now)
+            info = room.info()
+        await self._store.add_member(info.key, user_id, now)
+        return info
+
+    async def join_with_access(
+        self, room_id: int, user_id: int, channels: RoomChannels
+    ) -> RoomInfo:
+        """Join (paying) and open the room's channels to the member: all or nothing. If
+        Discord does not open them, the join is undone and its payment returned. A member
+        already in the room whose access went missing (a crash between paying and the grant)
+        gets it back, and is still told they are a member."""
+        view = await self.get(room_id)
+        missing = view.room.text_channel_id is None or view.room.voice_channel_id is None
+        if missing and view.room.is_open:
+            raise NoChannels()
+        ids = [c for c in view.room.channel_ids if c is not None]
+        try:
+            room = await self.join(room_id, user_id)
+        except AlreadyMember:
+            try:
+                await channels.grant_access(ids, user_id)  # granting is safe to repeat
+            except Exception:
+                log.info("could not give member %s back their access", user_id, exc_info=True)
+            raise
+        try:
+            await channels.grant_access(ids, user_id)
+        except BaseException as error:
+            await self.undo_join(room_id, user_id)
+            if isinstance(error, StudyOnError) or not isinstance(error, Exception):
+                raise
+            raise JoinNotCompleted(self._settings.room_join_cost) from error
         return room
 
     async def leave(self, room_id: int, user_id: int) -> LeaveOutcome:
@@ -263,7 +416,7 @@ class RoomService:
             if not remaining:
                 run = await uow.runs.current(room_id)
                 if run is not None:
-                    await uow.runs.finish(run, "stopped", now)
+                    await uow.runs.finish(run, RunStatus.STOPPED, now)
                 await uow.rooms.close(room, now)
                 owed = channel_deletes(channels)
             else:
@@ -273,15 +426,16 @@ class RoomService:
                 owed = access_removals(channels, user_id)
             await owe(uow, room.guild_id, owed, now)
             await uow.commit()
-        key = key_of(room)
+            info = room.info()
+        done = False
         try:
-            await self._store.remove_member(key, user_id)
+            await self._store.remove_member(info.key, user_id)
             if not remaining:
-                await self._forget(room, "empty")
+                await self._forget(info, "empty")
         finally:
             # the removal is owed in SQL already; do it now even if live state failed
-            await self._clean_up(owed)
-        return LeaveOutcome(room, new_owner, closed=not remaining)
+            done = await self._clean_up(owed)
+        return LeaveOutcome(info, new_owner, closed=not remaining, cleanup_pending=not done)
 
     async def undo_join(self, room_id: int, user_id: int) -> None:
         """Take back a join the Discord side could not complete (the bot could not grant
@@ -298,12 +452,7 @@ class RoomService:
                 return
             await uow.members.lock(room.guild_id, user_id, now)
             await uow.rooms.leave(membership, membership.joined_ms)
-            payment_id = membership.payment_entry_id
-            payment = await uow.ledger.get(payment_id) if payment_id is not None else None
-            if payment is not None and payment.amount < 0:
-                undo = undo_entry(room_id, payment.id, payment)
-                if await uow.ledger.by_key(undo.idempotency_key) is None:
-                    await uow.ledger.add_entry(payment.guild_id, payment.user_id, undo, now)
+            await self._refund_stay(uow, room_id, membership.payment_entry_id, now)
             # whatever part of the grant Discord did carry out is taken back, until done
             owed = access_removals((room.text_channel_id, room.voice_channel_id), user_id)
             await owe(uow, room.guild_id, owed, now)
@@ -315,7 +464,7 @@ class RoomService:
 
     # -- owner actions --------------------------------------------------------------------
 
-    async def set_notice(self, room_id: int, user_id: int, text: str) -> Room:
+    async def set_notice(self, room_id: int, user_id: int, text: str) -> RoomInfo:
         notice = rules.validate_notice(text)
         async with self._uow() as uow:
             room = await open_room(uow, room_id, lock=True)
@@ -323,9 +472,9 @@ class RoomService:
                 raise NotOwner()
             room.notice = notice
             await uow.commit()
-            return room
+            return room.info()
 
-    async def close(self, room_id: int, user_id: int | None, reason: str = "owner") -> Room:
+    async def close(self, room_id: int, user_id: int | None, reason: str = "owner") -> Closed:
         """Close the room (``user_id`` must own it; None for the system). Its run is dropped."""
         now = self._clock.now_ms()
         async with self._uow() as uow:
@@ -334,19 +483,21 @@ class RoomService:
                 raise NotOwner()
             run = await uow.runs.current(room_id)
             if run is not None:
-                await uow.runs.finish(run, "stopped", now)
+                await uow.runs.finish(run, RunStatus.STOPPED, now)
             await uow.rooms.close(room, now)
             owed = channel_deletes((room.text_channel_id, room.voice_channel_id))
             await owe(uow, room.guild_id, owed, now)
             await uow.commit()
+            info = room.info()
+        done = False
         try:
-            await self._forget(room, reason)
+            await self._forget(info, reason)
         finally:
-            await self._clean_up(owed)
-        return room
+            done = await self._clean_up(owed)
+        return Closed(info, channels_pending=not done)
 
-    async def _forget(self, room: Room, reason: str) -> None:
-        key = key_of(room)
+    async def _forget(self, room: RoomInfo, reason: str) -> None:
+        key = room.key
         self._scheduler.cancel(key)
         await notify_run_ending(self._listener, RunEnding(key, self._clock.now_ms()))
         await self._store.drop_room(key)
@@ -354,10 +505,14 @@ class RoomService:
             RoomClosedEvent(key, room.text_channel_id, room.voice_channel_id, reason)
         )
 
-    async def _clean_up(self, owed: list[Owed]) -> None:
-        """Do the Discord work just made owed (it stays owed, and is retried, if it fails)."""
-        if self._cleanups is not None and owed:
-            await self._cleanups.perform(owed)
+    async def _clean_up(self, owed: list[Owed]) -> bool:
+        """Do the Discord work just made owed (it stays owed, and is retried, if it fails);
+        whether none of it is owed any more."""
+        if not owed:
+            return True
+        if self._cleanups is None:
+            return False
+        return await self._cleanups.perform(owed)
 
     # -- queries --------------------------------------------------------------------------
 
@@ -367,11 +522,12 @@ class RoomService:
             if room is None:
                 raise NotFound("room")
             members = await uow.rooms.active_members(room_id)
-            return RoomView(room, tuple(members))
+            return RoomView(room.info(), tuple(m.stay() for m in members))
 
-    async def by_channel(self, channel_id: int) -> Room | None:
+    async def by_channel(self, channel_id: int) -> RoomInfo | None:
         async with self._uow() as uow:
-            return await uow.rooms.by_text_channel(channel_id)
+            room = await uow.rooms.by_text_channel(channel_id)
+            return room.info() if room is not None else None
 
     async def list_open(
         self,
@@ -388,7 +544,10 @@ class RoomService:
             rooms = await uow.rooms.list_open(
                 guild_id, tag=tag or None, query=query or None, limit=limit, offset=offset
             )
-            return [RoomView(r, tuple(await uow.rooms.active_members(r.id))) for r in rooms]
+            return [
+                RoomView(r.info(), tuple(m.stay() for m in await uow.rooms.active_members(r.id)))
+                for r in rooms
+            ]
 
     async def count_open(
         self, guild_id: int, tag: str | None = None, query: str | None = None
@@ -411,6 +570,6 @@ class RoomService:
             raise ValidationError("query", "too_long", max=rules.TITLE_MAX, length=len(clean_query))
         return clean_tag, clean_query or None
 
-    async def rooms_of(self, guild_id: int, user_id: int) -> list[Room]:
+    async def rooms_of(self, guild_id: int, user_id: int) -> list[RoomInfo]:
         async with self._uow() as uow:
-            return list(await uow.rooms.rooms_of_member(guild_id, user_id))
+            return [r.info() for r in await uow.rooms.rooms_of_member(guild_id, user_id)]

@@ -49,7 +49,7 @@ class Alarms(commands.Cog):
 
     async def _channel_of(self, key: RoomKey) -> int | None:
         room = await self.bot.services.rooms.get(key.room_id)
-        if room.room.status != "open":
+        if not room.room.is_open:
             return None
         return room.room.text_channel_id
 
@@ -143,7 +143,7 @@ class Alarms(commands.Cog):
             return
         services = bot.services
         room = await services.rooms.by_channel(payload.channel_id)
-        if room is None or room.status != "open":
+        if room is None or not room.is_open:
             return
         key = RoomKey(room.guild_id, room.id)
         alarm = await services.posted.alarm_shown_by(key, payload.message_id)

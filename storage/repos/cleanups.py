@@ -8,7 +8,8 @@ from collections.abc import Iterable, Sequence
 
 from sqlalchemy import delete, exists, func, or_, select
 
-from storage.models import CleanupKind, DiscordCleanup, Room, RoomMember, RoomStatus
+from bot.domain.rooms import RoomStatus
+from storage.models import CleanupKind, DiscordCleanup, Room, RoomMember
 from storage.repos.base import Repository
 
 

@@ -4,7 +4,8 @@ from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, Exists, func, literal, select, update
 
-from storage.models import Room, RoomMember, RoomStatus
+from bot.domain.rooms import RoomStatus
+from storage.models import Room, RoomMember
 from storage.repos.base import Repository
 
 
@@ -28,7 +29,7 @@ class RoomRepository(Repository):
         created_ms: int,
         notice: str = "",
         tags: Sequence[str] = (),
-        status: str = RoomStatus.OPEN.value,
+        status: RoomStatus = RoomStatus.OPEN,
         text_channel_id: int | None = None,
         voice_channel_id: int | None = None,
         card_message_id: int | None = None,
@@ -204,6 +205,16 @@ class RoomRepository(Repository):
                 RoomMember.user_id == user_id,
                 RoomMember.left_ms.is_(None),
             )
+            .order_by(Room.id)
+        )
+        return list(await self.session.scalars(stmt))
+
+    async def unfinished_creates(self, started_before_ms: int) -> list[Room]:
+        """Rooms still being made that began before ``started_before_ms`` (their making
+        failed without being undone: the process died part way)."""
+        stmt = (
+            select(Room)
+            .where(Room.status == RoomStatus.CREATING.value, Room.created_ms < started_before_ms)
             .order_by(Room.id)
         )
         return list(await self.session.scalars(stmt))

@@ -4,7 +4,8 @@ from collections.abc import Iterable
 
 from sqlalchemy import func, select
 
-from storage.models import AlarmDismissal, Room, Run, RunResult, RunStatus
+from bot.domain.run import RunStatus
+from storage.models import AlarmDismissal, Room, Run, RunResult
 from storage.repos.base import Repository
 
 
@@ -18,7 +19,7 @@ class RunRepository(Repository):
         break_ms: int,
         terms: int,
         started_ms: int,
-        status: str = RunStatus.RUNNING.value,
+        status: RunStatus = RunStatus.RUNNING,
     ) -> Run:
         """A new run, running by default (flushed). A second running run in one room raises
         ``sqlalchemy.exc.IntegrityError``."""
@@ -59,7 +60,7 @@ class RunRepository(Repository):
         stmt = select(func.coalesce(func.max(Run.run_no), 0)).where(Run.room_id == room_id)
         return int((await self.session.execute(stmt)).scalar_one())
 
-    async def finish(self, run: Run, status: str, now_ms: int) -> None:
+    async def finish(self, run: Run, status: RunStatus, now_ms: int) -> None:
         """End the run as ``finished`` or ``stopped``."""
         if status not in (RunStatus.FINISHED, RunStatus.STOPPED):
             raise ValueError(f"a run ends as finished or stopped, not {status!r}")

@@ -7,6 +7,7 @@ from typing import Any
 import discord
 from simcord.actors import MemberActor
 
+from bot.domain.run import RunStatus
 from bot.domain.timer import MINUTE_MS
 from storage.models import RunResult
 from tests.e2e.conftest import Studio, Town, response_of
@@ -62,7 +63,7 @@ async def test_ranks_study_time_and_kings_by_period(studio: Studio) -> None:
             break_ms=MINUTE_MS,
             terms=1,
             started_ms=now - MINUTE_MS,
-            status="finished",
+            status=RunStatus.FINISHED,
         )
         await uow.runs.add_results(
             [

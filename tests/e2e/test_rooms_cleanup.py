@@ -19,10 +19,10 @@ from tests.e2e.test_rooms_support import (
     balance,
     can_see,
     channel_ids,
-    counts,
     create,
     exists,
     make_room,
+    open_rooms,
 )
 from tests.e2e.test_timer_support import MINUTE
 
@@ -120,20 +120,20 @@ async def test_a_failed_create_removes_the_channels_it_made_later(
     town = studio.guild("alice")
     alice = town.members[0]
     town.guild.create_category(CATEGORY)
-    before_channels, before_rows = channel_ids(town), await counts(studio)
+    before_channels = channel_ids(town)
     studio.env.inject_error("POST", "/channels/*/messages", status=503, times=1)  # the card
     studio.env.inject_error("DELETE", CHANNEL, status=503, times=1)
 
     result = await create(alice, town.general)
 
     assert answered(result) == (
-        "I could not finish making your room, so it was not created and no points were "
-        "charged. Please try again in a moment.\n"
+        "I could not finish making your room, so it was not created; the points it cost were "
+        "returned. Please try again in a moment.\n"
         "The channels already made for it will be removed shortly."
     )
     assert len(channel_ids(town) - before_channels) == 1  # one delete failed
-    assert await counts(studio) == before_rows
-    assert await balance(studio, town, alice) == 1000
+    assert await open_rooms(studio, town) == []
+    assert await balance(studio, town, alice) == 1000  # paid, and returned
     await later(studio, restart)
     assert channel_ids(town) == before_channels
     assert await owed(studio) == 0
@@ -151,8 +151,8 @@ async def test_a_failed_create_whose_channels_went_says_nothing_of_them(studio: 
     result = await create(alice, town.general)
 
     assert answered(result) == (
-        "I could not finish making your room, so it was not created and no points were "
-        "charged. Please try again in a moment."
+        "I could not finish making your room, so it was not created; the points it cost were "
+        "returned. Please try again in a moment."
     )
     assert channel_ids(town) == before_channels
     assert await owed(studio) == 0

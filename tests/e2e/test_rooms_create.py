@@ -25,6 +25,7 @@ from tests.e2e.test_rooms_support import (
     counts,
     create,
     make_room,
+    open_rooms,
     perms,
     pings_nobody,
     take_from_bot,
@@ -77,7 +78,7 @@ async def test_create_opens_private_channels_with_a_pinned_card(studio: Studio) 
     room = (await studio.bot.services.rooms.get(made.room_id)).room
     assert (room.text_channel_id, room.voice_channel_id) == (made.text.id, made.voice.id)
     assert room.card_message_id == pinned[0].id
-    assert room.owner_id == alice.id and room.tags == ["math", "exam prep"]
+    assert room.owner_id == alice.id and room.tags == ("math", "exam prep")
 
 
 CODER = "\U0001f469\u200d\U0001f4bb"  # the technologist emoji: woman, ZWJ, laptop
@@ -105,7 +106,7 @@ async def test_joiners_inside_title_notice_and_tags_are_kept(studio: Studio) -> 
     assert board(made.text)[0].content == f"**alice** opened this room: **{title}**. Welcome!"
     assert studio.env.backend.channels[made.voice.id].name == title
     room = (await studio.bot.services.rooms.get(made.room_id)).room
-    assert (room.title, room.tags) == (title, [CODER, PERSIAN])
+    assert (room.title, room.tags) == (title, (CODER, PERSIAN))
 
     found = await alice.slash(town.general, "room list", tag=f"#{PERSIAN}")
     assert [f.name for f in found.response.embeds[0].fields] == [title]  # type: ignore[union-attr]
@@ -234,7 +235,7 @@ async def test_discord_refusing_a_channel_leaves_nothing_behind(studio: Studio) 
     town = studio.guild("alice")
     alice = town.members[0]
     town.guild.create_category(CATEGORY)
-    before_channels, before_rows = channel_ids(town), await counts(studio)
+    before_channels = channel_ids(town)
     studio.env.inject_error(
         "POST", "/guilds/*/channels", status=403, code=50013, message="Missing Permissions"
     )
@@ -243,15 +244,15 @@ async def test_discord_refusing_a_channel_leaves_nothing_behind(studio: Studio) 
 
     assert "I need the **Manage Channels** permission" in answered(result)
     assert channel_ids(town) == before_channels
-    assert await counts(studio) == before_rows
-    assert await balance(studio, town, alice) == 1000
+    assert await open_rooms(studio, town) == []
+    assert await balance(studio, town, alice) == 1000  # paid, and returned
 
 
 async def test_discord_refusing_the_card_deletes_the_new_channels(studio: Studio) -> None:
     town = studio.guild("alice")
     alice = town.members[0]
     town.guild.create_category(CATEGORY)
-    before_channels, before_rows = channel_ids(town), await counts(studio)
+    before_channels = channel_ids(town)
     studio.env.inject_error(
         "POST", "/channels/*/messages", status=403, code=50013, message="Missing Permissions"
     )
@@ -260,37 +261,38 @@ async def test_discord_refusing_the_card_deletes_the_new_channels(studio: Studio
 
     assert "I need the **Send Messages** permission" in answered(result)
     assert channel_ids(town) == before_channels
-    assert await counts(studio) == before_rows
-    assert await balance(studio, town, alice) == 1000
+    assert await open_rooms(studio, town) == []
+    assert await balance(studio, town, alice) == 1000  # paid, and returned
 
 
-async def test_points_spent_meanwhile_deletes_the_new_channels(
+async def test_points_spent_meanwhile_are_refused_before_any_channel(
     studio: Studio, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The balance is checked before any channel exists and again when the room is written;
-    if it ran short in between, the channels just made are deleted again."""
+    """The balance is checked before the interaction is deferred and again when the room is
+    paid for, which comes before any channel: if it ran short in between, nothing is made."""
     from bot.domain.points import Reason
 
     town = studio.guild("alice")
     alice = town.members[0]
     town.guild.create_category(CATEGORY)
     services = studio.bot.services
-    original = services.rooms.create
+    original = services.rooms.check_can_create
 
-    async def spend_first(*args: object, **kwargs: object) -> object:
+    async def spend_after_check(guild_id: int, user_id: int) -> None:
+        await original(guild_id, user_id)
         await services.points.spend(
             town.guild.id, alice.id, 950, Reason.ROOM_JOIN, "test", "test:race"
         )
-        return await original(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(services.rooms, "create", spend_first)
+    monkeypatch.setattr(services.rooms, "check_can_create", spend_after_check)
     before_channels = channel_ids(town)
 
     result = await create(alice, town.general)
 
     assert answered(result) == "You need 100 points but have 50."
     assert channel_ids(town) == before_channels
-    assert await services.rooms.list_open(town.guild.id) == []
+    assert await open_rooms(studio, town) == []
+    assert await balance(studio, town, alice) == 50
 
 
 async def test_mentions_in_titles_and_notices_ping_nobody(studio: Studio) -> None:

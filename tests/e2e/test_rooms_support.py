@@ -108,6 +108,11 @@ async def counts(studio: Studio) -> tuple[int, int]:
     return int(rooms), int(entries)
 
 
+async def open_rooms(studio: Studio, town: Town) -> list[int]:
+    """The ids of the rooms open in ``town`` (a room still being made, or undone, is not)."""
+    return [v.room.id for v in await studio.bot.services.rooms.list_open(town.guild.id)]
+
+
 def board(text: ChannelHandle) -> list[discord.Message]:
     """The room channel's board lines, in order (not the card, not system messages)."""
     return [

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.clock import SystemClock
+from bot.domain.rooms import RoomInfo
 from bot.services.cleanups import (
     FIRST_RETRY_MS,
     MAX_ATTEMPTS,
@@ -20,7 +21,7 @@ from bot.services.cleanups import (
     channel_deletes,
     retry_delay_ms,
 )
-from storage.models import CleanupKind, DiscordCleanup, Room
+from storage.models import CleanupKind, DiscordCleanup
 from tests.services.conftest import ALICE, BOB, CAROL, GUILD, World, reopen
 
 TEXT, VOICE = 7001, 7002
@@ -64,7 +65,7 @@ async def rows(world: World) -> list[DiscordCleanup]:
         return list(await uow.cleanups.upcoming())
 
 
-async def room_with_channels(world: World, *members: int) -> Room:
+async def room_with_channels(world: World, *members: int) -> RoomInfo:
     app = world.app
     room = await app.rooms.create(GUILD, ALICE, "Morning grind", 50, 10, 4)
     room = await app.rooms.attach_channels(room.id, TEXT, VOICE, 1)

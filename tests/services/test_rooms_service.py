@@ -20,6 +20,7 @@ from bot.domain.errors import (
     ValidationError,
 )
 from bot.domain.points import Reason, room_create_key, room_join_key
+from bot.domain.rooms import RoomInfo, RoomStatus
 from bot.domain.timer import MINUTE_MS
 from bot.services.events import RoomClosed as RoomClosedEvent
 from bot.services.rooms import RoomService
@@ -70,13 +71,15 @@ async def memberships(world: World, room_id: int) -> list[RoomMember]:
         return await uow.rooms.memberships(room_id)
 
 
-async def create(world: World, owner: int = ALICE, title: str = "Morning grind", **kw: Any) -> Room:
+async def create(
+    world: World, owner: int = ALICE, title: str = "Morning grind", **kw: Any
+) -> RoomInfo:
     args: dict[str, Any] = {"study_minutes": 50, "break_minutes": 10, "terms": 4}
     args.update(kw)
     return await world.app.rooms.create(GUILD, owner, title, **args)
 
 
-def key(room: Room) -> RoomKey:
+def key(room: RoomInfo) -> RoomKey:
     return RoomKey(room.guild_id, room.id)
 
 
@@ -94,7 +97,7 @@ async def test_create_charges_and_makes_the_owner_a_member(world: World) -> None
     )
     assert (room.guild_id, room.owner_id, room.status) == (GUILD, ALICE, "open")
     assert room.title == "Morning grind"  # cleaned of surrounding space and zero-width
-    assert room.tags == ["math", "exam prep"]
+    assert room.tags == ("math", "exam prep")
     assert (room.notice, room.capacity) == ("be kind", 6)
     assert (room.study_ms, room.break_ms, room.terms) == (50 * MINUTE_MS, 10 * MINUTE_MS, 4)
     assert room.created_ms == now
@@ -119,7 +122,7 @@ async def test_create_charges_and_makes_the_owner_a_member(world: World) -> None
 
 async def test_create_defaults_and_extremes_are_accepted(world: World) -> None:
     room = await create(world, study_minutes=1, break_minutes=1, terms=1)
-    assert room.capacity == SETTINGS.max_capacity and room.tags == [] and room.notice == ""
+    assert room.capacity == SETTINGS.max_capacity and room.tags == () and room.notice == ""
     room = await create(
         world,
         title="t" * 50,
@@ -133,7 +136,7 @@ async def test_create_defaults_and_extremes_are_accepted(world: World) -> None:
     assert len(room.title) == 50 and len(room.notice) == 500 and len(room.tags) == 5
     assert (room.study_ms, room.break_ms, room.terms) == (180 * MINUTE_MS, 60 * MINUTE_MS, 12)
     room = await create(world, capacity=25, tags="x, X, #x")  # one tag, deduplicated
-    assert room.capacity == 25 and room.tags == ["x"]
+    assert room.capacity == 25 and room.tags == ("x",)
     assert await balance(world, ALICE) == 700
 
 
@@ -142,7 +145,7 @@ async def test_user_text_is_stored_verbatim_within_limits(world: World) -> None:
     assert room.title == TRICKY_TITLE and room.notice == TRICKY_NOTICE
     stored = (await world.app.rooms.get(room.id)).room
     assert stored.title == TRICKY_TITLE and stored.notice == TRICKY_NOTICE
-    assert stored.tags == ["@everyone"]
+    assert stored.tags == ("@everyone",)
     notice = "<@123> " * 70  # 490 characters once the trailing space goes
     await world.app.rooms.set_notice(room.id, ALICE, notice)
     assert (await world.app.rooms.get(room.id)).room.notice == notice.strip()
@@ -458,8 +461,8 @@ async def test_close_is_owner_only(world: World) -> None:
     assert await state(world) == before
     assert world.seen.closed == []
 
-    closed = await world.app.rooms.close(room.id, ALICE)
-    assert closed.status == "closed" and closed.closed_ms == world.now_ms()
+    closed = (await world.app.rooms.close(room.id, ALICE)).room
+    assert closed.status is RoomStatus.CLOSED and closed.closed_ms == world.now_ms()
     [event] = world.seen.closed
     assert (event.key, event.reason) == (key(room), "owner")
     assert all(m.left_ms == world.now_ms() for m in await memberships(world, room.id))
@@ -495,8 +498,8 @@ async def test_closing_stops_a_running_timer(world: World) -> None:
 
 async def test_the_system_may_close_any_room(world: World) -> None:
     room = await create(world)
-    closed = await world.app.rooms.close(room.id, None, "no_extension")
-    assert closed.status == "closed"
+    closed = (await world.app.rooms.close(room.id, None, "no_extension")).room
+    assert closed.status is RoomStatus.CLOSED
     assert [e.reason for e in world.seen.closed] == ["no_extension"]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.domain.run import RunStatus
 from bot.domain.timer import MINUTE_MS, Pattern, Timer
 from bot.services.leaderboard import LeaderboardService, Period, period_bounds, ranked
 from bot.services.profile import STREAK_STUDY_MS, ProfileService
@@ -381,7 +382,7 @@ async def test_leaderboard_ranks_study_time_and_kings_by_period(world: World) ->
                 break_ms=M,
                 terms=1,
                 started_ms=started,
-                status="finished",
+                status=RunStatus.FINISHED,
             )
             await uow.runs.add_results(
                 [

@@ -8,15 +8,15 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from bot.domain.rooms import RoomStatus
+from bot.domain.run import RunStatus
 from storage.models import (
     AlarmDismissal,
     LedgerEntry,
     Member,
     Room,
     RoomMember,
-    RoomStatus,
     RunResult,
-    RunStatus,
 )
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
@@ -503,10 +503,10 @@ async def test_runs_lifecycle(uow_factory: UnitOfWorkFactory) -> None:
         second = await uow.runs.add(
             room_id=room.id, run_no=2, study_ms=MIN, break_ms=MIN, terms=1, started_ms=T0 + 5
         )
-        await uow.runs.finish(second, "stopped", T0 + 6)
+        await uow.runs.finish(second, RunStatus.STOPPED, T0 + 6)
         assert second.status == "stopped"
         with pytest.raises(ValueError, match="finished or stopped"):
-            await uow.runs.finish(second, "running", T0)
+            await uow.runs.finish(second, RunStatus.RUNNING, T0)
         await uow.commit()
     async with uow_factory() as uow:
         assert await uow.runs.last_run_no(room.id) == 2
@@ -536,7 +536,7 @@ async def test_runs_one_running_run_per_room_and_unique_numbers(
                 break_ms=MIN,
                 terms=2,
                 started_ms=T0,
-                status="finished",
+                status=RunStatus.FINISHED,
             )
 
 
@@ -640,7 +640,7 @@ async def test_runs_kings_leaderboard(uow_factory: UnitOfWorkFactory) -> None:
                 break_ms=MIN,
                 terms=1,
                 started_ms=T0 + n * 1000,
-                status="finished",
+                status=RunStatus.FINISHED,
             )
             await uow.runs.add_results(
                 RunResult(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -12,9 +12,10 @@ from sqlalchemy import Connection, inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.domain.rooms import RoomStatus
 from storage.db import create_engine, dispose, downgrade, migrate
 from storage.models import Base
-from storage.uow import UnitOfWorkFactory
+from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 
 def _columns_by_table(conn: Connection) -> dict[str, set[str]]:
@@ -55,7 +56,7 @@ async def test_migrations_match_the_models_exactly(engine: AsyncEngine) -> None:
 async def test_schema_is_at_head(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
-    assert version == "0002"
+    assert version == "0003"
 
 
 async def test_downgrade_to_base_then_upgrade_again(engine: AsyncEngine) -> None:
@@ -87,6 +88,25 @@ async def test_foreign_keys_are_enforced(engine: AsyncEngine) -> None:
     async with UnitOfWorkFactory(engine)() as uow:
         with pytest.raises(IntegrityError):
             await uow.rooms.add_member(room_id=424242, user_id=1, joined_ms=0, membership_no=1)
+
+
+async def test_a_room_status_is_one_of_its_three(engine: AsyncEngine) -> None:
+    """The migrated check constraint admits a room being made and refuses anything else."""
+
+    async def add(uow: UnitOfWork, status: str) -> int:
+        room = await uow.rooms.add(
+            guild_id=1, owner_id=2, title="t", capacity=2, study_ms=1, break_ms=1, terms=1,
+            status=cast(RoomStatus, status), created_ms=0,
+        )  # fmt: skip
+        return room.id
+
+    async with UnitOfWorkFactory(engine)() as uow:
+        room_id = await add(uow, RoomStatus.CREATING)
+        await uow.commit()
+        assert (await uow.rooms.get(room_id)) is not None
+    async with UnitOfWorkFactory(engine)() as uow:
+        with pytest.raises(IntegrityError):
+            await add(uow, "bogus")
 
 
 def test_create_engine_picks_async_drivers_and_refuses_others() -> None:

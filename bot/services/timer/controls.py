@@ -11,7 +11,7 @@ from collections.abc import Callable
 from bot.clock import Clock
 from bot.domain.alarms import is_on_time
 from bot.domain.errors import InvalidTimerAction, NotFound, NotMember, NotOwner
-from bot.domain.run import Run
+from bot.domain.run import Run, RunStatus
 from bot.domain.timer import Pattern, Timer
 from bot.services.events import RoomListener, RunEnding, notify_run_ending
 from bot.services.ports import WakeScheduler
@@ -91,7 +91,11 @@ class TimerService:
                         current = None
                 elif stored is not None:
                     ended = await uow.runs.get(stored.run_id)
-                    if ended is None or ended.room_id != room.id or ended.status != "finished":
+                    if (
+                        ended is None
+                        or ended.room_id != room.id
+                        or ended.status != RunStatus.FINISHED
+                    ):
                         current = None
                 if current is not None and not current.finished:
                     raise InvalidTimerAction("already_running")
@@ -101,7 +105,7 @@ class TimerService:
                 if orphan is not None and (current is None or current.run_id != orphan.id):
                     # SQL still counts a run as running whose live state is gone (the store
                     # was lost or cleared): nothing of it can be announced any more
-                    await uow.runs.finish(orphan, "stopped", now)
+                    await uow.runs.finish(orphan, RunStatus.STOPPED, now)
                 pattern = Pattern(room.study_ms, room.break_ms, room.terms)
                 run = await uow.runs.add(
                     room_id=room.id,
@@ -110,7 +114,7 @@ class TimerService:
                     break_ms=pattern.break_ms,
                     terms=pattern.terms,
                     started_ms=now,
-                    status="running",
+                    status=RunStatus.RUNNING,
                 )
                 await uow.commit()
             if stored is not None:
@@ -141,8 +145,8 @@ class TimerService:
         async with self._lock(view.key):
             async with self._uow() as uow:
                 run = await uow.runs.get(view.run_id)
-                if run is not None and run.status == "running":
-                    await uow.runs.finish(run, "stopped", view.now_ms)
+                if run is not None and run.status == RunStatus.RUNNING:
+                    await uow.runs.finish(run, RunStatus.STOPPED, view.now_ms)
                 await uow.commit()
             await notify_run_ending(self._listener, RunEnding(view.key, view.now_ms))
             await self._store.delete_run(view.key)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.domain.alarms import MemberSpan, is_on_time, run_results
-from bot.domain.run import Run, RunOutcome
+from bot.domain.run import Run, RunOutcome, RunStatus
 from bot.services.points import refund_in
 from bot.services.settings import ServiceSettings
 from bot.services.timer.common import ANOTHER_PROCESS
 from bot.services.timer.outbox import Announcements
-from storage.models import AlarmDismissal, RunResult, RunStatus
+from storage.models import AlarmDismissal, RunResult
 from storage.session.base import RoomKey, SessionStore
 from storage.uow import UnitOfWorkFactory
 

@@ -1,0 +1,114 @@
+"""The Discord side of making a room and letting a member in: the ``RoomChannels`` port of
+the room service, for one guild and one member's request.
+
+Discord's refusals become refusals the member can act on: a missing permission is named (the
+step that needed it), a channel that is gone is said to be gone; anything else is raised as
+it came and the service undoes what was done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.domain.errors import MissingPermission, NoChannels
+from bot.domain.rooms import RoomView
+from bot.services.ports import PostedCard
+from cogs import _channels
+from cogs._card import digest, render_card
+from cogs._common import NO_MENTIONS
+
+if TYPE_CHECKING:
+    from bot.app import AnyStudyOnBot
+
+log = logging.getLogger(__name__)
+
+# two creates in one guild at once make one category, not two
+_category_locks: dict[int, asyncio.Lock] = {}
+
+
+@contextlib.contextmanager
+def _needs(permission: str) -> Iterator[None]:
+    """Discord's "Missing Permissions" for this step, as the permission the bot lacks."""
+    try:
+        yield
+    except discord.Forbidden as error:
+        raise MissingPermission(permission) from error
+
+
+def check_bot_permissions(interaction: discord.Interaction[Any], needed: Sequence[str]) -> None:
+    """Refuse, naming it, when the bot lacks a guild permission ``needed``."""
+    me = interaction.guild.me if interaction.guild is not None else None
+    # the guild-wide permissions of the bot's roles; without the bot's member cached,
+    # what Discord says the bot holds where the command was used
+    held = me.guild_permissions if me is not None else interaction.app_permissions
+    missing = _channels.missing_guild_permissions(held, needed)
+    if missing:
+        raise MissingPermission(missing[0])
+
+
+class DiscordRoomChannels:
+    """Makes a room's channels and card in ``guild`` for ``owner``; opens them to members."""
+
+    def __init__(
+        self,
+        bot: AnyStudyOnBot,
+        guild: discord.Guild,
+        owner: discord.abc.Snowflake,
+        request_id: int,
+    ) -> None:
+        self._bot = bot
+        self._guild = guild
+        self._owner = owner
+        self._request_id = request_id  # names a channel whose title leaves no name
+        self._category: discord.CategoryChannel | None = None
+
+    async def _category_of_rooms(self) -> discord.CategoryChannel:
+        if self._category is None:
+            lock = _category_locks.setdefault(self._guild.id, asyncio.Lock())
+            async with lock:
+                self._category = await _channels.ensure_category(
+                    self._guild, self._bot.config.rooms.category_name
+                )
+        return self._category
+
+    async def create_text(self, title: str) -> int:
+        with _needs("manage_channels"):
+            category = await self._category_of_rooms()
+            channel = await _channels.create_room_text(
+                self._guild, category, title, self._owner, self._request_id
+            )
+        return channel.id
+
+    async def create_voice(self, title: str) -> int:
+        with _needs("manage_channels"):
+            category = await self._category_of_rooms()
+            channel = await _channels.create_room_voice(
+                self._guild, category, title, self._owner, self._request_id
+            )
+        return channel.id
+
+    async def post_card(self, text_channel_id: int, room: RoomView) -> PostedCard:
+        embed = render_card(room, None, self._bot.default_locale)
+        channel = self._bot.get_partial_messageable(text_channel_id)
+        with _needs("send_messages"):
+            card = await channel.send(embed=embed, allowed_mentions=NO_MENTIONS)
+        try:
+            await card.pin(reason="StudyOn: room card")
+        except discord.HTTPException:
+            # an unpinned card still works; the room is not undone for it
+            log.warning("could not pin the card in channel %s", text_channel_id, exc_info=True)
+        return PostedCard(card.id, digest(embed))
+
+    async def grant_access(self, channel_ids: Sequence[int], user_id: int) -> None:
+        try:
+            await _channels.grant_access(self._bot.http, channel_ids, user_id)
+        except discord.Forbidden as error:
+            raise MissingPermission("manage_roles") from error
+        except discord.NotFound as error:
+            raise NoChannels() from error
