@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
+from bot.domain.periods import Period, days_bounds, days_in_month, period_bounds
 from bot.domain.todos import day_bounds_ms, day_of
 from bot.services.members import member_zone
 from bot.services.points import ensure_member
@@ -43,9 +44,7 @@ class ProfileData:
 
     @property
     def month_days(self) -> int:
-        first = self.today.replace(day=1)
-        following = (first + timedelta(days=32)).replace(day=1)
-        return (following - first).days
+        return days_in_month(self.today.year, self.today.month)
 
 
 def counts(value: int | bool | None) -> bool:
@@ -53,16 +52,6 @@ def counts(value: int | bool | None) -> bool:
     if value is None or isinstance(value, bool):
         return bool(value)
     return value >= STREAK_STUDY_MS
-
-
-def week_start(day: date) -> date:
-    """The Monday of ``day``'s week."""
-    return day - timedelta(days=day.weekday())
-
-
-def span_bounds(first: date, after: date, zone: ZoneInfo) -> tuple[int, int]:
-    """The instants [start of ``first``, start of ``after``) in ``zone``."""
-    return day_bounds_ms(first, zone)[0], day_bounds_ms(after, zone)[0]
 
 
 class ProfileService:
@@ -90,9 +79,8 @@ class ProfileService:
         async with self._uow() as uow:
             zone = await member_zone(uow, guild_id, user_id, self._settings.default_timezone)
             today = day_of(now, zone)
-            day_start, day_end = day_bounds_ms(today, zone)
-            monday = week_start(today)
-            week_from, week_to = span_bounds(monday, monday + timedelta(days=7), zone)
+            day_start, day_end = period_bounds(Period.DAY, now, zone)
+            week_from, week_to = period_bounds(Period.WEEK, now, zone)
             points = await uow.ledger.balance(guild_id, user_id)
             todos = await uow.todos.for_day(guild_id, user_id, today)
             study_today = await uow.study.total_ms(guild_id, user_id, day_start, day_end)
@@ -159,7 +147,7 @@ class ProfileService:
         """Per day of [first, last]: True if a todo was ticked, else the ms studied (days
         with neither left out). A value counts when it is True or ≥ STREAK_STUDY_MS."""
         done = await uow.todos.done_counts(guild_id, user_id, first, last)
-        start, end = span_bounds(first, last + timedelta(days=1), zone)
+        start, end = days_bounds(first, last + timedelta(days=1), zone)
         sessions = await uow.study.sessions(guild_id, user_id, start, end)
         spans = [(s.start_ms, s.end_ms) for s in sessions]
         out: dict[date, int | bool] = {}
