@@ -15,15 +15,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.domain.periods import FOREVER_MS, Period
 from bot.i18n import ls, t
 from bot.render.profile import duration
-from bot.services.leaderboard import (
-    FOREVER_MS,
-    MAX_PAGES,
-    LeaderboardPage,
-    LeaderboardService,
-    Period,
-)
+from bot.services.leaderboard import MAX_PAGES, LeaderboardPage, LeaderboardService
 from cogs._common import NO_MENTIONS, member_locale, reply, studyon
 from cogs._delivery import guarded
 

@@ -120,10 +120,15 @@ class Run:
             starts.append(self.owed_results.at_ms)
         return min(starts) + retry_ms if starts else None
 
-    def next_wakeup(self, grace_ms: int, retry_ms: int) -> int | None:
+    def next_wakeup(self, grace_ms: int, retry_ms: int, woke_ms: int | None = None) -> int | None:
         """When the room next needs attention: a retry of what is owed, its next boundary,
         the end of the last alarm's grace window, or the end of the vote. None while paused
-        with nothing owed."""
+        with nothing owed.
+
+        ``woke_ms``: the room is being rescheduled from a wake-up at that instant. What is
+        owed may not have been tried then (another process holds it), leaving the retry due
+        already; the room then next wakes ``retry_ms`` later, never at once, so a wake-up
+        that cannot make progress never spins."""
         at: int | None
         if self.finished:
             at = self.vote_until_ms
@@ -133,7 +138,12 @@ class Run:
             nxt = self.fired_through + 1
             at = next((b.at_ms for b in self.timer.boundaries() if b.index == nxt), None)
         candidates = [t for t in (at, self.owed_retry_ms(retry_ms)) if t is not None]
-        return min(candidates) if candidates else None
+        if not candidates:
+            return None
+        soonest = min(candidates)
+        if woke_ms is not None and soonest <= woke_ms:
+            return woke_ms + retry_ms
+        return soonest
 
     def ready_to_finish(self, now_ms: int, grace_ms: int) -> bool:
         if self.finished or not self.all_fired:

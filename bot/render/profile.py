@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw
 
+from bot.domain.streaks import STREAK_STUDY_MS
 from bot.i18n import t
 from bot.render.fonts import DRAWING, Font, font, has_hangul
 from bot.render.palette import (
@@ -27,7 +28,7 @@ from bot.render.palette import (
     SURFACE,
     TEXT,
 )
-from bot.services.profile import STREAK_STUDY_MS, ProfileData
+from bot.services.profile import ProfileData
 
 Box = tuple[int, int, int, int]  # left, top, right, bottom (right/bottom exclusive)
 

@@ -6,23 +6,22 @@ and which day is today). Nothing here is written; a month without data is simply
 
 from __future__ import annotations
 
-import calendar as _calendar
-import re
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import case, func, select
 
 from bot.clock import Clock
-from bot.domain.errors import ValidationError
+from bot.domain.calendar import parse_month as parse_month
+from bot.domain.periods import last_day
 from bot.domain.todos import day_of
 from bot.services.members import member_zone
 from bot.services.settings import ServiceSettings
 from storage.models import Todo
 from storage.uow import UnitOfWorkFactory
 
-MONTH_RANGE = 24  # how many months from this one a month may be, either way
-_ISO_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
+# which month was asked for is the domain's rule (bot.domain.calendar); ``parse_month`` stays
+# importable from here
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,31 +73,6 @@ class MonthData:
 
     def day(self, number: int) -> DayData:
         return self.days[number - 1]
-
-
-def month_index(year: int, month: int) -> int:
-    return year * 12 + (month - 1)
-
-
-def parse_month(text: str | None, today: date) -> tuple[int, int]:
-    """The month a member named: None or blank is this month; otherwise strictly ``YYYY-MM``,
-    a real month, at most 24 months before or after this one."""
-    if text is None or not text.strip():
-        return today.year, today.month
-    raw = text.strip()
-    match = _ISO_MONTH.fullmatch(raw)
-    if match is None:
-        raise ValidationError("month", "month_format", expected="YYYY-MM")
-    year, month = int(match.group(1)), int(match.group(2))
-    if not 1 <= month <= 12 or year < 1:
-        raise ValidationError("month", "month_invalid", value=raw)
-    if abs(month_index(year, month) - month_index(today.year, today.month)) > MONTH_RANGE:
-        raise ValidationError("month", "month_too_far", max_months=MONTH_RANGE)
-    return year, month
-
-
-def last_day(year: int, month: int) -> date:
-    return date(year, month, _calendar.monthrange(year, month)[1])
 
 
 class CalendarService:

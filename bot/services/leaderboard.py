@@ -9,34 +9,22 @@ ranking; ties share a rank ("1, 2, 2, 4").
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
-from enum import StrEnum
-from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.domain.errors import ValidationError
-from bot.domain.todos import day_bounds_ms, day_of
+from bot.domain.periods import Period as Period
+from bot.domain.periods import period_bounds as period_bounds
+from bot.domain.rankings import Place
+from bot.domain.rankings import ranked as ranked
 from bot.services.members import member_zone
 from bot.services.settings import ServiceSettings
 from storage.uow import UnitOfWorkFactory
 
+# periods and ranks are the domain's (bot.domain.periods, bot.domain.rankings); ``Period``,
+# ``period_bounds`` and ``ranked`` stay importable from here
+
 PAGE_SIZE = 10
 MAX_PAGES = 100
-FOREVER_MS = 2**53  # "all time" ends far in the future (and fits every integer column)
-
-
-class Period(StrEnum):
-    DAY = "day"
-    WEEK = "week"
-    MONTH = "month"
-    ALL = "all"
-
-
-@dataclass(frozen=True, slots=True)
-class Place:
-    rank: int
-    user_id: int
-    value: int  # ms studied, or kings
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,33 +45,6 @@ class LeaderboardPage:
     @property
     def empty(self) -> bool:
         return not self.study and not self.kings
-
-
-def period_bounds(period: Period, now_ms: int, zone: ZoneInfo) -> tuple[int, int]:
-    """The instants [start, end) of the period containing ``now_ms`` in ``zone``."""
-    if period is Period.ALL:
-        return 0, FOREVER_MS
-    today = day_of(now_ms, zone)
-    first: date
-    after: date
-    if period is Period.DAY:
-        first, after = today, today + timedelta(days=1)
-    elif period is Period.WEEK:
-        first = today - timedelta(days=today.weekday())
-        after = first + timedelta(days=7)
-    else:
-        first = today.replace(day=1)
-        after = (first + timedelta(days=32)).replace(day=1)
-    return day_bounds_ms(first, zone)[0], day_bounds_ms(after, zone)[0]
-
-
-def ranked(rows: list[tuple[int, int]]) -> list[Place]:
-    """Places for rows sorted best first; equal values share the best rank among them."""
-    places: list[Place] = []
-    for i, (user, value) in enumerate(rows):
-        rank = places[-1].rank if places and places[-1].value == value else i + 1
-        places.append(Place(rank, user, value))
-    return places
 
 
 class LeaderboardService:

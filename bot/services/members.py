@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.clock import Clock
 from bot.domain.errors import ValidationError
+from bot.domain.members import validate_locale
 from bot.domain.rooms import clean_text
 from bot.services.points import ensure_member
 from bot.services.settings import ServiceSettings
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
-LOCALES = ("en", "ko")
 ZONE_CHOICES_MAX = 25  # Discord shows at most 25 autocomplete choices
 ZONE_NAME_MAX = 64  # the column's width; no IANA name comes close
 _NOT_ZONES = frozenset({"localtime", "Factory"})
@@ -125,9 +125,7 @@ class MemberService:
 
     async def set_locale(self, guild_id: int, user_id: int, locale: str) -> str:
         """Store the member's language ("en" or "ko")."""
-        value = clean_text(locale).lower()
-        if value not in LOCALES:
-            raise ValidationError("locale", "unsupported_locale", value=locale[:16])
+        value = validate_locale(locale)
         now = self._clock.now_ms()
         async with self._uow() as uow:
             await ensure_member(uow, guild_id, user_id, now, self._settings.signup_bonus)

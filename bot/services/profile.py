@@ -1,10 +1,9 @@
 """The "my page" of a member: points, today's todos, study time, streak, kings and ratings.
 
 Days are the member's own (their time zone, else the configured default); weeks start on
-Monday. A day *counts* toward the streak when the member ticked at least one todo that day or
-studied at least ``STREAK_STUDY_MS``. The current streak is the run of counting days ending
-today — or ending yesterday while today does not count yet, so a streak is not shown broken
-in the morning before the member has done anything.
+Monday (``bot.domain.periods``). Which days count toward the streak, and where the current
+streak ends, is ``bot.domain.streaks``; this service reads the days from storage, newest
+first, a chunk at a time. ``STREAK_STUDY_MS`` stays importable from here.
 """
 
 from __future__ import annotations
@@ -14,14 +13,16 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
-from bot.domain.todos import day_bounds_ms, day_of
+from bot.domain.periods import Period, days_bounds, days_in_month, period_bounds
+from bot.domain.streaks import STREAK_STUDY_MS as STREAK_STUDY_MS
+from bot.domain.streaks import DayValue, count_back, day_values, with_live_today
+from bot.domain.todos import day_of
 from bot.services.members import member_zone
 from bot.services.points import ensure_member
 from bot.services.settings import ServiceSettings
-from bot.services.study import StudyService, clip, total
+from bot.services.study import StudyService
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
-STREAK_STUDY_MS = 25 * 60_000
 STREAK_CHUNK_DAYS = 62  # days read per query while walking back
 STREAK_MAX_DAYS = 3660  # stop looking after about ten years
 
@@ -43,26 +44,7 @@ class ProfileData:
 
     @property
     def month_days(self) -> int:
-        first = self.today.replace(day=1)
-        following = (first + timedelta(days=32)).replace(day=1)
-        return (following - first).days
-
-
-def counts(value: int | bool | None) -> bool:
-    """Whether a day's value (see ``_counting_days``) keeps a streak going."""
-    if value is None or isinstance(value, bool):
-        return bool(value)
-    return value >= STREAK_STUDY_MS
-
-
-def week_start(day: date) -> date:
-    """The Monday of ``day``'s week."""
-    return day - timedelta(days=day.weekday())
-
-
-def span_bounds(first: date, after: date, zone: ZoneInfo) -> tuple[int, int]:
-    """The instants [start of ``first``, start of ``after``) in ``zone``."""
-    return day_bounds_ms(first, zone)[0], day_bounds_ms(after, zone)[0]
+        return days_in_month(self.today.year, self.today.month)
 
 
 class ProfileService:
@@ -90,9 +72,8 @@ class ProfileService:
         async with self._uow() as uow:
             zone = await member_zone(uow, guild_id, user_id, self._settings.default_timezone)
             today = day_of(now, zone)
-            day_start, day_end = day_bounds_ms(today, zone)
-            monday = week_start(today)
-            week_from, week_to = span_bounds(monday, monday + timedelta(days=7), zone)
+            day_start, day_end = period_bounds(Period.DAY, now, zone)
+            week_from, week_to = period_bounds(Period.WEEK, now, zone)
             points = await uow.ledger.balance(guild_id, user_id)
             todos = await uow.todos.for_day(guild_id, user_id, today)
             study_today = await uow.study.total_ms(guild_id, user_id, day_start, day_end)
@@ -126,28 +107,22 @@ class ProfileService:
         today: date,
         live_today_ms: int,
     ) -> int:
+        """The member's current streak, read back from today a chunk of days at a time."""
         streak = 0
         last = today  # the newest day of the chunk being read
-        first_look = True
         while streak < STREAK_MAX_DAYS:
             first = last - timedelta(days=STREAK_CHUNK_DAYS - 1)
-            counting = await self._counting_days(uow, guild_id, user_id, zone, first, last)
-            if first_look and live_today_ms and counting.get(today) is not True:
-                counting[today] = int(counting.get(today, 0)) + live_today_ms
-            day = last
-            while day >= first:
-                if not counts(counting.get(day)):
-                    if day == today and first_look:
-                        day -= timedelta(days=1)  # today may still come
-                        continue
-                    return streak
-                streak += 1
-                day -= timedelta(days=1)
-            first_look = False
+            values = await self._day_values(uow, guild_id, user_id, zone, first, last)
+            if last == today:
+                values = with_live_today(values, today, live_today_ms)
+            counted, broken = count_back(values, first, last, today)
+            streak += counted
+            if broken:
+                return streak
             last = first - timedelta(days=1)
         return streak
 
-    async def _counting_days(
+    async def _day_values(
         self,
         uow: UnitOfWork,
         guild_id: int,
@@ -155,22 +130,9 @@ class ProfileService:
         zone: ZoneInfo,
         first: date,
         last: date,
-    ) -> dict[date, int | bool]:
-        """Per day of [first, last]: True if a todo was ticked, else the ms studied (days
-        with neither left out). A value counts when it is True or ≥ STREAK_STUDY_MS."""
+    ) -> dict[date, DayValue]:
+        """What each day of [first, last] holds toward the streak (``day_values``)."""
         done = await uow.todos.done_counts(guild_id, user_id, first, last)
-        start, end = span_bounds(first, last + timedelta(days=1), zone)
+        start, end = days_bounds(first, last + timedelta(days=1), zone)
         sessions = await uow.study.sessions(guild_id, user_id, start, end)
-        spans = [(s.start_ms, s.end_ms) for s in sessions]
-        out: dict[date, int | bool] = {}
-        day = first
-        while day <= last:
-            if done.get(day, 0) > 0:
-                out[day] = True
-            else:
-                lo, hi = day_bounds_ms(day, zone)
-                studied = total(clip(spans, lo, hi))
-                if studied:
-                    out[day] = studied
-            day += timedelta(days=1)
-        return out
+        return day_values(done, [(s.start_ms, s.end_ms) for s in sessions], zone, first, last)

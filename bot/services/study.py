@@ -34,81 +34,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.clock import Clock
-from bot.domain.timer import EventKind, PhaseKind, Timer
+from bot.domain.study import Span, end_after_outage, session_end
+from bot.domain.study import clip as clip
+from bot.domain.study import study_spans as study_spans
+from bot.domain.study import total as total
 from bot.services.events import BoundaryFired, RoomClosed, RunEnding, RunFinished
 from storage.session.base import RoomKey, SessionStore
 from storage.uow import UnitOfWorkFactory
 
-Span = tuple[int, int]  # [start, end) in epoch ms
-
-
-# -- pure span arithmetic ---------------------------------------------------------------------
-
-
-def _subtract(spans: Sequence[Span], holes: Sequence[Span]) -> list[Span]:
-    """``spans`` with every part inside a hole removed (both sorted, non-overlapping)."""
-    out: list[Span] = []
-    for start, end in spans:
-        cursor = start
-        for h_start, h_end in holes:
-            if h_end <= cursor or h_start >= end:
-                continue
-            if h_start > cursor:
-                out.append((cursor, h_start))
-            cursor = max(cursor, h_end)
-            if cursor >= end:
-                break
-        if cursor < end:
-            out.append((cursor, end))
-    return out
-
-
-def study_spans(timer: Timer, until_ms: int) -> list[Span]:
-    """When the run's timer counted study time, up to ``until_ms``: its study phases, minus
-    the time it was paused, and nothing after a stop. Sorted, non-overlapping, non-empty."""
-    bounds = timer.boundaries()
-    stop_at = next((e.at_ms for e in timer.events if e.kind is EventKind.STOP), None)
-    phases: list[tuple[int, int, int]] = []  # (phase index, start, end)
-    start = timer.started_at_ms
-    for b in bounds:
-        phases.append((b.index, start, b.at_ms))
-        start = b.at_ms
-    if not (bounds and bounds[-1].last):
-        # a running timer projects every boundary, so this is the phase a paused or stopped
-        # run is in: it lasts until the stop, or (paused) for as long as we look
-        end = stop_at if stop_at is not None else until_ms
-        phases.append((len(bounds) + 1, start, end))
-    study = [
-        (s, min(e, until_ms))
-        for index, s, e in phases
-        if timer.pattern.phase(index).kind is PhaseKind.STUDY and s < min(e, until_ms)
-    ]
-    pauses: list[Span] = []
-    paused_at: int | None = None
-    for ev in timer.events:
-        if ev.kind is EventKind.PAUSE:
-            paused_at = ev.at_ms
-        elif paused_at is not None:  # resume, skip (which resumes) or stop
-            pauses.append((paused_at, ev.at_ms))
-            paused_at = None
-    if paused_at is not None:
-        pauses.append((paused_at, max(paused_at, until_ms)))
-    return [(s, e) for s, e in _subtract(study, pauses) if s < e]
-
-
-def clip(spans: Iterable[Span], start_ms: int, end_ms: int) -> list[Span]:
-    """The parts of ``spans`` inside ``[start_ms, end_ms)``."""
-    out = []
-    for s, e in spans:
-        lo, hi = max(s, start_ms), min(e, end_ms)
-        if lo < hi:
-            out.append((lo, hi))
-    return out
-
-
-def total(spans: Iterable[Span]) -> int:
-    return sum(e - s for s, e in spans)
-
+# the span rules are the domain's (bot.domain.study); ``clip``, ``study_spans`` and ``total``
+# stay importable from here
 
 # -- the service ------------------------------------------------------------------------------
 
@@ -184,7 +119,7 @@ class StudyService:
                 del self._where[(key.guild_id, user_id)]
             if since is None:
                 return None
-            until = max(since, self._clock.now_ms() if at_ms is None else at_ms)
+            until = session_end(since, self._clock.now_ms() if at_ms is None else at_ms)
             await self._store.close_voice_sessions(key, [user_id])
             credits = await self._write(key, [(user_id, since, until)])
             return credits[0] if credits else Credit(user_id, ())
@@ -228,10 +163,7 @@ class StudyService:
             todo: list[tuple[int, int, int]] = []
             for user in gone:
                 since = stored[user]
-                # the bot was up until its last stamp at least; a session is known to have
-                # lasted until then, and is never counted past the moment the bot went down
-                until = min(now, max(since, alive or since))
-                todo.append((user, since, until))
+                todo.append((user, since, end_after_outage(since, alive, now)))
                 self._where.pop((key.guild_id, user), None)
             await self._store.close_voice_sessions(key, gone)
             await self._store.put_voice_sessions(key, dict.fromkeys(new, now))

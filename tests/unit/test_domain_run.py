@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from bot.domain.alarms import MemberResult
 from bot.domain.run import Owed, Run, RunOutcome
 from bot.domain.timer import MINUTE_MS, Pattern, Timer
@@ -75,6 +78,42 @@ def test_an_attempt_someone_else_claimed_counts_as_made_from_then() -> None:
     ended = Run(1, TIMER, fired_through=3).finish(outcome, "p1", at(16), VOTE)
     assert ended.attempt_taken(None, at(17)).owed_results == Owed(2, "p1", at(17))
     assert ended.attempt_taken(None, at(17)).vote_until_ms == ended.vote_until_ms
+
+
+def test_a_wake_up_that_could_not_deliver_waits_a_retry_and_never_spins() -> None:
+    # another process holds the owed alarm, whose retry is already due when the room wakes
+    run = Run(1, TIMER).claim_alarm(1, "p2", at(5))
+    woke = at(5) + RETRY + 700
+    assert run.next_wakeup(GRACE, RETRY) == at(5) + RETRY  # already passed
+    assert run.next_wakeup(GRACE, RETRY, woke) == woke + RETRY
+    # a wake-up before anything is due changes nothing
+    delivered = run.alarm_delivered(1, at(5))
+    assert delivered.next_wakeup(GRACE, RETRY, at(6)) == at(10)
+    # paused with nothing owed: no wake-up, whenever the room woke
+    paused = Run(1, TIMER.pause(at(1)))
+    assert paused.next_wakeup(GRACE, RETRY, at(2)) is None
+
+
+@given(
+    st.integers(0, 3),
+    st.booleans(),
+    st.integers(0, 30 * MINUTE_MS),
+    st.integers(0, 30 * MINUTE_MS),
+)
+def test_rescheduling_from_a_wake_up_is_always_after_it(
+    fired: int, owed: bool, claimed_after: int, woke_after: int
+) -> None:
+    run = Run(1, TIMER, fired_through=fired)
+    if owed and fired:
+        run = Run(1, TIMER, fired_through=fired - 1).claim_alarm(fired, "p2", START + claimed_after)
+    woke = START + woke_after
+    plain = run.next_wakeup(GRACE, RETRY)
+    after = run.next_wakeup(GRACE, RETRY, woke)
+    if plain is None:
+        assert after is None
+    else:
+        assert after is not None and after > woke
+        assert after == (plain if plain > woke else woke + RETRY)
 
 
 def test_the_json_form_round_trips() -> None:

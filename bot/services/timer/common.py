@@ -41,9 +41,10 @@ class DismissOutcome:
     dismissed_ms: int
 
 
-def next_wakeup(run: Run, grace_ms: int) -> int | None:
-    """When the room next needs attention (``Run.next_wakeup`` with this service's retry)."""
-    return run.next_wakeup(grace_ms, RETRY_MS)
+def next_wakeup(run: Run, grace_ms: int, woke_ms: int | None = None) -> int | None:
+    """When the room next needs attention: the domain's ``Run.next_wakeup`` with this
+    service's retry delay (``woke_ms``: rescheduling from a wake-up at that instant)."""
+    return run.next_wakeup(grace_ms, RETRY_MS, woke_ms)
 
 
 class RoomLocks:

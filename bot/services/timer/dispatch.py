@@ -18,7 +18,7 @@ from bot.domain.run import Run
 from bot.services.ports import WakeScheduler
 from bot.services.rooms import RoomService
 from bot.services.settings import ServiceSettings
-from bot.services.timer.common import RETRY_MS, RoomLocks, next_wakeup
+from bot.services.timer.common import RoomLocks, next_wakeup
 from bot.services.timer.ending import RunEnd
 from bot.services.timer.outbox import Announcements
 from storage.session.base import RoomKey, SessionStore
@@ -69,10 +69,7 @@ class BoundaryDispatch:
         return run
 
     def reschedule(self, key: RoomKey, run: Run, woke_ms: int | None = None) -> None:
-        at = next_wakeup(run, self._settings.grace_ms)
-        if at is not None and woke_ms is not None and at <= woke_ms:
-            # what is owed could not be tried now (another process holds it): never spin
-            at = woke_ms + RETRY_MS
+        at = next_wakeup(run, self._settings.grace_ms, woke_ms)
         if at is None:
             self._scheduler.cancel(key)
         else:
