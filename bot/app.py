@@ -23,6 +23,7 @@ from bot.config import TOKEN_ENV, Config
 from bot.i18n import StudyOnTranslator, normalise_locale
 from bot.services.settings import ServiceSettings
 from bot.wiring import Services, open_services
+from cogs._common import on_app_command_error
 
 log = logging.getLogger(__name__)
 
@@ -175,9 +176,10 @@ async def studyon_prepare(bot: AnyStudyOnBot) -> None:
         start_scheduler=False,
     )
     await bot.tree.set_translator(StudyOnTranslator())
-    from cogs._common import on_app_command_error
-
-    bot.tree.on_error = on_app_command_error  # type: ignore[method-assign]
+    # registered when the bot starts, not by overriding the tree's on_error: SimCord hooks
+    # the handler in place at start to catch errors nobody handled, and a refusal explained
+    # to the member is handled
+    bot.tree.error(on_app_command_error)
     for name in extension_names():
         await bot.load_extension(name)
 
