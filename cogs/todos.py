@@ -19,14 +19,14 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.domain.errors import NotFound, StudyOnError
+from bot.domain.todos import TodoItem
 from bot.i18n import ls, t
 from bot.services.events import TodoCompleted
 from cogs._board import post_line
 from cogs._common import MESSAGE_MAX, member_locale, reply, reply_error, studyon
 
 if TYPE_CHECKING:
-    from bot.app import AnyStudyOnBot
-    from storage.models import Todo
+    from bot.app import StudyOnBot
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def day_label(day: date, today: date, locale: str) -> str:
     return t(key, locale, date=day.isoformat())
 
 
-def choice_label(todo: Todo, today: date, locale: str) -> str:
+def choice_label(todo: TodoItem, today: date, locale: str) -> str:
     """``⬜ read ch. 4 · today``: done mark, the text (shortened to fit) and the day."""
     mark = "✅" if todo.done else "⬜"
     when = t("todos.choice.today", locale) if todo.day == today else todo.day.isoformat()
@@ -80,7 +80,7 @@ def chunk_lines(lines: list[str], limit: int = MESSAGE_MAX) -> list[str]:
 class ConfirmRemove(discord.ui.View):
     """Remove / Keep it, for the member who asked only; nothing is removed on no answer."""
 
-    def __init__(self, owner_id: int, todo: Todo, locale: str) -> None:
+    def __init__(self, owner_id: int, todo: TodoItem, locale: str) -> None:
         super().__init__(timeout=CONFIRM_SECONDS)
         self.owner_id = owner_id
         self.todo_id = todo.id
@@ -167,7 +167,7 @@ class Todos(commands.Cog):
         guild_only=True,
     )
 
-    def __init__(self, bot: AnyStudyOnBot) -> None:
+    def __init__(self, bot: StudyOnBot) -> None:
         self.bot = bot
         self._listening = False
 
@@ -201,7 +201,7 @@ class Todos(commands.Cog):
 
     # -- helpers ---------------------------------------------------------------------------
 
-    async def _item(self, interaction: discord.Interaction, value: str) -> Todo:
+    async def _item(self, interaction: discord.Interaction, value: str) -> TodoItem:
         """The member's own todo the ``item`` option names: a chosen id, or typed text."""
         assert interaction.guild_id is not None
         todos = studyon(interaction).services.todos
@@ -373,4 +373,4 @@ class Todos(commands.Cog):
 
 
 async def setup(bot: commands.Bot) -> None:
-    await bot.add_cog(Todos(cast("AnyStudyOnBot", bot)))
+    await bot.add_cog(Todos(cast("StudyOnBot", bot)))
