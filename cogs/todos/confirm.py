@@ -27,18 +27,9 @@ class ConfirmRemove(discord.ui.View):
         self.text = escape(todo.text)
         self.locale = locale
         self.asked: discord.Interaction | None = None
-        confirm: discord.ui.Button[ConfirmRemove] = discord.ui.Button(
-            label=t("todos.remove.confirm", locale),
-            style=discord.ButtonStyle.danger,
-        )
-        cancel: discord.ui.Button[ConfirmRemove] = discord.ui.Button(
-            label=t("todos.remove.cancel", locale),
-            style=discord.ButtonStyle.secondary,
-        )
-        confirm.callback = self._confirm  # type: ignore[method-assign]
-        cancel.callback = self._cancel  # type: ignore[method-assign]
-        self.add_item(confirm)
-        self.add_item(cancel)
+        # the labels are the member's language, known only now
+        self.confirm.label = t("todos.remove.confirm", locale)
+        self.cancel.label = t("todos.remove.cancel", locale)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.user.id != self.owner_id:
@@ -46,7 +37,10 @@ class ConfirmRemove(discord.ui.View):
             return False
         return True
 
-    async def _confirm(self, interaction: discord.Interaction) -> None:
+    @discord.ui.button(style=discord.ButtonStyle.danger)
+    async def confirm(
+        self, interaction: discord.Interaction, button: discord.ui.Button[ConfirmRemove]
+    ) -> None:
         self.stop()
         try:
             await studyon(interaction).services.todos.remove(
@@ -60,7 +54,10 @@ class ConfirmRemove(discord.ui.View):
             content=t("todos.removed", self.locale, text=self.text), view=None
         )
 
-    async def _cancel(self, interaction: discord.Interaction) -> None:
+    @discord.ui.button(style=discord.ButtonStyle.secondary)
+    async def cancel(
+        self, interaction: discord.Interaction, button: discord.ui.Button[ConfirmRemove]
+    ) -> None:
         self.stop()
         await interaction.response.edit_message(
             content=t("todos.remove.kept", self.locale, text=self.text), view=None
