@@ -23,6 +23,7 @@ from bot.config import TOKEN_ENV, Config
 from bot.i18n import StudyOnTranslator, normalise_locale
 from bot.services.settings import ServiceSettings
 from bot.wiring import Services, open_services
+from cogs._common import on_app_command_error
 
 log = logging.getLogger(__name__)
 
@@ -48,18 +49,32 @@ def intents() -> discord.Intents:
     return i
 
 
-class StudyOnMixin:
-    """What the bot adds to discord.py's bot, for plain and sharded bots alike."""
+# a rate limit longer than this raises instead of holding the call: an alarm stays owed and
+# the timer service retries it; a board line or card edit is logged and refreshed later.
+# (30 s is the least discord.py accepts.)
+MAX_RATELIMIT_WAIT_S = 30.0
 
-    config: Config
-    _services: Services | None
-    _locales: dict[tuple[int, int], str | None]
 
-    def _init_studyon(self, config: Config) -> None:
+class StudyOnBot(commands.AutoShardedBot):
+    """The bot, sharded or not: sharding is configuration. A process that names no shards
+    runs shard 0 of 1, which is one connection serving every guild, as a plain bot would."""
+
+    def __init__(self, config: Config, **options: Any) -> None:
         self.config = config
-        self._services = None
-        self._locales = {}
+        self._services: Services | None = None
+        self._locales: dict[tuple[int, int], str | None] = {}
         self._names: dict[tuple[int, int], str] = {}
+        if config.discord.shard_ids:
+            options["shard_ids"] = list(config.discord.shard_ids)
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents(),
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+            max_ratelimit_timeout=MAX_RATELIMIT_WAIT_S,
+            shard_count=config.discord.shard_count or 1,
+            **options,
+        )
 
     @property
     def services(self) -> Services:
@@ -106,25 +121,6 @@ class StudyOnMixin:
             return True
         return (guild_id >> 22) % count in ids
 
-
-# a rate limit longer than this raises instead of holding the call: an alarm stays owed and
-# the timer service retries it; a board line or card edit is logged and refreshed later.
-# (30 s is the least discord.py accepts.)
-MAX_RATELIMIT_WAIT_S = 30.0
-
-
-class StudyOnBot(StudyOnMixin, commands.Bot):
-    def __init__(self, config: Config, **options: Any) -> None:
-        self._init_studyon(config)
-        super().__init__(
-            command_prefix=commands.when_mentioned,
-            intents=intents(),
-            allowed_mentions=discord.AllowedMentions.none(),
-            help_command=None,
-            max_ratelimit_timeout=MAX_RATELIMIT_WAIT_S,
-            **options,
-        )
-
     async def setup_hook(self) -> None:
         await studyon_setup(self)
 
@@ -135,35 +131,13 @@ class StudyOnBot(StudyOnMixin, commands.Bot):
             await studyon_teardown(self)
 
 
-class ShardedStudyOnBot(StudyOnMixin, commands.AutoShardedBot):
-    def __init__(self, config: Config, **options: Any) -> None:
-        self._init_studyon(config)
-        if config.discord.shard_ids:
-            options["shard_ids"] = list(config.discord.shard_ids)
-        super().__init__(
-            command_prefix=commands.when_mentioned,
-            intents=intents(),
-            allowed_mentions=discord.AllowedMentions.none(),
-            help_command=None,
-            max_ratelimit_timeout=MAX_RATELIMIT_WAIT_S,
-            shard_count=config.discord.shard_count,
-            **options,
-        )
-
-    async def setup_hook(self) -> None:
-        await studyon_setup(self)
-
-    async def close(self) -> None:
-        try:
-            await super().close()
-        finally:
-            await studyon_teardown(self)
+# the names the bot had while plain and sharded bots were two classes; modules that still
+# use them move to ``StudyOnBot``
+AnyStudyOnBot = StudyOnBot
+ShardedStudyOnBot = StudyOnBot
 
 
-AnyStudyOnBot = StudyOnBot | ShardedStudyOnBot
-
-
-async def studyon_prepare(bot: AnyStudyOnBot) -> None:
+async def studyon_prepare(bot: StudyOnBot) -> None:
     """Open the services, set the translator and error handler, load every cog; the
     scheduler stays stopped (``studyon sync`` stops here)."""
     config = bot.config
@@ -175,14 +149,15 @@ async def studyon_prepare(bot: AnyStudyOnBot) -> None:
         start_scheduler=False,
     )
     await bot.tree.set_translator(StudyOnTranslator())
-    from cogs._common import on_app_command_error
-
-    bot.tree.on_error = on_app_command_error  # type: ignore[method-assign]
+    # registered when the bot starts, not by overriding the tree's on_error: SimCord hooks
+    # the handler in place at start to catch errors nobody handled, and a refusal explained
+    # to the member is handled
+    bot.tree.error(on_app_command_error)
     for name in extension_names():
         await bot.load_extension(name)
 
 
-async def studyon_setup(bot: AnyStudyOnBot) -> None:
+async def studyon_setup(bot: StudyOnBot) -> None:
     await studyon_prepare(bot)
     # listeners are attached now: due alarms may be posted as soon as jobs are rebuilt
     services = bot.services
@@ -193,7 +168,7 @@ async def studyon_setup(bot: AnyStudyOnBot) -> None:
     log.info("StudyOn ready to serve; %d running room(s) rescheduled", restored)
 
 
-async def studyon_teardown(bot: AnyStudyOnBot) -> None:
+async def studyon_teardown(bot: StudyOnBot) -> None:
     # cogs hold the old services; a restarted bot loads them afresh in setup_hook
     for name in list(bot.extensions):
         try:
@@ -206,10 +181,8 @@ async def studyon_teardown(bot: AnyStudyOnBot) -> None:
         await services.close()
 
 
-def create_bot(config: Config) -> AnyStudyOnBot:
-    """An unstarted bot; sharded when the config names shards."""
-    if config.discord.shard_count or config.discord.shard_ids:
-        return ShardedStudyOnBot(config)
+def create_bot(config: Config) -> StudyOnBot:
+    """An unstarted bot, serving the shards the config names (all guilds when none)."""
     return StudyOnBot(config)
 
 

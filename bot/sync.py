@@ -16,7 +16,7 @@ import logging
 
 import discord
 
-from bot.app import AnyStudyOnBot, StudyOnBot, studyon_prepare
+from bot.app import StudyOnBot, studyon_prepare
 from bot.config import Config
 
 __all__ = ["SyncBot", "prepare_commands", "run_sync", "sync_commands"]
@@ -24,7 +24,7 @@ __all__ = ["SyncBot", "prepare_commands", "run_sync", "sync_commands"]
 log = logging.getLogger(__name__)
 
 
-async def sync_commands(bot: AnyStudyOnBot, guild_id: int | None) -> int:
+async def sync_commands(bot: StudyOnBot, guild_id: int | None) -> int:
     """Register the bot's command tree, globally or (``guild_id``) in one guild, with the
     global commands copied there first. Returns how many commands Discord now has."""
     tree = bot.tree
@@ -39,7 +39,7 @@ async def sync_commands(bot: AnyStudyOnBot, guild_id: int | None) -> int:
     return len(synced)
 
 
-async def prepare_commands(bot: AnyStudyOnBot) -> None:
+async def prepare_commands(bot: StudyOnBot) -> None:
     """What ``setup_hook`` does, minus serving: the scheduler stays stopped."""
     await studyon_prepare(bot)
 

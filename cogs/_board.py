@@ -15,13 +15,13 @@ from bot.i18n import t
 from cogs._common import NO_MENTIONS
 
 if TYPE_CHECKING:
-    from bot.app import AnyStudyOnBot
+    from bot.app import StudyOnBot
 
 log = logging.getLogger(__name__)
 
 
 async def post_line(
-    bot: AnyStudyOnBot, text_channel_id: int | None, key: str, /, **params: Any
+    bot: StudyOnBot, text_channel_id: int | None, key: str, /, **params: Any
 ) -> discord.Message | None:
     """Post message ``key`` on the board of the room whose text channel is given."""
     if text_channel_id is None:

@@ -23,7 +23,7 @@ from bot.services.timer import TimerView
 from cogs._common import NO_MENTIONS
 
 if TYPE_CHECKING:
-    from bot.app import AnyStudyOnBot
+    from bot.app import StudyOnBot
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def digest(embed: discord.Embed) -> int:
     return zlib.crc32(json.dumps(embed.to_dict(), sort_keys=True).encode())
 
 
-async def refresh_card(bot: AnyStudyOnBot, room_id: int, *, force: bool = False) -> bool:
+async def refresh_card(bot: StudyOnBot, room_id: int, *, force: bool = False) -> bool:
     """Edit the room's pinned card if what it shows changed. True when it was edited."""
     services = bot.services
     room = await services.rooms.get(room_id)

@@ -16,7 +16,7 @@ from bot.domain.errors import MissingPermission, NotFound, StudyOnError, Validat
 from bot.i18n import normalise_locale, t
 
 if TYPE_CHECKING:
-    from bot.app import AnyStudyOnBot
+    from bot.app import StudyOnBot
 
 log = logging.getLogger(__name__)
 
@@ -25,12 +25,12 @@ NO_MENTIONS = discord.AllowedMentions.none()
 MESSAGE_MAX = 2000
 
 
-def studyon(interaction: discord.Interaction[Any]) -> AnyStudyOnBot:
-    """The bot behind an interaction (plain or sharded)."""
-    from bot.app import ShardedStudyOnBot, StudyOnBot
+def studyon(interaction: discord.Interaction[Any]) -> StudyOnBot:
+    """The bot behind an interaction."""
+    from bot.app import StudyOnBot
 
     client = interaction.client
-    assert isinstance(client, StudyOnBot | ShardedStudyOnBot)
+    assert isinstance(client, StudyOnBot)
     return client
 
 

@@ -21,7 +21,7 @@ from cogs._card import refresh_card
 from cogs._common import NO_MENTIONS, reply_error
 
 if TYPE_CHECKING:
-    from bot.app import AnyStudyOnBot
+    from bot.app import StudyOnBot
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ async def guarded(
         await reply_error(interaction, error)
 
 
-async def refresh_card_quietly(bot: AnyStudyOnBot, room_id: int) -> None:
+async def refresh_card_quietly(bot: StudyOnBot, room_id: int) -> None:
     """Refresh the room card; a failure to edit it is logged, not passed on (it is cosmetic
     and refreshed again at the next change)."""
     try:
@@ -64,7 +64,7 @@ async def refresh_card_quietly(bot: AnyStudyOnBot, room_id: int) -> None:
         log.warning("could not refresh the card of room %s", room_id, exc_info=True)
 
 
-async def board(bot: AnyStudyOnBot, channel_id: int | None, key: str, **params: Any) -> None:
+async def board(bot: StudyOnBot, channel_id: int | None, key: str, **params: Any) -> None:
     """A board line that already happened (a dismissal was recorded). discord.py retries a
     5xx or a short 429; a final failure is logged rather than reported as if nothing had
     happened."""
@@ -74,7 +74,7 @@ async def board(bot: AnyStudyOnBot, channel_id: int | None, key: str, **params: 
         log.warning("board line %s not posted in channel %s", key, channel_id, exc_info=True)
 
 
-async def post_text(bot: AnyStudyOnBot, channel_id: int | None, text: str) -> None:
+async def post_text(bot: StudyOnBot, channel_id: int | None, text: str) -> None:
     """Post an already rendered public line in a room channel (mentions disabled)."""
     if channel_id is None:
         return

@@ -15,7 +15,7 @@ from bot.i18n import ls, t
 from bot.render.calendar import image_locale, render_month_png
 from bot.services.calendar import MonthData
 from cogs._common import member_locale, reply, studyon
-from cogs.todos import day_label
+from cogs.todos.text import day_label
 
 
 def stars(score: int) -> str:

@@ -114,7 +114,9 @@ class TopicMenu(discord.ui.View):
         super().__init__(timeout=MENU_TIMEOUT)
         self.locale = locale
         self.names = names
-        options = [
+        # the menu's words are the member's language, known only now
+        self.topic.placeholder = t("help.menu", locale)
+        self.topic.options = [
             discord.SelectOption(
                 label=t(f"help.{name}.title", locale),
                 value=name,
@@ -122,23 +124,18 @@ class TopicMenu(discord.ui.View):
             )
             for name in (OVERVIEW, *TOPICS)
         ]
-        select: discord.ui.Select[TopicMenu] = discord.ui.Select(
-            placeholder=t("help.menu", locale),
-            options=options,
-            custom_id="studyon:help:topic",
-        )
-        select.callback = self._chosen  # type: ignore[method-assign]
-        self.select = select
-        self.add_item(select)
 
-    async def _chosen(self, interaction: discord.Interaction[Any]) -> None:
-        topic = self.select.values[0] if self.select.values else OVERVIEW
-        if topic not in TOPICS:
-            topic = OVERVIEW
+    @discord.ui.select(cls=discord.ui.Select[Any], custom_id="studyon:help:topic")
+    async def topic(
+        self, interaction: discord.Interaction[Any], select: discord.ui.Select[TopicMenu]
+    ) -> None:
+        chosen = select.values[0] if select.values else OVERVIEW
+        if chosen not in TOPICS:
+            chosen = OVERVIEW
         locale = await member_locale(interaction)
-        view = TopicMenu(locale, self.names, topic)
+        view = TopicMenu(locale, self.names, chosen)
         await interaction.response.edit_message(
-            embed=topic_embed(topic, locale, self.names), view=view
+            embed=topic_embed(chosen, locale, self.names), view=view
         )
 
 

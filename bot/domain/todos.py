@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,6 +19,32 @@ DAY_RANGE_DAYS = 366  # how far from today a date may be, either way
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_MS = timedelta(milliseconds=1)
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+@dataclass(frozen=True, slots=True)
+class TodoItem:
+    """A member's todo as it was stored when read: a value, detached from the database."""
+
+    id: int
+    guild_id: int
+    user_id: int
+    day: date
+    text: str
+    done: bool
+    done_ms: int | None
+    position: int  # its place in the day's list, from 1
+    created_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class DayRating:
+    """A member's satisfaction with one of their days, 1–5."""
+
+    guild_id: int
+    user_id: int
+    day: date
+    score: int
+    updated_ms: int
 
 
 def validate_todo_text(text: str) -> str:

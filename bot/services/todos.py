@@ -1,7 +1,8 @@
 """Todos and day ratings, each member's own, on days of the member's time zone.
 
 A member can only ever see or touch their own todos: every lookup is scoped by guild and
-user, so another member's todo id is simply "not found".
+user, so another member's todo id is simply "not found". Todos and ratings leave here as
+values (``TodoItem``, ``DayRating``), never as database rows.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from bot.clock import Clock
 from bot.domain import todos as rules
 from bot.domain.errors import AlreadyDone, NotFound
 from bot.domain.rooms import clean_text
+from bot.domain.todos import DayRating, TodoItem
 from bot.services.events import TodoCompleted, TodoListener
 from bot.services.members import member_zone
 from bot.services.points import ensure_member
@@ -36,10 +38,34 @@ class TodoNotDone(AlreadyDone):
     code = "error.todo.not_done"
 
 
+def item_of(todo: Todo) -> TodoItem:
+    return TodoItem(
+        id=todo.id,
+        guild_id=todo.guild_id,
+        user_id=todo.user_id,
+        day=todo.day,
+        text=todo.text,
+        done=todo.done,
+        done_ms=todo.done_ms,
+        position=todo.position,
+        created_ms=todo.created_ms,
+    )
+
+
+def rating_of(rating: Rating) -> DayRating:
+    return DayRating(
+        guild_id=rating.guild_id,
+        user_id=rating.user_id,
+        day=rating.day,
+        score=rating.score,
+        updated_ms=rating.updated_ms,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class DayTodos:
     day: date
-    todos: tuple[Todo, ...]
+    todos: tuple[TodoItem, ...]
 
     @property
     def done(self) -> int:
@@ -71,7 +97,7 @@ class TodoService:
             raise NotFound("todo")
         return todo
 
-    async def add(self, guild_id: int, user_id: int, text: str, day: str | None = None) -> Todo:
+    async def add(self, guild_id: int, user_id: int, text: str, day: str | None = None) -> TodoItem:
         clean = rules.validate_todo_text(text)
         now = self._clock.now_ms()
         async with self._uow() as uow:
@@ -87,14 +113,15 @@ class TodoService:
                 created_ms=now,
             )
             await uow.commit()
-            return todo
+            return item_of(todo)
 
     async def for_day(self, guild_id: int, user_id: int, day: str | None = None) -> DayTodos:
         async with self._uow() as uow:
             on = await self._day(uow, guild_id, user_id, day)
-            return DayTodos(on, tuple(await uow.todos.for_day(guild_id, user_id, on)))
+            rows = await uow.todos.for_day(guild_id, user_id, on)
+            return DayTodos(on, tuple(item_of(todo) for todo in rows))
 
-    async def done(self, guild_id: int, user_id: int, todo_id: int) -> Todo:
+    async def done(self, guild_id: int, user_id: int, todo_id: int) -> TodoItem:
         now = self._clock.now_ms()
         async with self._uow() as uow:
             todo = await self._owned(uow, guild_id, user_id, todo_id)
@@ -104,12 +131,13 @@ class TodoService:
             todo.done_ms = now
             rooms = await uow.rooms.rooms_of_member(guild_id, user_id)
             await uow.commit()
+            item = item_of(todo)
         await self._listener.on_todo_completed(
-            TodoCompleted(guild_id, user_id, todo.id, todo.text, tuple(r.id for r in rooms))
+            TodoCompleted(guild_id, user_id, item.id, item.text, tuple(r.id for r in rooms))
         )
-        return todo
+        return item
 
-    async def undo(self, guild_id: int, user_id: int, todo_id: int) -> Todo:
+    async def undo(self, guild_id: int, user_id: int, todo_id: int) -> TodoItem:
         async with self._uow() as uow:
             todo = await self._owned(uow, guild_id, user_id, todo_id)
             if not todo.done:
@@ -117,32 +145,37 @@ class TodoService:
             todo.done = False
             todo.done_ms = None
             await uow.commit()
-            return todo
+            return item_of(todo)
 
-    async def edit(self, guild_id: int, user_id: int, todo_id: int, text: str) -> Todo:
+    async def edit(self, guild_id: int, user_id: int, todo_id: int, text: str) -> TodoItem:
         clean = rules.validate_todo_text(text)
         async with self._uow() as uow:
             todo = await self._owned(uow, guild_id, user_id, todo_id)
             todo.text = clean
             await uow.commit()
-            return todo
+            return item_of(todo)
 
-    async def remove(self, guild_id: int, user_id: int, todo_id: int) -> Todo:
+    async def remove(self, guild_id: int, user_id: int, todo_id: int) -> TodoItem:
+        """The removed todo, as it was."""
         async with self._uow() as uow:
             todo = await self._owned(uow, guild_id, user_id, todo_id)
+            item = item_of(todo)
             await uow.todos.delete(todo)
             await uow.commit()
-            return todo
+            return item
 
-    async def get(self, guild_id: int, user_id: int, todo_id: int) -> Todo:
+    async def get(self, guild_id: int, user_id: int, todo_id: int) -> TodoItem:
         """The member's own todo (another member's is not found)."""
         async with self._uow() as uow:
-            return await self._owned(uow, guild_id, user_id, todo_id)
+            return item_of(await self._owned(uow, guild_id, user_id, todo_id))
 
-    async def search(self, guild_id: int, user_id: int, prefix: str, limit: int = 25) -> list[Todo]:
+    async def search(
+        self, guild_id: int, user_id: int, prefix: str, limit: int = 25
+    ) -> list[TodoItem]:
         """The member's own todos matching ``prefix`` (for autocomplete)."""
         async with self._uow() as uow:
-            return list(await uow.todos.search(guild_id, user_id, prefix, limit=limit))
+            rows = await uow.todos.search(guild_id, user_id, prefix, limit=limit)
+            return [item_of(todo) for todo in rows]
 
     async def choices(
         self,
@@ -152,7 +185,7 @@ class TodoService:
         *,
         done: bool | None = None,
         limit: int = 25,
-    ) -> tuple[date, list[Todo]]:
+    ) -> tuple[date, list[TodoItem]]:
         """The member's own todos containing ``typed`` for an ``item`` option: today's first,
         then the days nearest to today, in list order; ``done`` narrows to ticked (True) or
         open (False) ones. Also returns the member's today, for labelling."""
@@ -162,9 +195,9 @@ class TodoService:
                 guild_id, user_id, typed.strip(), limit=SEARCH_POOL, done=done
             )
         pool.sort(key=lambda t: (abs((t.day - today).days), t.day < today, t.position, t.id))
-        return today, pool[:limit]
+        return today, [item_of(todo) for todo in pool[:limit]]
 
-    async def find_by_text(self, guild_id: int, user_id: int, text: str) -> Todo:
+    async def find_by_text(self, guild_id: int, user_id: int, text: str) -> TodoItem:
         """The member's todo whose text is exactly ``text`` (ignoring case), the one nearest
         to today if several: what a member who typed instead of picking a choice meant."""
         typed = clean_text(text)
@@ -176,7 +209,9 @@ class TodoService:
                 return todo
         raise NotFound("todo")
 
-    async def rate(self, guild_id: int, user_id: int, score: int, day: str | None = None) -> Rating:
+    async def rate(
+        self, guild_id: int, user_id: int, score: int, day: str | None = None
+    ) -> DayRating:
         score = rules.validate_score(score)
         now = self._clock.now_ms()
         async with self._uow() as uow:
@@ -184,7 +219,7 @@ class TodoService:
             on = await self._day(uow, guild_id, user_id, day)
             rating = await uow.ratings.upsert(guild_id, user_id, on, score, now)
             await uow.commit()
-            return rating
+            return rating_of(rating)
 
     async def today(self, guild_id: int, user_id: int) -> date:
         async with self._uow() as uow:

@@ -25,7 +25,7 @@ __all__ = ["Alarms", "minutes_left", "phase_text", "setup", "unix"]
 
 
 async def setup(bot: commands.Bot) -> None:
-    from bot.app import ShardedStudyOnBot, StudyOnBot
+    from bot.app import StudyOnBot
 
-    assert isinstance(bot, StudyOnBot | ShardedStudyOnBot)
+    assert isinstance(bot, StudyOnBot)
     await bot.add_cog(Alarms(bot))

@@ -18,7 +18,7 @@ from cogs.alarms.buttons import DYNAMIC_ITEMS, SCORES, DismissButton, ExtendButt
 from cogs.alarms.text import ALARM_EMOJI, alarm_text, created_ms, end_text
 
 if TYPE_CHECKING:
-    from bot.app import AnyStudyOnBot
+    from bot.app import StudyOnBot
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ class ListenerGone(RuntimeError):
 
 
 class Alarms(commands.Cog):
-    def __init__(self, bot: AnyStudyOnBot) -> None:
+    def __init__(self, bot: StudyOnBot) -> None:
         self.bot = bot
         self._active = False
 

@@ -13,7 +13,7 @@ from bot.services.timer import TimerView
 from cogs._common import MESSAGE_MAX
 
 if TYPE_CHECKING:
-    from bot.app import AnyStudyOnBot
+    from bot.app import StudyOnBot
 
 ALARM_EMOJI = "⏰"
 DISCORD_EPOCH_MS = discord.utils.DISCORD_EPOCH
@@ -79,7 +79,7 @@ def alarm_text(event: BoundaryFired, locale: str, grace_s: int) -> str:
     return "\n".join(lines)
 
 
-def end_text(bot: AnyStudyOnBot, event: RunFinished, locale: str, vote_s: int) -> str:
+def end_text(bot: StudyOnBot, event: RunFinished, locale: str, vote_s: int) -> str:
     guild_id = event.key.guild_id
     lines = [t("alarms.end.title", locale)]
     if event.kings:

@@ -375,6 +375,9 @@ async def test_remove_asks_and_removes_only_on_confirm(studio: Studio) -> None:
     asked = await alice.slash(channel, "todo remove", item=str(keep.id))
     assert asked.ephemeral and asked.response is not None
     assert "for good?" in asked.response.content and "keep me" in asked.response.content
+    [row] = asked.response.components
+    buttons = [(b["label"], b["style"]) for b in row["components"]]
+    assert buttons == [("Remove", 4), ("Keep it", 2)]  # danger, then secondary
     before = await sql_state(studio)
     kept = await alice.click(asked.response, label="Keep it")
     assert kept.acknowledged

@@ -4,6 +4,7 @@ zone; every refusal leaves the stored state exactly as it was."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy import select
 
 from bot.clock import from_datetime
 from bot.domain.errors import AlreadyDone, NotFound, ValidationError
+from bot.domain.todos import DayRating, TodoItem
 from bot.services.events import TodoCompleted
 from storage.models import Base, Rating
 from tests.services.conftest import ALICE, BOB, CAROL, GUILD, START, World
@@ -135,6 +137,29 @@ async def test_todos_on_a_given_date_are_handled_alike(world: World) -> None:
     await todos.edit(GUILD, ALICE, todo.id, "plan next month")
     await todos.remove(GUILD, ALICE, todo.id)
     assert (await todos.for_day(GUILD, ALICE, "2026-02-27")).todos == ()
+
+
+async def test_todos_and_ratings_leave_the_service_as_values(world: World) -> None:
+    """What the service hands out is a frozen copy: nothing a caller does to it is stored."""
+    todos = world.app.todos
+    todo = await todos.add(GUILD, ALICE, "read ch. 4")
+    handed_out: list[object] = [
+        todo,
+        *(await todos.for_day(GUILD, ALICE)).todos,
+        await todos.get(GUILD, ALICE, todo.id),
+        *await todos.search(GUILD, ALICE, "read"),
+        *(await todos.choices(GUILD, ALICE, "read"))[1],
+        await todos.find_by_text(GUILD, ALICE, "read ch. 4"),
+        await todos.edit(GUILD, ALICE, todo.id, "read ch. 5"),
+        await todos.done(GUILD, ALICE, todo.id),
+        await todos.undo(GUILD, ALICE, todo.id),
+        await todos.remove(GUILD, ALICE, todo.id),
+    ]
+    assert all(type(item) is TodoItem for item in handed_out)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        todo.text = "changed"  # type: ignore[misc]
+    rating = await todos.rate(GUILD, ALICE, 4)
+    assert rating == DayRating(GUILD, ALICE, TODAY, 4, world.now_ms())
 
 
 async def test_someone_elses_todo_is_not_found_and_untouched(world: World) -> None:

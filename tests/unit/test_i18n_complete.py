@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 import discord
 import pytest
 
-from bot.app import AnyStudyOnBot, create_bot, extension_names, studyon_setup, studyon_teardown
+from bot.app import StudyOnBot, create_bot, extension_names, studyon_setup, studyon_teardown
 from bot.config import parse_config
 from bot.domain.errors import InvalidTimerAction, StudyOnError, ValidationError
 from bot.i18n import LOCALES, StudyOnTranslator
@@ -362,7 +362,7 @@ def test_the_name_rule() -> None:
 
 
 @pytest.fixture
-async def loaded_bot(tmp_path: Path) -> AsyncIterator[AnyStudyOnBot]:
+async def loaded_bot(tmp_path: Path) -> AsyncIterator[StudyOnBot]:
     """The real bot with every feature loaded, offline (nothing connects to Discord)."""
     config = parse_config(
         {
@@ -405,7 +405,7 @@ def _walk_payload(payload: dict[str, Any], path: str, problems: list[str]) -> in
 
 
 async def test_every_command_option_and_choice_has_a_valid_korean_name(
-    loaded_bot: AnyStudyOnBot,
+    loaded_bot: StudyOnBot,
 ) -> None:
     tree = loaded_bot.tree
     assert set(loaded_bot.extensions) == set(extension_names())

@@ -1,145 +1,33 @@
-"""``/todo add|list|done|undo|edit|remove``: the member's own todo list, by day.
-
-Everything here is the member's own: ``item`` autocompletes from their todos only, and an id
-that is not theirs is "not found". Replies are private and in the member's language; todo
-text is shown markdown-escaped with mentions disabled. Ticking a todo while in a study room
-posts "**alice** completed *read ch. 4*" on the room's board (``TodoBoard``).
-"""
+"""The ``/todo`` commands, their ``item`` autocomplete, and the board line of a ticked todo."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import date
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.domain.errors import NotFound, StudyOnError
+from bot.domain.todos import TodoItem
 from bot.i18n import ls, t
 from bot.services.events import TodoCompleted
 from cogs._board import post_line
-from cogs._common import MESSAGE_MAX, member_locale, reply, reply_error, studyon
+from cogs._common import member_locale, reply, studyon
+from cogs.todos.confirm import ConfirmRemove
+from cogs.todos.text import choice_label, chunk_lines, day_label, escape
 
 if TYPE_CHECKING:
-    from bot.app import AnyStudyOnBot
-    from storage.models import Todo
+    from bot.app import StudyOnBot
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-CHOICE_NAME_MAX = 100  # Discord's limit for an autocomplete choice's label
 ID_DIGITS_MAX = 19  # a 64-bit id
-CONFIRM_SECONDS = 120
-
-
-def escape(text: str) -> str:
-    """User text for a message: markdown-escaped (mentions are disabled when sending)."""
-    return discord.utils.escape_markdown(text)
-
-
-def shorten(text: str, width: int) -> str:
-    """``text`` cut to ``width`` characters with "…" (for labels only, never for data)."""
-    return text if len(text) <= width else text[: max(width - 1, 0)].rstrip() + "…"
-
-
-def day_label(day: date, today: date, locale: str) -> str:
-    key = "todos.day.today" if day == today else "todos.day.other"
-    return t(key, locale, date=day.isoformat())
-
-
-def choice_label(todo: Todo, today: date, locale: str) -> str:
-    """``⬜ read ch. 4 · today``: done mark, the text (shortened to fit) and the day."""
-    mark = "✅" if todo.done else "⬜"
-    when = t("todos.choice.today", locale) if todo.day == today else todo.day.isoformat()
-    room = CHOICE_NAME_MAX - len(mark) - len(when) - 4
-    return f"{mark} {shorten(todo.text, room)} · {when}"
-
-
-def chunk_lines(lines: list[str], limit: int = MESSAGE_MAX) -> list[str]:
-    """Lines joined into as few messages of at most ``limit`` characters as they fit in."""
-    chunks: list[str] = []
-    current = ""
-    for line in lines:
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) <= limit:
-            current = candidate
-            continue
-        if current:
-            chunks.append(current)
-        current = line
-    if current:
-        chunks.append(current)
-    return chunks
-
-
-class ConfirmRemove(discord.ui.View):
-    """Remove / Keep it, for the member who asked only; nothing is removed on no answer."""
-
-    def __init__(self, owner_id: int, todo: Todo, locale: str) -> None:
-        super().__init__(timeout=CONFIRM_SECONDS)
-        self.owner_id = owner_id
-        self.todo_id = todo.id
-        self.guild_id = todo.guild_id
-        self.text = escape(todo.text)
-        self.locale = locale
-        self.asked: discord.Interaction | None = None
-        confirm: discord.ui.Button[ConfirmRemove] = discord.ui.Button(
-            label=t("todos.remove.confirm", locale),
-            style=discord.ButtonStyle.danger,
-        )
-        cancel: discord.ui.Button[ConfirmRemove] = discord.ui.Button(
-            label=t("todos.remove.cancel", locale),
-            style=discord.ButtonStyle.secondary,
-        )
-        confirm.callback = self._confirm  # type: ignore[method-assign]
-        cancel.callback = self._cancel  # type: ignore[method-assign]
-        self.add_item(confirm)
-        self.add_item(cancel)
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if interaction.user.id != self.owner_id:
-            await reply(interaction, t("error.todo.not_yours", await member_locale(interaction)))
-            return False
-        return True
-
-    async def _confirm(self, interaction: discord.Interaction) -> None:
-        self.stop()
-        try:
-            await studyon(interaction).services.todos.remove(
-                self.guild_id, self.owner_id, self.todo_id
-            )
-        except StudyOnError as error:
-            await interaction.response.edit_message(view=None)
-            await reply_error(interaction, error)
-            return
-        await interaction.response.edit_message(
-            content=t("todos.removed", self.locale, text=self.text), view=None
-        )
-
-    async def _cancel(self, interaction: discord.Interaction) -> None:
-        self.stop()
-        await interaction.response.edit_message(
-            content=t("todos.remove.kept", self.locale, text=self.text), view=None
-        )
-
-    async def on_timeout(self) -> None:
-        if self.asked is None:
-            return
-        # the message may be gone or the token expired: nothing was removed either way
-        with contextlib.suppress(discord.HTTPException):
-            await self.asked.edit_original_response(
-                content=t("todos.remove.expired", self.locale, text=self.text), view=None
-            )
-
-    async def on_error(
-        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]
-    ) -> None:
-        await reply_error(interaction, error)
 
 
 _DATE = ls("cmd.todo.opt.date")
@@ -167,7 +55,7 @@ class Todos(commands.Cog):
         guild_only=True,
     )
 
-    def __init__(self, bot: AnyStudyOnBot) -> None:
+    def __init__(self, bot: StudyOnBot) -> None:
         self.bot = bot
         self._listening = False
 
@@ -201,7 +89,7 @@ class Todos(commands.Cog):
 
     # -- helpers ---------------------------------------------------------------------------
 
-    async def _item(self, interaction: discord.Interaction, value: str) -> Todo:
+    async def _item(self, interaction: discord.Interaction, value: str) -> TodoItem:
         """The member's own todo the ``item`` option names: a chosen id, or typed text."""
         assert interaction.guild_id is not None
         todos = studyon(interaction).services.todos
@@ -370,7 +258,3 @@ class Todos(commands.Cog):
             view=view,
         )
         view.asked = interaction
-
-
-async def setup(bot: commands.Bot) -> None:
-    await bot.add_cog(Todos(cast("AnyStudyOnBot", bot)))
