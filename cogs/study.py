@@ -23,7 +23,7 @@ from bot.services.events import BoundaryFired, RoomClosed, RunEnding, RunFinishe
 from bot.services.study import StudyListener
 
 if TYPE_CHECKING:
-    from bot.app import AnyStudyOnBot
+    from bot.app import StudyOnBot
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ ROOMS_PAGE = 100
 
 
 class Study(commands.Cog):
-    def __init__(self, bot: AnyStudyOnBot) -> None:
+    def __init__(self, bot: StudyOnBot) -> None:
         self.bot = bot
         self.study = bot.services.study
         self.accounting = StudyListener(self.study)
@@ -178,4 +178,4 @@ class Study(commands.Cog):
 
 
 async def setup(bot: commands.Bot) -> None:
-    await bot.add_cog(Study(cast("AnyStudyOnBot", bot)))
+    await bot.add_cog(Study(cast("StudyOnBot", bot)))

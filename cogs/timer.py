@@ -25,7 +25,7 @@ from cogs._delivery import answer_when_slow, member_name, post_text, refresh_car
 from cogs.alarms import minutes_left, phase_text, unix
 
 if TYPE_CHECKING:
-    from bot.app import AnyStudyOnBot
+    from bot.app import StudyOnBot
 
 
 def _phase(view: TimerView, locale: str) -> str | None:
@@ -124,7 +124,7 @@ class Timer(commands.Cog):
         guild_only=True,
     )
 
-    def __init__(self, bot: AnyStudyOnBot) -> None:
+    def __init__(self, bot: StudyOnBot) -> None:
         self.bot = bot
 
     async def _room_here(self, interaction: discord.Interaction[Any]) -> RoomInfo:

@@ -10,10 +10,10 @@ from discord.ext import commands
 from cogs.rooms.commands import Rooms
 
 if TYPE_CHECKING:
-    from bot.app import AnyStudyOnBot
+    from bot.app import StudyOnBot
 
 __all__ = ["Rooms", "setup"]
 
 
 async def setup(bot: commands.Bot) -> None:
-    await bot.add_cog(Rooms(cast("AnyStudyOnBot", bot)))
+    await bot.add_cog(Rooms(cast("StudyOnBot", bot)))

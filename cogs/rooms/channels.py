@@ -24,7 +24,7 @@ from cogs._card import digest, render_card
 from cogs._common import NO_MENTIONS
 
 if TYPE_CHECKING:
-    from bot.app import AnyStudyOnBot
+    from bot.app import StudyOnBot
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class DiscordRoomChannels:
 
     def __init__(
         self,
-        bot: AnyStudyOnBot,
+        bot: StudyOnBot,
         guild: discord.Guild,
         owner: discord.abc.Snowflake,
         request_id: int,

@@ -23,7 +23,7 @@ from cogs._delivery import guarded
 from cogs.rooms.render import title_text
 
 if TYPE_CHECKING:
-    from bot.app import AnyStudyOnBot
+    from bot.app import StudyOnBot
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ ROOMS_COG = "Rooms"  # the cog that holds this bot's pending prompts (``prompts`
 
 
 async def _prompt_room(
-    bot: AnyStudyOnBot, interaction: discord.Interaction[Any], prompt: ClosePrompt
+    bot: StudyOnBot, interaction: discord.Interaction[Any], prompt: ClosePrompt
 ) -> RoomInfo:
     """The prompt's room, once the one answering is the one who asked (else refused)."""
     if interaction.user.id != prompt.owner_id:

@@ -42,7 +42,7 @@ from cogs.rooms.lookup import (
 from cogs.rooms.render import filters_text, quote, room_list_page, safe_reply, title_text
 
 if TYPE_CHECKING:
-    from bot.app import AnyStudyOnBot
+    from bot.app import StudyOnBot
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ PAGE_SIZE = 10
 class Rooms(commands.Cog, name=ROOMS_COG):
     room = app_commands.Group(name=ls("cmd.room"), description=ls("cmd.room.desc"), guild_only=True)
 
-    def __init__(self, bot: AnyStudyOnBot) -> None:
+    def __init__(self, bot: StudyOnBot) -> None:
         self.bot = bot
         self.prompts = PendingPrompts()
 

@@ -15,7 +15,7 @@ from bot.i18n import ls, t
 from cogs._common import member_locale
 
 if TYPE_CHECKING:
-    from bot.app import AnyStudyOnBot
+    from bot.app import StudyOnBot
 
 T = TypeVar("T")
 
@@ -57,7 +57,7 @@ def parse_room_id(value: str | None) -> int:
 
 
 async def named_room(
-    bot: AnyStudyOnBot, interaction: discord.Interaction[Any], value: str | None
+    bot: StudyOnBot, interaction: discord.Interaction[Any], value: str | None
 ) -> RoomView:
     """The room a ``room`` option names, in this guild."""
     view = await bot.services.rooms.get(parse_room_id(value))
@@ -67,7 +67,7 @@ async def named_room(
 
 
 async def my_room(
-    bot: AnyStudyOnBot, interaction: discord.Interaction[Any], value: str | None
+    bot: StudyOnBot, interaction: discord.Interaction[Any], value: str | None
 ) -> RoomView:
     """The room named, else the room whose channel this is, else the member's only room."""
     if value:
@@ -87,7 +87,7 @@ async def my_room(
 
 
 async def room_choices(
-    bot: AnyStudyOnBot, interaction: discord.Interaction[Any], current: str, *, mine: bool
+    bot: StudyOnBot, interaction: discord.Interaction[Any], current: str, *, mine: bool
 ) -> list[app_commands.Choice[str]]:
     """Autocomplete: the open rooms of the guild (or the member's own) matching what is typed."""
     if interaction.guild_id is None:
