@@ -7,7 +7,8 @@ contain "@everyone" or role mentions, and must never ping anyone.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+import re
+from typing import TYPE_CHECKING, Any, Self
 
 import discord
 from discord import app_commands
@@ -100,3 +101,24 @@ async def on_app_command_error(
     if isinstance(error, app_commands.CommandInvokeError):
         original = error.original
     await reply_error(interaction, original)
+
+
+class PersistentButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"(?!)"):
+    """A button whose ``custom_id`` carries what it acts on, so it answers after a restart.
+    Subclasses give their own ``template`` and build themselves from its match."""
+
+    @classmethod
+    def from_match(cls, match: re.Match[str], label: str) -> Self:
+        """The button ``match`` (of this class's template) describes; ``label`` is the one
+        Discord showed, empty when it sent none."""
+        raise NotImplementedError
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> Self:
+        return cls.from_match(match, getattr(item, "label", None) or "")

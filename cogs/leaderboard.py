@@ -19,7 +19,7 @@ from bot.domain.periods import FOREVER_MS, Period
 from bot.i18n import ls, t
 from bot.render.profile import duration
 from bot.services.leaderboard import MAX_PAGES, LeaderboardPage, LeaderboardService
-from cogs._common import NO_MENTIONS, member_locale, reply, studyon
+from cogs._common import NO_MENTIONS, PersistentButton, member_locale, reply, studyon
 from cogs._delivery import guarded
 
 PERIOD_CHOICES = [
@@ -84,7 +84,7 @@ def render(page: LeaderboardPage, locale: str) -> tuple[discord.Embed, discord.u
 
 
 class PageButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    PersistentButton,
     template=(
         r"studyon:lb:(?P<period>day|week|month|all):(?P<start>[0-9]+):(?P<end>[0-9]+)"
         r":(?P<page>[0-9]+):(?P<dir>[pn])"
@@ -133,20 +133,14 @@ class PageButton(
         )
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> PageButton:
+    def from_match(cls, match: re.Match[str], label: str) -> PageButton:
         return cls(
             Period(match["period"]),
             int(match["start"]),
             min(int(match["end"]), FOREVER_MS),
             int(match["page"]),
             match["dir"] == "n",
-            getattr(item, "label", None) or "",
+            label,
         )
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:

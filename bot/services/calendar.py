@@ -11,14 +11,12 @@ from datetime import date
 
 from sqlalchemy import case, func, select
 
-from bot.clock import Clock
 from bot.domain.calendar import parse_month as parse_month
 from bot.domain.periods import last_day
 from bot.domain.todos import day_of
+from bot.services.base import SqlService
 from bot.services.members import member_zone
-from bot.services.settings import ServiceSettings
 from storage.models import Todo
-from storage.uow import UnitOfWorkFactory
 
 # which month was asked for is the domain's rule (bot.domain.calendar); ``parse_month`` stays
 # importable from here
@@ -75,14 +73,7 @@ class MonthData:
         return self.days[number - 1]
 
 
-class CalendarService:
-    def __init__(
-        self, uow_factory: UnitOfWorkFactory, clock: Clock, settings: ServiceSettings
-    ) -> None:
-        self._uow = uow_factory
-        self._clock = clock
-        self._settings = settings
-
+class CalendarService(SqlService):
     async def month(self, guild_id: int, user_id: int, month: str | None = None) -> MonthData:
         """The member's month (``YYYY-MM``; this month by default)."""
         async with self._uow() as uow:

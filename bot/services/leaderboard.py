@@ -10,15 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.clock import Clock
 from bot.domain.errors import ValidationError
 from bot.domain.periods import Period as Period
 from bot.domain.periods import period_bounds as period_bounds
 from bot.domain.rankings import Place
 from bot.domain.rankings import ranked as ranked
+from bot.services.base import SqlService
 from bot.services.members import member_zone
-from bot.services.settings import ServiceSettings
-from storage.uow import UnitOfWorkFactory
 
 # periods and ranks are the domain's (bot.domain.periods, bot.domain.rankings); ``Period``,
 # ``period_bounds`` and ``ranked`` stay importable from here
@@ -47,14 +45,7 @@ class LeaderboardPage:
         return not self.study and not self.kings
 
 
-class LeaderboardService:
-    def __init__(
-        self, uow_factory: UnitOfWorkFactory, clock: Clock, settings: ServiceSettings
-    ) -> None:
-        self._uow = uow_factory
-        self._clock = clock
-        self._settings = settings
-
+class LeaderboardService(SqlService):
     async def bounds(self, guild_id: int, user_id: int, period: Period) -> tuple[int, int]:
         """The period as the member counts days (their time zone)."""
         async with self._uow() as uow:

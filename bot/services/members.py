@@ -11,13 +11,12 @@ from dataclasses import dataclass
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from bot.clock import Clock
 from bot.domain.errors import ValidationError
 from bot.domain.members import validate_locale
 from bot.domain.rooms import clean_text
+from bot.services.base import SqlService
 from bot.services.points import ensure_member
-from bot.services.settings import ServiceSettings
-from storage.uow import UnitOfWork, UnitOfWorkFactory
+from storage.uow import UnitOfWork
 
 ZONE_CHOICES_MAX = 25  # Discord shows at most 25 autocomplete choices
 ZONE_NAME_MAX = 64  # the column's width; no IANA name comes close
@@ -94,14 +93,7 @@ class MemberSettings:
     locale: str | None  # None: their Discord client's language
 
 
-class MemberService:
-    def __init__(
-        self, uow_factory: UnitOfWorkFactory, clock: Clock, settings: ServiceSettings
-    ) -> None:
-        self._uow = uow_factory
-        self._clock = clock
-        self._settings = settings
-
+class MemberService(SqlService):
     async def get(self, guild_id: int, user_id: int) -> MemberSettings:
         async with self._uow() as uow:
             member = await uow.members.get(guild_id, user_id)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.clock import Clock
 from bot.domain.errors import NotFound, ValidationError
 from bot.domain.points import LedgerEntry as DomainEntry
 from bot.domain.points import (
@@ -21,9 +20,9 @@ from bot.domain.points import (
     signup_entry,
     signup_key,
 )
-from bot.services.settings import ServiceSettings
+from bot.services.base import SqlService
 from storage.models import LedgerEntry
-from storage.uow import UnitOfWork, UnitOfWorkFactory
+from storage.uow import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,14 +71,7 @@ async def charge(
     return await uow.ledger.add_entry(guild_id, user_id, entry, now_ms)
 
 
-class PointsService:
-    def __init__(
-        self, uow_factory: UnitOfWorkFactory, clock: Clock, settings: ServiceSettings
-    ) -> None:
-        self._uow = uow_factory
-        self._clock = clock
-        self._settings = settings
-
+class PointsService(SqlService):
     async def ensure_member(self, guild_id: int, user_id: int) -> None:
         async with self._uow() as uow:
             await ensure_member(

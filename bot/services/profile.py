@@ -17,6 +17,7 @@ from bot.domain.periods import Period, days_bounds, days_in_month, period_bounds
 from bot.domain.streaks import STREAK_STUDY_MS as STREAK_STUDY_MS
 from bot.domain.streaks import DayValue, count_back, day_values, with_live_today
 from bot.domain.todos import day_of
+from bot.services.base import SqlService
 from bot.services.members import member_zone
 from bot.services.points import ensure_member
 from bot.services.settings import ServiceSettings
@@ -47,7 +48,7 @@ class ProfileData:
         return days_in_month(self.today.year, self.today.month)
 
 
-class ProfileService:
+class ProfileService(SqlService):
     def __init__(
         self,
         uow_factory: UnitOfWorkFactory,
@@ -55,9 +56,7 @@ class ProfileService:
         settings: ServiceSettings,
         study: StudyService,
     ) -> None:
-        self._uow = uow_factory
-        self._clock = clock
-        self._settings = settings
+        super().__init__(uow_factory, clock, settings)
         self._study = study
 
     async def profile(self, guild_id: int, user_id: int, *, own: bool = True) -> ProfileData:

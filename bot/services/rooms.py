@@ -39,6 +39,7 @@ from bot.domain.points import Reason, check_spend, room_create_key, room_join_ke
 from bot.domain.rooms import RoomInfo, RoomStatus, RoomView
 from bot.domain.run import RoomKey, RunStatus
 from bot.domain.timer import Pattern
+from bot.services.base import SqlService
 from bot.services.cleanups import CleanupService, Owed, access_removals, channel_deletes, owe
 from bot.services.events import RoomClosed as RoomClosedEvent
 from bot.services.events import RoomListener, RunEnding, notify_run_ending
@@ -93,7 +94,7 @@ async def open_room(uow: UnitOfWork, room_id: int, *, lock: bool = False) -> Roo
     return room
 
 
-class RoomService:
+class RoomService(SqlService):
     def __init__(
         self,
         uow_factory: UnitOfWorkFactory,
@@ -104,12 +105,10 @@ class RoomService:
         settings: ServiceSettings,
         cleanups: CleanupService | None = None,
     ) -> None:
-        self._uow = uow_factory
+        super().__init__(uow_factory, clock, settings)
         self._store = store
         self._scheduler = scheduler
         self._listener = listener
-        self._clock = clock
-        self._settings = settings
         self._cleanups = cleanups
 
     # -- create ---------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from bot.domain import todos as rules
 from bot.domain.errors import AlreadyDone, NotFound
 from bot.domain.rooms import clean_text
 from bot.domain.todos import DayRating, TodoItem
+from bot.services.base import SqlService
 from bot.services.events import TodoCompleted, TodoListener
 from bot.services.members import member_zone
 from bot.services.points import ensure_member
@@ -72,7 +73,7 @@ class DayTodos:
         return sum(1 for t in self.todos if t.done)
 
 
-class TodoService:
+class TodoService(SqlService):
     def __init__(
         self,
         uow_factory: UnitOfWorkFactory,
@@ -80,9 +81,7 @@ class TodoService:
         settings: ServiceSettings,
         listener: TodoListener,
     ) -> None:
-        self._uow = uow_factory
-        self._clock = clock
-        self._settings = settings
+        super().__init__(uow_factory, clock, settings)
         self._listener = listener
 
     async def _zone(self, uow: UnitOfWork, guild_id: int, user_id: int) -> ZoneInfo:

@@ -12,7 +12,7 @@ import discord
 from bot.domain.errors import InvalidTimerAction
 from bot.domain.run import RoomKey
 from bot.i18n import t
-from cogs._common import NO_MENTIONS, member_locale, reply, studyon
+from cogs._common import NO_MENTIONS, PersistentButton, member_locale, reply, studyon
 from cogs._delivery import (
     answer_when_slow,
     board,
@@ -29,7 +29,7 @@ SCORES = (1, 2, 3, 4, 5)
 
 
 class DismissButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    PersistentButton,
     template=r"studyon:dismiss:(?P<guild>[0-9]+):(?P<room>[0-9]+):(?P<run>[0-9]+):(?P<k>[0-9]+)",
 ):
     def __init__(self, guild_id: int, room_id: int, run_id: int, boundary: int, label: str) -> None:
@@ -46,16 +46,13 @@ class DismissButton(
         self.boundary = boundary
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> DismissButton:
-        label = getattr(item, "label", None) or "Dismiss"
+    def from_match(cls, match: re.Match[str], label: str) -> DismissButton:
         return cls(
-            int(match["guild"]), int(match["room"]), int(match["run"]), int(match["k"]), label
+            int(match["guild"]),
+            int(match["room"]),
+            int(match["run"]),
+            int(match["k"]),
+            label or "Dismiss",
         )
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
@@ -100,7 +97,7 @@ async def _acknowledge(interaction: discord.Interaction[Any], text: str) -> None
 
 
 class RateButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    PersistentButton,
     template=r"studyon:rate:(?P<guild>[0-9]+):(?P<room>[0-9]+):(?P<run>[0-9]+):(?P<score>[1-5])",
 ):
     def __init__(self, guild_id: int, room_id: int, run_id: int, score: int) -> None:
@@ -117,13 +114,7 @@ class RateButton(
         self.score = score
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> RateButton:
+    def from_match(cls, match: re.Match[str], label: str) -> RateButton:
         return cls(int(match["guild"]), int(match["room"]), int(match["run"]), int(match["score"]))
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
@@ -150,7 +141,7 @@ class RateButton(
 
 
 class ExtendButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    PersistentButton,
     template=r"studyon:extend:(?P<guild>[0-9]+):(?P<room>[0-9]+):(?P<run>[0-9]+)",
 ):
     def __init__(self, guild_id: int, room_id: int, run_id: int, label: str) -> None:
@@ -167,15 +158,8 @@ class ExtendButton(
         self.run_id = run_id
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> ExtendButton:
-        label = getattr(item, "label", None) or "Extend"
-        return cls(int(match["guild"]), int(match["room"]), int(match["run"]), label)
+    def from_match(cls, match: re.Match[str], label: str) -> ExtendButton:
+        return cls(int(match["guild"]), int(match["room"]), int(match["run"]), label or "Extend")
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         await guarded(interaction, lambda: self._extend(interaction))

@@ -18,7 +18,7 @@ import discord
 from bot.domain.errors import NotFound, StudyOnError
 from bot.domain.rooms import RoomInfo
 from bot.i18n import t
-from cogs._common import NO_MENTIONS, error_text, member_locale, studyon
+from cogs._common import NO_MENTIONS, PersistentButton, error_text, member_locale, studyon
 from cogs._delivery import guarded
 from cogs.rooms.render import title_text
 
@@ -67,7 +67,7 @@ class ClosePrompt:
 
 
 class CloseButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    PersistentButton,
     template=r"studyon:close:(?P<answer>confirm|cancel):(?P<room>[0-9]+):(?P<owner>[0-9]+):(?P<until>[0-9]+)",
 ):
     def __init__(self, prompt: ClosePrompt, answer: Answer, label: str) -> None:
@@ -81,16 +81,10 @@ class CloseButton(
         self.answer: Answer = answer
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> CloseButton:
+    def from_match(cls, match: re.Match[str], label: str) -> CloseButton:
         prompt = ClosePrompt(int(match["room"]), int(match["owner"]), int(match["until"]))
         answer: Answer = "confirm" if match["answer"] == "confirm" else "cancel"
-        return cls(prompt, answer, getattr(item, "label", None) or answer.title())
+        return cls(prompt, answer, label or answer.title())
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         answer = _confirm if self.answer == "confirm" else _cancel

@@ -13,6 +13,7 @@ from bot.domain.alarms import is_on_time
 from bot.domain.errors import InvalidTimerAction, NotFound, NotMember, NotOwner
 from bot.domain.run import Run, RunStatus
 from bot.domain.timer import Pattern, Timer
+from bot.services.base import SqlService
 from bot.services.events import RoomListener, RunEnding, notify_run_ending
 from bot.services.ports import WakeScheduler
 from bot.services.rooms import RoomService, key_of, open_room
@@ -27,7 +28,7 @@ from storage.uow import UnitOfWorkFactory
 log = logging.getLogger(__name__)
 
 
-class TimerService:
+class TimerService(SqlService):
     def __init__(
         self,
         uow_factory: UnitOfWorkFactory,
@@ -38,12 +39,10 @@ class TimerService:
         settings: ServiceSettings,
         rooms: RoomService,
     ) -> None:
-        self._uow = uow_factory
+        super().__init__(uow_factory, clock, settings)
         self._store = store
         self._scheduler = scheduler
         self._listener = listener
-        self._clock = clock
-        self._settings = settings
         self._lock = RoomLocks()
         token = uuid.uuid4().hex[:12]  # this process, in owed-delivery records
         outbox = Announcements(store, listener, token, settings.vote_ms)
