@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
+from bot.domain.points import LedgerLine
 from bot.domain.rooms import RoomInfo, RoomStatus, Stay
 from bot.domain.run import RunStatus
 
@@ -74,6 +75,18 @@ class LedgerEntry(Base):
     reference: Mapped[str] = mapped_column(String(128))
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     created_ms: Mapped[int] = mapped_column(BigInteger)
+
+    def line(self) -> LedgerLine:
+        return LedgerLine(
+            self.id,
+            self.guild_id,
+            self.user_id,
+            self.amount,
+            self.reason,
+            self.reference,
+            self.idempotency_key,
+            self.created_ms,
+        )
 
 
 class Room(Base):

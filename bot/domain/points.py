@@ -33,6 +33,20 @@ PAYMENT_REASONS = DEBIT_REASONS  # what a study king gets back
 
 
 @dataclass(frozen=True, slots=True)
+class LedgerLine:
+    """A ledger line as written: the entry, its id and when it was written."""
+
+    id: int
+    guild_id: int
+    user_id: int
+    amount: int
+    reason: str
+    reference: str
+    idempotency_key: str
+    created_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class LedgerEntry:
     """One ledger line. ``reference`` says what it is about (``room:12``, ``ledger:345``)."""
 

@@ -7,12 +7,12 @@ entry has an idempotency key: repeating an action returns the entry already writ
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.domain.errors import NotFound, ValidationError
 from bot.domain.points import LedgerEntry as DomainEntry
 from bot.domain.points import (
+    LedgerLine,
     Reason,
     check_spend,
     refund_entry,
@@ -28,7 +28,7 @@ from storage.uow import UnitOfWork
 @dataclass(frozen=True, slots=True)
 class Balance:
     balance: int
-    recent: tuple[LedgerEntry, ...]
+    recent: tuple[LedgerLine, ...]
 
 
 async def ensure_member(
@@ -84,7 +84,7 @@ class PointsService(SqlService):
         async with self._uow() as uow:
             total = await uow.ledger.balance(guild_id, user_id)
             recent = await uow.ledger.recent(guild_id, user_id, limit=history)
-            return Balance(total, tuple(recent))
+            return Balance(total, tuple(e.line() for e in recent))
 
     async def spend(
         self,
@@ -94,7 +94,7 @@ class PointsService(SqlService):
         reason: Reason,
         reference: str,
         key: str,
-    ) -> LedgerEntry | None:
+    ) -> LedgerLine | None:
         """Spend once per ``key``; refused (``InsufficientPoints``) when short, never clamped."""
         if cost < 0:
             raise ValidationError("cost", "negative")
@@ -103,19 +103,19 @@ class PointsService(SqlService):
             await ensure_member(uow, guild_id, user_id, now, self._settings.signup_bonus)
             entry = await charge(uow, guild_id, user_id, cost, reason, reference, key, now)
             await uow.commit()
-            return entry
+            return entry.line() if entry is not None else None
 
-    async def refund(self, payment_entry_id: int, reference: str) -> LedgerEntry:
+    async def refund(self, payment_entry_id: int, reference: str) -> LedgerLine:
         """Give back exactly what a payment took, once: the refund references the payment."""
         now = self._clock.now_ms()
         async with self._uow() as uow:
             entry = await refund_in(uow, payment_entry_id, reference, now)
             await uow.commit()
-            return entry
+            return entry.line()
 
-    async def history(self, guild_id: int, user_id: int, limit: int = 10) -> Sequence[LedgerEntry]:
+    async def history(self, guild_id: int, user_id: int, limit: int = 10) -> list[LedgerLine]:
         async with self._uow() as uow:
-            return await uow.ledger.recent(guild_id, user_id, limit=limit)
+            return [e.line() for e in await uow.ledger.recent(guild_id, user_id, limit=limit)]
 
 
 async def refund_in(
