@@ -90,8 +90,7 @@ class Study(commands.Cog):
     async def _reconcile_guild(self, guild: discord.Guild) -> None:
         offset = 0
         while True:
-            async with self.bot.services.uow() as uow:
-                rooms = await uow.rooms.list_open(guild.id, limit=ROOMS_PAGE, offset=offset)
+            rooms = await self.bot.services.rooms.open_rooms_page(guild.id, ROOMS_PAGE, offset)
             for room in rooms:
                 present: set[int] = set()
                 channel = guild.get_channel(room.voice_channel_id or 0)
@@ -155,9 +154,8 @@ class Study(commands.Cog):
                 await self.study.join(key, member.id)
 
     async def _room_of(self, voice_channel_id: int) -> RoomKey | None:
-        async with self.bot.services.uow() as uow:
-            room = await uow.rooms.by_voice_channel(voice_channel_id)
-        return RoomKey(room.guild_id, room.id) if room is not None else None
+        room = await self.bot.services.rooms.by_voice_channel(voice_channel_id)
+        return room.key if room is not None else None
 
     # -- the room's timer (RoomListener) ---------------------------------------------------
 

@@ -528,6 +528,18 @@ class RoomService(SqlService):
             room = await uow.rooms.by_text_channel(channel_id)
             return room.info() if room is not None else None
 
+    async def by_voice_channel(self, channel_id: int) -> RoomInfo | None:
+        """The open room whose voice channel this is."""
+        async with self._uow() as uow:
+            room = await uow.rooms.by_voice_channel(channel_id)
+            return room.info() if room is not None else None
+
+    async def open_rooms_page(self, guild_id: int, limit: int, offset: int) -> list[RoomInfo]:
+        """A page of the guild's open rooms, without their members (start-up sweeps)."""
+        async with self._uow() as uow:
+            rooms = await uow.rooms.list_open(guild_id, limit=limit, offset=offset)
+            return [r.info() for r in rooms]
+
     async def list_open(
         self,
         guild_id: int,
