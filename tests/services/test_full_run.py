@@ -8,7 +8,7 @@ from bot.domain.points import Reason
 from bot.domain.timer import MINUTE_MS, PhaseKind
 from bot.services.events import BoundaryFired, RoomClosed, RunFinished
 from storage.session.base import RoomKey
-from tests.services.conftest import ALICE, BOB, CAROL, GUILD, World
+from tests.support.world import ALICE, BOB, CAROL, GUILD, World
 
 SECOND = 1000
 

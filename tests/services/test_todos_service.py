@@ -14,7 +14,7 @@ from bot.clock import from_datetime
 from bot.domain.errors import AlreadyDone, NotFound, ValidationError
 from bot.services.events import TodoCompleted
 from storage.models import Base, Rating
-from tests.services.conftest import ALICE, BOB, CAROL, GUILD, START, World
+from tests.support.world import ALICE, BOB, CAROL, GUILD, START, World
 
 OTHER_GUILD = 901
 TODAY = date(2026, 3, 2)  # START's day in UTC
