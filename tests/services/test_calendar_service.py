@@ -13,6 +13,8 @@ from bot.services.calendar import CalendarService, MonthData, parse_month
 from tests.services.test_todos_service import OTHER_GUILD, TODAY, set_timezone, sql_state
 from tests.support.world import ALICE, BOB, GUILD, SETTINGS, START, World
 
+pytestmark = pytest.mark.memory_storage  # rules, not storage (storage suites run every backend)
+
 
 def service(world: World) -> CalendarService:
     return CalendarService(world.app.uow, world.app.clock, SETTINGS)

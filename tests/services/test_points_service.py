@@ -15,6 +15,8 @@ from bot.domain.points import Reason, signup_key
 from storage.models import Base, LedgerEntry
 from tests.support.world import ALICE, BOB, GUILD, SETTINGS, World
 
+pytestmark = pytest.mark.memory_storage  # rules, not storage (storage suites run every backend)
+
 OTHER_GUILD = 901
 
 

@@ -15,6 +15,8 @@ from bot.domain.timer import MINUTE_MS, Status
 from storage.session.base import RoomKey
 from tests.support.world import ALICE, BOB, CAROL, DAVE, GUILD, World
 
+pytestmark = pytest.mark.memory_storage  # rules, not storage (storage suites run every backend)
+
 SECOND = 1000
 
 

@@ -16,6 +16,8 @@ from bot.services.events import TodoCompleted
 from storage.models import Base, Rating
 from tests.support.world import ALICE, BOB, CAROL, GUILD, START, World
 
+pytestmark = pytest.mark.memory_storage  # rules, not storage (storage suites run every backend)
+
 OTHER_GUILD = 901
 TODAY = date(2026, 3, 2)  # START's day in UTC
 TRICKY = "@everyone <@123> read **ch. 4** _now_ `x` ||spoiler||"

@@ -1,6 +1,10 @@
 """The services as the bot wires them (``open_services``), for tests that drive the use cases
 without Discord: the names and settings those tests share, and the ``World`` they act in.
 
+A world stands on "sqlite+embedded" files, on "postgres+redis", or, for tests that are not
+about storage, on "memory": an in-memory SQLite database (migrated as any other) and the
+in-memory session store, so nothing touches the disk or a server.
+
 The wall clock is frozen by time-machine and moved by the test; the real APScheduler decides
 what is due from that clock, so ``advance`` runs hours of timer in milliseconds.
 """
@@ -15,14 +19,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import time_machine
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from bench.jobs import JobWatch
 from bot.clock import SystemClock, to_datetime
 from bot.services.settings import ServiceSettings
 from bot.wiring import Services, open_services
+from storage.db import create_engine
 from storage.session.base import RoomKey
 from storage.session.redis_store import RedisSessionStore
 from tests.support.listeners import RecordingListener
+from tests.support.memory_store import MemorySessionStore
 from tests.support.servers import (
     delete_redis_namespace,
     postgres_schema_engine,
@@ -87,11 +95,30 @@ def listen(app: Services) -> RecordingListener:
     return seen
 
 
+def memory_engine() -> AsyncEngine:
+    """An in-memory SQLite database behind one connection that one transaction at a time
+    holds: the database lives as long as its connection, and a second unit of work waits for
+    the first to end, as on a SQLite file, where every transaction takes the write lock."""
+    return create_engine(
+        "sqlite+aiosqlite://", poolclass=AsyncAdaptedQueuePool, pool_size=1, max_overflow=0
+    )
+
+
 @asynccontextmanager
 async def make_world(
     kind: str, tmp_path: Path, clock: time_machine.Traveller
 ) -> AsyncIterator[World]:
-    """``open_services`` on "sqlite+embedded" files in ``tmp_path`` or "postgres+redis"."""
+    """``open_services`` on "memory", "sqlite+embedded" files in ``tmp_path`` or
+    "postgres+redis"."""
+    if kind == "memory":
+        app = await open_services(
+            "", settings=SETTINGS, engine=memory_engine(), store=MemorySessionStore()
+        )
+        try:
+            yield World(app, listen(app), clock)
+        finally:
+            await app.close()
+        return
     if kind == "sqlite+embedded":
         app = await open_services(
             f"sqlite+aiosqlite:///{tmp_path / 'studyon.db'}",
