@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import time_machine
@@ -83,4 +84,26 @@ async def test_a_failing_wake_up_is_retried(frozen: time_machine.Traveller) -> N
     jobs.poke()
     await jobs.settle()
     assert len(calls) == 2 and s.scheduled_ms(A) is None
+    s.shutdown()
+
+
+async def test_settle_waits_for_a_wake_up_still_running(frozen: time_machine.Traveller) -> None:
+    gate = asyncio.Event()
+    done: list[RoomKey] = []
+
+    async def wake(key: RoomKey) -> None:
+        await gate.wait()
+        done.append(key)
+
+    s = TimerScheduler(wake)
+    jobs = JobWatch(s)
+    s.start()
+    s.schedule(A, SystemClock().now_ms())
+    settling = asyncio.ensure_future(jobs.settle())
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert jobs.in_flight == 1 and not settling.done() and done == []
+    gate.set()
+    await asyncio.wait_for(settling, timeout=5)
+    assert done == [A] and jobs.in_flight == 0
     s.shutdown()
