@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.jobs import JobWatch
 from bot.clock import Clock
 from bot.domain.timer import Pattern, Timer
 from bot.scheduler import TimerScheduler
-from bot.services.events import BoundaryFired, NullListener, RoomClosed, RunFinished
+from bot.services.events import BoundaryFired, RoomClosed, RunFinished
 from bot.services.timer import TimerService
 from bot.wiring import open_services
 from storage.session.base import RoomKey, Run, SessionStore
@@ -59,7 +60,7 @@ def random_run(rng: random.Random, run_id: int, next_at_ms: int) -> Run:
     return Run(run_id, timer, fired_through=k - 1)
 
 
-class LatenessListener(NullListener):
+class LatenessListener:
     """Records how late each boundary reached the Discord layer, and any repeat."""
 
     def __init__(self, clock: Clock) -> None:
@@ -86,6 +87,7 @@ class Stack:
     scheduler: TimerScheduler
     timers: TimerService
     listener: LatenessListener
+    jobs: JobWatch  # watching the scheduler from before it starts
 
 
 def make_store(kind: str, workdir: Path, namespace: str) -> SessionStore:
@@ -110,7 +112,13 @@ async def timer_stack(
         listener = LatenessListener(services.clock)
         services.events.add_room_listener(listener)
         try:
-            yield Stack(services.store, services.scheduler, services.timers, listener)
+            yield Stack(
+                services.store,
+                services.scheduler,
+                services.timers,
+                listener,
+                JobWatch(services.scheduler),
+            )
         finally:
             await services.close()
 

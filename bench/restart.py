@@ -60,7 +60,7 @@ async def run(rooms: int, store: str, seed: int, missed_share: float) -> dict[st
                 t0 = time.perf_counter()
                 restored = await after.timers.restore()
                 rebuild.append(time.perf_counter() - t0)
-                await after.scheduler.settle()
+                await after.jobs.settle()
                 for k, n in after.listener.seen.items():
                     posted[k] = posted.get(k, 0) + n
                 if attempt == 0:

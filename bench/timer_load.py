@@ -55,7 +55,7 @@ async def run(
         deadline = time.monotonic() + lead_s + window_s + rooms / 5000 + 30
         while len(stack.listener.late_ms) < rooms and time.monotonic() < deadline:  # noqa: ASYNC110 - polls a plain list
             await asyncio.sleep(0.2)
-        await stack.scheduler.settle()
+        await stack.jobs.settle()
         cpu = cpu_seconds() - cpu0
         late = stack.listener.late_ms
         doubled = sum(n - 1 for n in stack.listener.seen.values() if n > 1)

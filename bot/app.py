@@ -131,12 +131,6 @@ class StudyOnBot(commands.AutoShardedBot):
             await studyon_teardown(self)
 
 
-# the names the bot had while plain and sharded bots were two classes; modules that still
-# use them move to ``StudyOnBot``
-AnyStudyOnBot = StudyOnBot
-ShardedStudyOnBot = StudyOnBot
-
-
 async def studyon_prepare(bot: StudyOnBot) -> None:
     """Open the services, set the translator and error handler, load every cog; the
     scheduler stays stopped (``studyon sync`` stops here)."""

@@ -12,7 +12,6 @@ name, scheduled the same way.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -48,8 +47,6 @@ class TimerScheduler:
         self._wake_up = wake_up
         self._retry_ms = retry_ms
         self._clock = SystemClock()  # APScheduler reads the wall clock; so do retries
-        self._inflight = 0
-        self._idle: asyncio.Event | None = None
         self._scheduler = AsyncIOScheduler(
             timezone=UTC,
             job_defaults={
@@ -59,6 +56,12 @@ class TimerScheduler:
                 "max_instances": 1,
             },
         )
+
+    @property
+    def apscheduler(self) -> AsyncIOScheduler:
+        """The APScheduler underneath, for watching its job events (the tests and the
+        benchmarks wait on them for due wake-ups to finish); schedule through this class."""
+        return self._scheduler
 
     @property
     def running(self) -> bool:
@@ -130,40 +133,13 @@ class TimerScheduler:
         """Rooms with a pending wake-up."""
         return sum(1 for j in self._scheduler.get_jobs() if j.next_run_time is not None)
 
-    def poke(self) -> None:
-        """Look for due jobs now (tests move the wall clock, then poke)."""
-        if self._scheduler.running:
-            self._scheduler.wakeup()
-
-    async def settle(self) -> None:
-        """Let due jobs start and wait until no wake-up is running (tests, benchmarks)."""
-        for _ in range(100):
-            for _ in range(3):
-                await asyncio.sleep(0)
-            if self._inflight == 0:
-                return
-            await self._idle_event().wait()
-
-    def _idle_event(self) -> asyncio.Event:
-        if self._idle is None:
-            self._idle = asyncio.Event()
-        return self._idle
-
     async def _run_call(self, name: str, call: Call) -> None:
-        self._inflight += 1
-        self._idle_event().clear()
         try:
             await call()
         except Exception:  # the call retries itself when it must; the scheduler goes on
             log.exception("scheduled call %s failed", name)
-        finally:
-            self._inflight -= 1
-            if self._inflight == 0:
-                self._idle_event().set()
 
     async def _run(self, key: RoomKey) -> None:
-        self._inflight += 1
-        self._idle_event().clear()
         job = self._scheduler.get_job(job_id(key))
         if job is not None:
             job.modify(next_run_time=None)  # nothing pending until the wake-up says when
@@ -173,7 +149,3 @@ class TimerScheduler:
             log.exception("wake-up of room %s failed; retrying", key)
             if self.scheduled_ms(key) is None:
                 self.schedule(key, self._clock.now_ms() + self._retry_ms)
-        finally:
-            self._inflight -= 1
-            if self._inflight == 0:
-                self._idle_event().set()

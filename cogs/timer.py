@@ -217,7 +217,7 @@ class Timer(commands.Cog):
 
 
 async def setup(bot: commands.Bot) -> None:
-    from bot.app import ShardedStudyOnBot, StudyOnBot
+    from bot.app import StudyOnBot
 
-    assert isinstance(bot, StudyOnBot | ShardedStudyOnBot)
+    assert isinstance(bot, StudyOnBot)
     await bot.add_cog(Timer(bot))

@@ -1,7 +1,6 @@
 """What the use cases tell the outside world (the Discord layer) has happened.
 
-Services never import discord; they call a ``RoomListener`` that the cogs implement. A
-listener that does nothing (``NullListener``) serves tests of the rules alone and benchmarks.
+Services never import discord; they call a ``RoomListener`` that the cogs implement.
 """
 
 from __future__ import annotations
@@ -56,52 +55,6 @@ class RoomListener(Protocol):
 
     async def on_run_finished(self, event: RunFinished) -> None: ...
     async def on_room_closed(self, event: RoomClosed) -> None: ...
-
-
-class NullListener:
-    async def on_boundary(self, event: BoundaryFired) -> int | None:
-        return None
-
-    async def on_run_finished(self, event: RunFinished) -> None:
-        return None
-
-    async def on_room_closed(self, event: RoomClosed) -> None:
-        return None
-
-    async def on_todo_completed(self, event: TodoCompleted) -> None:
-        return None
-
-
-class RecordingListener:
-    """Keeps every event, in order (tests and the benchmark use it)."""
-
-    def __init__(self) -> None:
-        self.events: list[BoundaryFired | RunFinished | RoomClosed | TodoCompleted] = []
-
-    async def on_boundary(self, event: BoundaryFired) -> int | None:
-        self.events.append(event)
-        return None
-
-    async def on_run_finished(self, event: RunFinished) -> None:
-        self.events.append(event)
-
-    async def on_room_closed(self, event: RoomClosed) -> None:
-        self.events.append(event)
-
-    async def on_todo_completed(self, event: TodoCompleted) -> None:
-        self.events.append(event)
-
-    @property
-    def boundaries(self) -> list[BoundaryFired]:
-        return [e for e in self.events if isinstance(e, BoundaryFired)]
-
-    @property
-    def finished(self) -> list[RunFinished]:
-        return [e for e in self.events if isinstance(e, RunFinished)]
-
-    @property
-    def closed(self) -> list[RoomClosed]:
-        return [e for e in self.events if isinstance(e, RoomClosed)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ import pytest
 
 from bench import restart, timer_load
 from bench.common import report
-from tests.support import require_redis
+from tests.support.servers import require_redis
 
 
 def last_json(out: str) -> dict[str, object]:

@@ -6,8 +6,8 @@ from datetime import date
 
 import discord
 
-from tests.e2e.conftest import Studio
 from tests.e2e.test_timer_support import MINUTE, StudyRoom, balance, open_room
+from tests.support.studio import Studio
 
 
 def button_labels(message: discord.Message) -> list[str | None]:

@@ -19,7 +19,7 @@ from bot.render.calendar import CELL, WIDTH, CalendarLayout, layout_month
 from bot.render.palette import ACCENT, BAR_FILL, RATING_COLORS
 from bot.services.calendar import CalendarService
 from storage.models import Base, Rating
-from tests.e2e.conftest import Studio, Town
+from tests.support.studio import Studio, Town
 
 
 async def sql_state(studio: Studio) -> dict[str, list[tuple[Any, ...]]]:

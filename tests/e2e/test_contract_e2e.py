@@ -14,8 +14,8 @@ import discord
 from simcord.actors import MemberActor
 
 from cogs._board import post_line
-from tests.e2e.conftest import Studio
 from tests.e2e.contract import REPO, check_requests
+from tests.support.studio import Studio
 
 
 async def test_commands_send_only_what_discord_accepts(studio: Studio) -> None:
@@ -113,7 +113,8 @@ async def test_bot_sends_a_pinging_message(simcord_env):
 def test_the_autouse_check_fails_the_test_that_sent_it(tmp_path: Path) -> None:
     """Run a test whose bot breaks the contract, with this suite's fixtures, in a fresh
     pytest: it must end in an error at teardown that lists the violations."""
-    (tmp_path / "conftest.py").write_text("from tests.e2e.conftest import *  # noqa: F403\n")
+    # this suite's fixtures, named as a plugin (a conftest's fixtures override SimCord's)
+    (tmp_path / "conftest.py").write_text('pytest_plugins = ["tests.e2e.conftest"]\n')
     (tmp_path / "test_bad.py").write_text(textwrap.dedent(BAD_TEST))
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     result = subprocess.run(

@@ -10,9 +10,9 @@ from simcord.actors import MemberActor
 from bot.domain.run import RunStatus
 from bot.domain.timer import MINUTE_MS
 from storage.models import RunResult
-from tests.e2e.conftest import Studio, Town, response_of
 from tests.e2e.test_profile_card import speak_korean
 from tests.e2e.test_study_voice import MINUTE, open_room, start_timer
+from tests.support.studio import Studio, Town, response_of
 
 DAY_MS = 24 * 60 * MINUTE_MS
 

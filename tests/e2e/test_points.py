@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.e2e.conftest import Studio, response_of
+from tests.support.studio import Studio, response_of
 
 
 async def test_points_shows_the_welcome_bonus_once(studio: Studio) -> None:

@@ -9,8 +9,8 @@ from simcord.actors import MemberActor
 from simcord.results import InteractionResult
 
 from bot.render.profile import WIDTH
-from tests.e2e.conftest import Studio, Town, response_of
 from tests.e2e.test_study_voice import MINUTE, open_room, start_timer
+from tests.support.studio import Studio, Town, response_of
 
 
 async def speak_korean(studio: Studio, town: Town, member: MemberActor) -> None:

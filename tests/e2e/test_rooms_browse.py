@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import Config
-from tests.e2e.conftest import Studio, Town, make_config
 from tests.e2e.test_rooms_support import Made, answered, make_room, pings_nobody
+from tests.support.studio import Studio, Town, make_config
 
 
 @pytest.fixture

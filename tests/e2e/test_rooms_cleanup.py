@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import Studio
 from tests.e2e.test_alarms_end import finished
 from tests.e2e.test_rooms_support import (
     CATEGORY,
@@ -25,6 +24,7 @@ from tests.e2e.test_rooms_support import (
     open_rooms,
 )
 from tests.e2e.test_timer_support import MINUTE
+from tests.support.studio import Studio
 
 pytestmark = pytest.mark.simcord(settle_timeout=0.5)
 

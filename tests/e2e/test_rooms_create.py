@@ -10,7 +10,6 @@ import pytest
 from simcord.backend.errors import OptionError, SetupError
 from simcord.enums import ChannelType
 
-from tests.e2e.conftest import Studio
 from tests.e2e.test_rooms_support import (
     CATEGORY,
     MANAGE_CHANNELS,
@@ -30,6 +29,7 @@ from tests.e2e.test_rooms_support import (
     pings_nobody,
     take_from_bot,
 )
+from tests.support.studio import Studio
 
 
 async def test_create_opens_private_channels_with_a_pinned_card(studio: Studio) -> None:

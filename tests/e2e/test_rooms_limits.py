@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import Config
-from tests.e2e.conftest import Studio, make_config
 from tests.e2e.test_rooms_support import answered, balance, channel_ids, counts, create
+from tests.support.studio import Studio, make_config
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ refusals change nothing, ownership passes on and the last member out closes the 
 from __future__ import annotations
 
 from bot.domain.points import Reason
-from tests.e2e.conftest import Studio
 from tests.e2e.test_rooms_support import (
     MANAGE_ROLES,
     answered,
@@ -18,6 +17,7 @@ from tests.e2e.test_rooms_support import (
     pings_nobody,
     take_from_bot,
 )
+from tests.support.studio import Studio
 
 
 async def test_join_grants_both_channels_posts_and_charges(studio: Studio) -> None:

@@ -4,7 +4,6 @@ its channels deleted."""
 
 from __future__ import annotations
 
-from tests.e2e.conftest import Studio
 from tests.e2e.test_rooms_support import (
     answered,
     board,
@@ -13,6 +12,7 @@ from tests.e2e.test_rooms_support import (
     make_room,
     pings_nobody,
 )
+from tests.support.studio import Studio
 
 
 async def test_the_owner_sets_the_notice_card_and_board_follow(studio: Studio) -> None:

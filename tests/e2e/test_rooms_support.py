@@ -16,7 +16,7 @@ from simcord.results import InteractionResult
 from sqlalchemy import func, select
 
 from storage.models import LedgerEntry, Room
-from tests.e2e.conftest import Studio, Town
+from tests.support.studio import Studio, Town
 
 CATEGORY = "Study Rooms"
 VIEW = discord.Permissions(view_channel=True).value

@@ -12,7 +12,7 @@ from simcord.builders import ChannelHandle
 from sqlalchemy import select
 
 from storage.models import Base, Member
-from tests.e2e.conftest import Studio, Town
+from tests.support.studio import Studio, Town
 
 
 async def sql_state(studio: Studio) -> dict[str, list[tuple[Any, ...]]]:

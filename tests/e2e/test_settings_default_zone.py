@@ -10,7 +10,7 @@ from simcord.actors import MemberActor
 from simcord.builders import ChannelHandle
 
 from bot.config import Config
-from tests.e2e.conftest import Studio, make_config
+from tests.support.studio import Studio, make_config
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from discord.ext import commands
 from bot.config import Config
 from bot.domain.timer import Pattern, Timer
 from storage.session.base import RoomKey, Run
-from tests.e2e.conftest import Studio, make_config, response_of
+from tests.support.studio import Studio, make_config, response_of
 
 
 @pytest.fixture

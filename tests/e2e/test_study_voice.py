@@ -9,7 +9,7 @@ from simcord.actors import MemberActor
 from simcord.builders import ChannelHandle
 
 from bot.domain.timer import MINUTE_MS
-from tests.e2e.conftest import Studio, Town
+from tests.support.studio import Studio, Town
 
 MINUTE = 60
 

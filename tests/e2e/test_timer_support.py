@@ -12,7 +12,7 @@ from simcord.builders import ChannelHandle
 from simcord.types import HttpLogEntry
 
 from storage.session.base import RoomKey
-from tests.e2e.conftest import Studio, Town
+from tests.support.studio import Studio, Town
 
 MINUTE = 60
 ALARM = "⏰"

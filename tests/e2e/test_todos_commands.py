@@ -11,7 +11,7 @@ from simcord.builders import ChannelHandle
 from sqlalchemy import select
 
 from storage.models import Base, Todo
-from tests.e2e.conftest import Studio, Town
+from tests.support.studio import Studio, Town
 
 LONG = ("@everyone <@123> **spam** " * 90)[:2001]
 TRICKY = "@everyone read **ch. 4** _now_ <@&42>"

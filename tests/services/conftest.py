@@ -1,77 +1,32 @@
 """Service-level fixtures: the production wiring on real storage, in virtual time.
 
-``app`` is ``open_services`` on a SQLite file + the embedded store, or on PostgreSQL + Redis.
-The wall clock is frozen by time-machine and moved by the test; the real APScheduler decides
-what is due from that clock, so ``advance`` runs hours of timer in milliseconds.
+``world`` is ``open_services`` on a SQLite file + the embedded store, or on PostgreSQL + Redis
+(``tests.support.world`` holds the ``World`` and the names the tests share). Tests marked
+``memory_storage`` (they are about the rules, not storage) get only the in-memory world.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import time_machine
 
-from bot.clock import SystemClock, to_datetime
-from bot.services.events import RecordingListener
-from bot.services.settings import ServiceSettings
-from bot.wiring import Services, open_services
-from storage.session.base import RoomKey
-from storage.session.redis_store import RedisSessionStore
-from tests.support import (
-    delete_redis_namespace,
-    postgres_schema_engine,
-    require_postgres,
-    require_redis,
-)
+from tests.support.world import START, World, make_world
 
-START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-GUILD = 900
-ALICE, BOB, CAROL, DAVE = 11, 12, 13, 14
-SETTINGS = ServiceSettings(
-    signup_bonus=1000,
-    room_create_cost=100,
-    room_join_cost=50,
-    alarm_grace_seconds=60,
-    extend_vote_seconds=300,
-    max_capacity=25,
-)
+REAL_STORAGE = [
+    "sqlite+embedded",
+    pytest.param("postgres+redis", marks=[pytest.mark.postgres, pytest.mark.redis]),
+]
 
 
-@dataclass
-class World:
-    """The services, what they told the Discord layer, and the hands on the clock."""
-
-    app: Services
-    seen: RecordingListener
-    clock: time_machine.Traveller
-
-    def now_ms(self) -> int:
-        return SystemClock().now_ms()
-
-    async def advance(self, ms: int) -> None:
-        """Move the wall clock forward and let every wake-up that fell due run."""
-        self.clock.shift(timedelta(milliseconds=ms))
-        await self.settle()
-
-    async def advance_to(self, at_ms: int) -> None:
-        now = self.now_ms()
-        if at_ms > now:
-            self.clock.move_to(to_datetime(at_ms))
-        await self.settle()
-
-    async def settle(self) -> None:
-        for _ in range(10):
-            self.app.scheduler.poke()
-            await self.app.scheduler.settle()
-
-    def next_wakeup(self, key: RoomKey) -> int | None:
-        return self.app.scheduler.scheduled_ms(key)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Each test taking ``world`` runs on every real storage, or, when marked
+    ``memory_storage``, on the in-memory one alone."""
+    if "world" in metafunc.fixturenames:
+        memory = metafunc.definition.get_closest_marker("memory_storage") is not None
+        metafunc.parametrize("world", ["memory"] if memory else REAL_STORAGE, indirect=True)
 
 
 @pytest.fixture
@@ -80,47 +35,7 @@ def frozen() -> Iterator[time_machine.Traveller]:
         yield traveller
 
 
-@asynccontextmanager
-async def make_world(
-    kind: str, tmp_path: Path, clock: time_machine.Traveller
-) -> AsyncIterator[World]:
-    """``open_services`` on "sqlite+embedded" files in ``tmp_path`` or "postgres+redis"."""
-    seen = RecordingListener()
-    if kind == "sqlite+embedded":
-        app = await open_services(
-            f"sqlite+aiosqlite:///{tmp_path / 'studyon.db'}",
-            embedded_path=tmp_path / "session.db",
-            settings=SETTINGS,
-        )
-        app.events.add_room_listener(seen)
-        app.events.add_todo_listener(seen)
-        try:
-            yield World(app, seen, clock)
-        finally:
-            await app.close()
-        return
-    pg = await require_postgres()
-    redis_url = await require_redis()
-    namespace = f"studyon-test-{uuid.uuid4().hex}"
-    async with postgres_schema_engine(pg) as engine:
-        app = await open_services(
-            pg, settings=SETTINGS, engine=engine, store=RedisSessionStore(redis_url, namespace)
-        )
-        app.events.add_room_listener(seen)
-        app.events.add_todo_listener(seen)
-        try:
-            yield World(app, seen, clock)
-        finally:
-            await app.close()
-            await delete_redis_namespace(namespace, redis_url)
-
-
-@pytest.fixture(
-    params=[
-        "sqlite+embedded",
-        pytest.param("postgres+redis", marks=[pytest.mark.postgres, pytest.mark.redis]),
-    ]
-)
+@pytest.fixture
 async def world(
     request: pytest.FixtureRequest, tmp_path: Path, frozen: time_machine.Traveller
 ) -> AsyncIterator[World]:
@@ -133,19 +48,3 @@ async def sqlite_world(tmp_path: Path, frozen: time_machine.Traveller) -> AsyncI
     """SQLite file + embedded store only: the files outlive the process (restart tests)."""
     async with make_world("sqlite+embedded", tmp_path, frozen) as w:
         yield w
-
-
-async def reopen(world: World, tmp_path: Path) -> World:
-    """Restart on the same files (SQLite + embedded store): a new process in all but name.
-    The scheduler is not started yet, so the test can look at the moment of restart."""
-    await world.app.close()
-    app = await open_services(
-        f"sqlite+aiosqlite:///{tmp_path / 'studyon.db'}",
-        embedded_path=tmp_path / "session.db",
-        settings=SETTINGS,
-        start_scheduler=False,
-    )
-    seen = RecordingListener()
-    app.events.add_room_listener(seen)
-    app.events.add_todo_listener(seen)
-    return World(app, seen, world.clock)

@@ -22,7 +22,7 @@ from bot.services.cleanups import (
     retry_delay_ms,
 )
 from storage.models import CleanupKind, DiscordCleanup
-from tests.services.conftest import ALICE, BOB, CAROL, GUILD, World, reopen
+from tests.support.world import ALICE, BOB, CAROL, GUILD, World, reopen
 
 TEXT, VOICE = 7001, 7002
 

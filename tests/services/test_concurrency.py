@@ -12,7 +12,7 @@ import pytest
 from bot.domain.errors import AlreadyMember, InsufficientPoints, RoomFull
 from bot.domain.points import Reason
 from storage.models import LedgerEntry
-from tests.services.conftest import ALICE, BOB, GUILD, SETTINGS, World
+from tests.support.world import ALICE, BOB, GUILD, SETTINGS, World
 
 T = TypeVar("T")
 NEWCOMERS = tuple(range(100, 110))

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from bot.domain.points import Reason
 from bot.domain.timer import MINUTE_MS, PhaseKind
 from bot.services.events import BoundaryFired, RoomClosed, RunFinished
 from storage.session.base import RoomKey
-from tests.services.conftest import ALICE, BOB, CAROL, GUILD, World
+from tests.support.world import ALICE, BOB, CAROL, GUILD, World
+
+pytestmark = pytest.mark.memory_storage  # rules, not storage (storage suites run every backend)
 
 SECOND = 1000
 

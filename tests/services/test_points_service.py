@@ -13,7 +13,9 @@ from sqlalchemy import select
 from bot.domain.errors import InsufficientPoints, NotFound, ValidationError
 from bot.domain.points import Reason, signup_key
 from storage.models import Base, LedgerEntry
-from tests.services.conftest import ALICE, BOB, GUILD, SETTINGS, World
+from tests.support.world import ALICE, BOB, GUILD, SETTINGS, World
+
+pytestmark = pytest.mark.memory_storage  # rules, not storage (storage suites run every backend)
 
 OTHER_GUILD = 901
 

@@ -12,19 +12,21 @@ from pathlib import Path
 import pytest
 import time_machine
 
+from bench.jobs import JobWatch
 from bot.domain.errors import InvalidTimerAction
 from bot.domain.timer import MINUTE_MS, Pattern, Timer
-from bot.services.events import BoundaryFired, RecordingListener, RoomClosed, RunFinished
+from bot.services.events import BoundaryFired, RoomClosed, RunFinished
 from bot.wiring import open_services
 from storage.session.base import RoomKey, Run
 from storage.session.redis_store import RedisSessionStore
-from tests.services.conftest import ALICE, BOB, GUILD, SETTINGS, World, reopen
-from tests.support import (
+from tests.support.listeners import RecordingListener
+from tests.support.servers import (
     delete_redis_namespace,
     postgres_schema_engine,
     require_postgres,
     require_redis,
 )
+from tests.support.world import ALICE, BOB, GUILD, SETTINGS, World, reopen
 
 SECOND = 1000
 
@@ -127,6 +129,7 @@ async def test_two_processes_never_double_an_alarm(
     async with postgres_schema_engine(pg) as engine:
         apps = []
         seen = []
+        watches = []
         for _ in range(2):
             app = await open_services(
                 pg,
@@ -139,6 +142,7 @@ async def test_two_processes_never_double_an_alarm(
             app.events.add_room_listener(listener)
             apps.append(app)
             seen.append(listener)
+            watches.append(JobWatch(app.scheduler))
         keys = []
         for i in range(5):
             room = await apps[0].rooms.create(GUILD, ALICE + i, f"room {i}", 50, 10, 2)
@@ -149,9 +153,9 @@ async def test_two_processes_never_double_an_alarm(
             app.scheduler.start()
             await app.timers.restore()
         for _ in range(5):
-            for app in apps:
-                app.scheduler.poke()
-                await app.scheduler.settle()
+            for watch in watches:
+                watch.poke()
+                await watch.settle()
         posted = [(e.key, e.boundary.index) for s in seen for e in s.boundaries]
         assert sorted(posted) == sorted((k, i) for k in keys for i in (1, 2, 3))
         finished = [e.key for s in seen for e in s.finished]

@@ -17,7 +17,7 @@ from bot.services.cleanups import channel_deletes
 from bot.services.ports import PostedCard
 from bot.services.rooms import CREATE_ABANDONED_MS, RoomDraft
 from storage.models import LedgerEntry, Room
-from tests.services.conftest import ALICE, GUILD, World, reopen
+from tests.support.world import ALICE, GUILD, World, reopen
 
 TEXT, VOICE, CARD = 8001, 8002, 8003
 STEPS = ("text", "voice", "card")

@@ -27,7 +27,7 @@ from bot.services.rooms import RoomService
 from storage.models import Base, LedgerEntry, Room, RoomMember
 from storage.session.base import RoomKey
 from storage.session.codec import run_to_json
-from tests.services.conftest import ALICE, BOB, CAROL, DAVE, GUILD, SETTINGS, World
+from tests.support.world import ALICE, BOB, CAROL, DAVE, GUILD, SETTINGS, World
 
 OTHER_GUILD = 901
 ERIN = 15

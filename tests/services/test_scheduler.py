@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import time_machine
 
+from bench.jobs import JobWatch
 from bot.clock import SystemClock
 from bot.scheduler import TimerScheduler, job_id
 from storage.session.base import RoomKey
@@ -21,6 +23,7 @@ async def test_one_job_per_room_replaced_not_added(frozen: time_machine.Travelle
         calls.append(key)
 
     s = TimerScheduler(wake)
+    jobs = JobWatch(s)
     s.start()
     now = SystemClock().now_ms()
     s.schedule(A, now + 60_000)
@@ -31,15 +34,15 @@ async def test_one_job_per_room_replaced_not_added(frozen: time_machine.Travelle
     assert job_id(A) == "room:1:10"
 
     frozen.shift(timedelta(seconds=30))
-    s.poke()
-    await s.settle()
+    jobs.poke()
+    await jobs.settle()
     assert calls == [A]
     assert s.scheduled_ms(A) is None and s.job_count() == 1
     s.cancel(B)
     s.cancel(B)  # cancelling twice is harmless
     frozen.shift(timedelta(hours=1))
-    s.poke()
-    await s.settle()
+    jobs.poke()
+    await jobs.settle()
     assert calls == [A]
     s.shutdown()
 
@@ -51,11 +54,12 @@ async def test_a_job_due_before_start_runs_once(frozen: time_machine.Traveller) 
         calls.append(key)
 
     s = TimerScheduler(wake)
+    jobs = JobWatch(s)
     s.schedule(A, SystemClock().now_ms() - 3_600_000)  # fell due an hour ago, while down
     s.start()
-    await s.settle()
-    s.poke()
-    await s.settle()
+    await jobs.settle()
+    jobs.poke()
+    await jobs.settle()
     assert calls == [A]  # not dropped as a misfire, not run twice
     s.shutdown()
 
@@ -69,14 +73,37 @@ async def test_a_failing_wake_up_is_retried(frozen: time_machine.Traveller) -> N
             raise RuntimeError("Discord is down")
 
     s = TimerScheduler(wake, retry_ms=5_000)
+    jobs = JobWatch(s)
     s.start()
     now = SystemClock().now_ms()
     s.schedule(A, now)
-    await s.settle()
+    await jobs.settle()
     assert len(calls) == 1
     assert s.scheduled_ms(A) == now + 5_000
     frozen.shift(timedelta(seconds=5))
-    s.poke()
-    await s.settle()
+    jobs.poke()
+    await jobs.settle()
     assert len(calls) == 2 and s.scheduled_ms(A) is None
+    s.shutdown()
+
+
+async def test_settle_waits_for_a_wake_up_still_running(frozen: time_machine.Traveller) -> None:
+    gate = asyncio.Event()
+    done: list[RoomKey] = []
+
+    async def wake(key: RoomKey) -> None:
+        await gate.wait()
+        done.append(key)
+
+    s = TimerScheduler(wake)
+    jobs = JobWatch(s)
+    s.start()
+    s.schedule(A, SystemClock().now_ms())
+    settling = asyncio.ensure_future(jobs.settle())
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert jobs.in_flight == 1 and not settling.done() and done == []
+    gate.set()
+    await asyncio.wait_for(settling, timeout=5)
+    assert done == [A] and jobs.in_flight == 0
     s.shutdown()

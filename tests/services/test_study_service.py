@@ -23,7 +23,7 @@ from bot.services.study import (
 )
 from storage.models import RunResult
 from storage.session.base import RoomKey
-from tests.services.conftest import ALICE, BOB, CAROL, GUILD, World, reopen
+from tests.support.world import ALICE, BOB, CAROL, GUILD, World, reopen
 
 M = MINUTE_MS
 P = Pattern(50 * M, 10 * M, 3)  # study 0-50, break 50-60, study 60-110, break, study 120-170

@@ -13,7 +13,9 @@ from bot.domain.errors import (
 )
 from bot.domain.timer import MINUTE_MS, Status
 from storage.session.base import RoomKey
-from tests.services.conftest import ALICE, BOB, CAROL, DAVE, GUILD, World
+from tests.support.world import ALICE, BOB, CAROL, DAVE, GUILD, World
+
+pytestmark = pytest.mark.memory_storage  # rules, not storage (storage suites run every backend)
 
 SECOND = 1000
 

@@ -16,7 +16,9 @@ from bot.domain.errors import AlreadyDone, NotFound, ValidationError
 from bot.domain.todos import DayRating, TodoItem
 from bot.services.events import TodoCompleted
 from storage.models import Base, Rating
-from tests.services.conftest import ALICE, BOB, CAROL, GUILD, START, World
+from tests.support.world import ALICE, BOB, CAROL, GUILD, START, World
+
+pytestmark = pytest.mark.memory_storage  # rules, not storage (storage suites run every backend)
 
 OTHER_GUILD = 901
 TODAY = date(2026, 3, 2)  # START's day in UTC

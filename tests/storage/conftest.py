@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.db import create_engine, dispose, migrate
 from storage.uow import UnitOfWorkFactory
-from tests.support import postgres_schema_engine, require_postgres
+from tests.support.servers import postgres_schema_engine, require_postgres
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -1,4 +1,5 @@
-"""One contract suite for every session store: Redis (real server) and the embedded file."""
+"""One contract suite for every session store: Redis (real server), the embedded file, and the
+in-memory store the service tests use (``tests.support.memory_store``)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from storage.session import (
     create_session_store,
 )
 from storage.urls import redact_url
+from tests.support.memory_store import MemoryData, MemorySessionStore
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 START = 1_700_000_000_000
@@ -68,7 +70,13 @@ async def _delete_namespace(client: aioredis.Redis, namespace: str) -> None:
         await client.delete(*doomed[i : i + 500])
 
 
-@pytest.fixture(params=[pytest.param("redis", marks=pytest.mark.redis), pytest.param("embedded")])
+@pytest.fixture(
+    params=[
+        pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("embedded"),
+        pytest.param("memory"),
+    ]
+)
 async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
     if request.param == "redis":
         client = await _redis_or_skip()
@@ -78,9 +86,12 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         finally:
             await _delete_namespace(client, namespace)
             await client.aclose()
-    else:
+    elif request.param == "embedded":
         path = tmp_path / "session" / "live.sqlite3"
         yield Backend("embedded", lambda: EmbeddedSessionStore(path))
+    else:
+        data = MemoryData()
+        yield Backend("memory", lambda: MemorySessionStore(data))
 
 
 @pytest.fixture
@@ -233,7 +244,7 @@ async def test_claim_from_two_instances_has_exactly_one_winner(backend: Backend)
     first, second = backend.make(), backend.make()
     await first.open()
     try:
-        if backend.name == "redis":
+        if backend.name != "embedded":
             await second.open()
         else:
             second = first  # one process owns the embedded file
@@ -498,7 +509,7 @@ async def test_binding_at_once_from_two_instances_clears_once(backend: Backend) 
     first, second = backend.make(), backend.make()
     await first.open()
     try:
-        if backend.name == "redis":
+        if backend.name != "embedded":
             await second.open()
         else:
             second = first  # one process owns the embedded file

@@ -1,4 +1,4 @@
-"""Helpers shared by every test folder: real PostgreSQL and Redis on 127.0.0.1.
+"""The real servers the tests use: PostgreSQL and Redis on 127.0.0.1.
 
 When a server is unreachable its tests are skipped with the reason, except under CI (the
 ``CI`` variable set), where they fail: CI starts both servers, so a skip there would hide a
