@@ -104,7 +104,7 @@ def _run_alembic(connection: Connection, action: str, revision: str) -> None:
         command.downgrade(cfg, revision)
 
 
-def _sqlite_foreign_keys(connection: Connection, on: bool) -> None:
+def sqlite_foreign_keys(connection: Connection, on: bool) -> None:
     # outside any transaction (SQLite ignores the pragma inside one): the raw connection
     # is in autocommit mode until SQLAlchemy emits BEGIN
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
@@ -128,13 +128,13 @@ async def _migrate(engine: AsyncEngine, action: str, revision: str) -> None:
     # SQLite changes a constraint by rebuilding the table, which its foreign keys would
     # refuse while rows refer to it: they are off for the migration, checked before commit
     async with engine.connect() as connection:
-        await connection.run_sync(_sqlite_foreign_keys, False)
+        await connection.run_sync(sqlite_foreign_keys, False)
         try:
             async with connection.begin():
                 await connection.run_sync(_run_alembic, action, revision)
                 await connection.run_sync(_check_foreign_keys)
         finally:
-            await connection.run_sync(_sqlite_foreign_keys, True)
+            await connection.run_sync(sqlite_foreign_keys, True)
 
 
 async def migrate(engine: AsyncEngine, revision: str = "head") -> None:

@@ -50,12 +50,16 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_with_url(url: str) -> None:
-    from storage.db import create_engine, dispose
+    from storage.db import create_engine, dispose, sqlite_foreign_keys
 
     engine = create_engine(url, poolclass=pool.NullPool)
     try:
-        async with engine.begin() as connection:
-            await connection.run_sync(_run)
+        async with engine.connect() as connection:
+            if engine.dialect.name == "sqlite":
+                # a table rebuild needs them off (as ``storage.db.migrate`` does)
+                await connection.run_sync(sqlite_foreign_keys, False)
+            async with connection.begin():
+                await connection.run_sync(_run)
     finally:
         await dispose(engine)
 
