@@ -5,8 +5,8 @@ from __future__ import annotations
 import discord
 from simcord.actors import MemberActor
 
-from tests.e2e.test_timer_support import ALARM, MINUTE, StudyRoom, open_room
 from tests.support.studio import Studio
+from tests.support.timer import ALARM, MINUTE, StudyRoom, open_room
 
 
 async def ringing(studio: Studio, *names: str) -> StudyRoom:

@@ -6,8 +6,8 @@ from datetime import date
 
 import discord
 
-from tests.e2e.test_timer_support import MINUTE, StudyRoom, balance, open_room
 from tests.support.studio import Studio
+from tests.support.timer import MINUTE, balance, finished
 
 
 def button_labels(message: discord.Message) -> list[str | None]:
@@ -19,22 +19,6 @@ def button_labels(message: discord.Message) -> list[str | None]:
             assert isinstance(child, discord.Button)
             labels.append(child.label)
     return labels
-
-
-async def finished(studio: Studio, *names: str, dismiss: bool = True) -> StudyRoom:
-    """A room of ``names`` whose 1-term run of 5 minutes just ended; everyone dismissed the
-    one alarm on time when ``dismiss``."""
-    town = studio.guild(*names)
-    owner, *others = town.members
-    room = await open_room(studio, town, owner, *others, study=5, terms=1)
-    await owner.slash(room.channel, "timer start")
-    await studio.advance(5 * MINUTE)
-    if dismiss:
-        for member in room.members:
-            await member.click(room.alarm(1), label="Dismiss")
-    await studio.advance(MINUTE)
-    assert len(room.end_messages()) == 1
-    return room
 
 
 async def test_kings_are_announced_with_their_refunds(studio: Studio) -> None:

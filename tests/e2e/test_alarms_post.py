@@ -9,8 +9,8 @@ import pytest
 
 from bot.config import Config
 from bot.domain.timer import MINUTE_MS
-from tests.e2e.test_timer_support import MINUTE, bot_calls, open_room, requests_since
 from tests.support.studio import Studio, make_config
+from tests.support.timer import MINUTE, bot_calls, open_room, requests_since
 
 BOUNDARIES = [50, 60, 110, 120, 170, 180, 230]
 

@@ -9,8 +9,8 @@ import logging
 import pytest
 
 from bot.domain.timer import MINUTE_MS
-from tests.e2e.test_timer_support import MINUTE, at, open_room
 from tests.support.studio import Studio
+from tests.support.timer import MINUTE, at, open_room
 
 REPORT = "the session store held live state of another database"
 

@@ -19,7 +19,8 @@ import pytest
 
 from bot.domain.timer import MINUTE_MS
 from storage.session.base import RoomKey, Run
-from tests.e2e.test_timer_support import (
+from tests.support.studio import Studio
+from tests.support.timer import (
     ALARM,
     MINUTE,
     StudyRoom,
@@ -29,7 +30,6 @@ from tests.e2e.test_timer_support import (
     open_room,
     requests_since,
 )
-from tests.support.studio import Studio
 
 pytestmark = pytest.mark.simcord(settle_timeout=0.5)
 

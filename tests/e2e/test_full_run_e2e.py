@@ -12,8 +12,8 @@ from __future__ import annotations
 from datetime import date
 
 from bot.domain.timer import MINUTE_MS
-from tests.e2e.test_timer_support import ALARM, MINUTE, at, balance, open_room
 from tests.support.studio import Studio
+from tests.support.timer import ALARM, MINUTE, at, balance, open_room
 
 # boundary instants, minutes after the start: study₁ ends at 50, break₁ at 60, …
 BOUNDARIES = [50, 60, 110, 120, 170, 180, 230]

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from bot.i18n import catalog
-from tests.e2e.test_profile_card import speak_korean
-from tests.support.studio import Studio, response_of
+from tests.support.studio import Studio, response_of, speak_korean
 
 TOPIC_TITLES = [
     "Study rooms",

@@ -10,9 +10,8 @@ from simcord.actors import MemberActor
 from bot.domain.run import RunStatus
 from bot.domain.timer import MINUTE_MS
 from storage.models import RunResult
-from tests.e2e.test_profile_card import speak_korean
-from tests.e2e.test_study_voice import MINUTE, open_room, start_timer
-from tests.support.studio import Studio, Town, response_of
+from tests.support.studio import Studio, Town, response_of, speak_korean
+from tests.support.voice import MINUTE, open_room, start_timer
 
 DAY_MS = 24 * 60 * MINUTE_MS
 

@@ -13,8 +13,8 @@ import pytest
 from simcord.actors import MemberActor
 
 from bot.domain.timer import MINUTE_MS
-from tests.e2e.test_timer_support import MINUTE, StudyRoom, balance, open_room
 from tests.support.studio import Studio
+from tests.support.timer import MINUTE, StudyRoom, balance, open_room
 
 pytestmark = pytest.mark.simcord(settle_timeout=0.5)
 

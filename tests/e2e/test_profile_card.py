@@ -5,20 +5,11 @@ from __future__ import annotations
 import io
 
 from PIL import Image
-from simcord.actors import MemberActor
 from simcord.results import InteractionResult
 
 from bot.render.profile import WIDTH
-from tests.e2e.test_study_voice import MINUTE, open_room, start_timer
-from tests.support.studio import Studio, Town, response_of
-
-
-async def speak_korean(studio: Studio, town: Town, member: MemberActor) -> None:
-    bot = studio.bot
-    async with bot.services.uow() as uow:
-        await uow.members.set_locale(town.guild.id, member.id, "ko", studio.now_ms())
-        await uow.commit()
-    bot.forget_member_locale(town.guild.id, member.id)
+from tests.support.studio import Studio, response_of, speak_korean
+from tests.support.voice import MINUTE, open_room, start_timer
 
 
 async def card_of(result: InteractionResult) -> Image.Image:

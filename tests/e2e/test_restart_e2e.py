@@ -4,8 +4,8 @@ fell due while it was down is posted once (marked late), nothing is posted or pa
 from __future__ import annotations
 
 from bot.domain.timer import MINUTE_MS
-from tests.e2e.test_timer_support import ALARM, MINUTE, StudyRoom, at, balance, open_room
 from tests.support.studio import Studio
+from tests.support.timer import ALARM, MINUTE, StudyRoom, at, balance, open_room
 
 
 async def running(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Config
-from tests.e2e.test_rooms_support import Made, answered, make_room, pings_nobody
+from tests.support.rooms import Made, answered, make_room, pings_nobody
 from tests.support.studio import Studio, Town, make_config
 
 

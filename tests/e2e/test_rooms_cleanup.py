@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.test_alarms_end import finished
-from tests.e2e.test_rooms_support import (
+from tests.support.rooms import (
     CATEGORY,
     answered,
     balance,
@@ -23,8 +22,8 @@ from tests.e2e.test_rooms_support import (
     make_room,
     open_rooms,
 )
-from tests.e2e.test_timer_support import MINUTE
 from tests.support.studio import Studio
+from tests.support.timer import MINUTE, finished
 
 pytestmark = pytest.mark.simcord(settle_timeout=0.5)
 

@@ -10,7 +10,7 @@ import pytest
 from simcord.backend.errors import OptionError, SetupError
 from simcord.enums import ChannelType
 
-from tests.e2e.test_rooms_support import (
+from tests.support.rooms import (
     CATEGORY,
     MANAGE_CHANNELS,
     MANAGE_ROLES,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.test_rooms_support import answered, balance, board, can_see, make_room
+from tests.support.rooms import answered, balance, board, can_see, make_room
 from tests.support.studio import Studio
 
 pytestmark = pytest.mark.simcord(settle_timeout=0.5)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Config
-from tests.e2e.test_rooms_support import answered, balance, channel_ids, counts, create
+from tests.support.rooms import answered, balance, channel_ids, counts, create
 from tests.support.studio import Studio, make_config
 
 

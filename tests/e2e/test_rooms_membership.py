@@ -4,7 +4,7 @@ refusals change nothing, ownership passes on and the last member out closes the 
 from __future__ import annotations
 
 from bot.domain.points import Reason
-from tests.e2e.test_rooms_support import (
+from tests.support.rooms import (
     MANAGE_ROLES,
     answered,
     balance,

@@ -4,7 +4,7 @@ its channels deleted."""
 
 from __future__ import annotations
 
-from tests.e2e.test_rooms_support import (
+from tests.support.rooms import (
     answered,
     board,
     can_see,

@@ -6,8 +6,8 @@ from __future__ import annotations
 import discord
 
 from bot.domain.timer import MINUTE_MS
-from tests.e2e.test_timer_support import MINUTE, StudyRoom, open_room
 from tests.support.studio import Studio
+from tests.support.timer import MINUTE, StudyRoom, open_room
 
 
 def ts(ms: int) -> str:

@@ -10,8 +10,18 @@ import pytest
 from bot.clock import from_datetime
 from bot.domain.errors import ValidationError
 from bot.services.calendar import CalendarService, MonthData, parse_month
-from tests.services.test_todos_service import OTHER_GUILD, TODAY, set_timezone, sql_state
-from tests.support.world import ALICE, BOB, GUILD, SETTINGS, START, World
+from tests.support.world import (
+    ALICE,
+    BOB,
+    GUILD,
+    OTHER_GUILD,
+    SETTINGS,
+    START,
+    TODAY,
+    World,
+    set_timezone,
+    sql_state,
+)
 
 pytestmark = pytest.mark.memory_storage  # rules, not storage (storage suites run every backend)
 

@@ -6,40 +6,31 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from datetime import date, datetime, timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from bot.clock import from_datetime
 from bot.domain.errors import AlreadyDone, NotFound, ValidationError
 from bot.domain.todos import DayRating, TodoItem
 from bot.services.events import TodoCompleted
-from storage.models import Base, Rating
-from tests.support.world import ALICE, BOB, CAROL, GUILD, START, World
+from storage.models import Rating
+from tests.support.world import (
+    ALICE,
+    BOB,
+    CAROL,
+    GUILD,
+    OTHER_GUILD,
+    START,
+    TODAY,
+    World,
+    set_timezone,
+    sql_state,
+)
 
 pytestmark = pytest.mark.memory_storage  # rules, not storage (storage suites run every backend)
 
-OTHER_GUILD = 901
-TODAY = date(2026, 3, 2)  # START's day in UTC
 TRICKY = "@everyone <@123> read **ch. 4** _now_ `x` ||spoiler||"
 LONG_TEXT = ("@everyone <@123> **spam** " * 80)[:2001]
-
-
-async def sql_state(world: World) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, by primary key: equal before and after ⇔ nothing written."""
-    async with world.app.uow() as uow:
-        state: dict[str, list[tuple[Any, ...]]] = {}
-        for table in Base.metadata.sorted_tables:
-            rows = await uow.session.execute(select(table).order_by(*table.primary_key.columns))
-            state[table.name] = [tuple(row) for row in rows]
-        return state
-
-
-async def set_timezone(world: World, user: int, zone: str | None, guild: int = GUILD) -> None:
-    async with world.app.uow() as uow:
-        await uow.members.set_timezone(guild, user, zone, world.now_ms())
-        await uow.commit()
 
 
 async def ratings(world: World, user: int) -> list[Rating]:

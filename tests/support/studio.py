@@ -105,3 +105,11 @@ class Studio:
             delete_sqlite_database(self.bot.config.database.url)
         await self.env.restart_bot()
         await self.env.settle()
+
+
+async def speak_korean(studio: Studio, town: Town, member: MemberActor) -> None:
+    bot = studio.bot
+    async with bot.services.uow() as uow:
+        await uow.members.set_locale(town.guild.id, member.id, "ko", studio.now_ms())
+        await uow.commit()
+    bot.forget_member_locale(town.guild.id, member.id)

@@ -15,10 +15,12 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import time_machine
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
@@ -27,6 +29,7 @@ from bot.clock import SystemClock, to_datetime
 from bot.services.settings import ServiceSettings
 from bot.wiring import Services, open_services
 from storage.db import create_engine
+from storage.models import Base
 from storage.session.base import RoomKey
 from storage.session.redis_store import RedisSessionStore
 from tests.support.listeners import RecordingListener
@@ -155,3 +158,23 @@ async def reopen(world: World, tmp_path: Path) -> World:
         start_scheduler=False,
     )
     return World(app, listen(app), world.clock)
+
+
+OTHER_GUILD = 901
+TODAY = date(2026, 3, 2)  # START's day in UTC
+
+
+async def sql_state(world: World) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, by primary key: equal before and after ⇔ nothing written."""
+    async with world.app.uow() as uow:
+        state: dict[str, list[tuple[Any, ...]]] = {}
+        for table in Base.metadata.sorted_tables:
+            rows = await uow.session.execute(select(table).order_by(*table.primary_key.columns))
+            state[table.name] = [tuple(row) for row in rows]
+        return state
+
+
+async def set_timezone(world: World, user: int, zone: str | None, guild: int = GUILD) -> None:
+    async with world.app.uow() as uow:
+        await uow.members.set_timezone(guild, user, zone, world.now_ms())
+        await uow.commit()

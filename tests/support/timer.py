@@ -1,0 +1,138 @@
+"""Shared arrangements for the timer and alarm end-to-end tests: rooms made through the real
+``/room create`` and ``/room join``, and ways to read the room channel as a member sees it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import discord
+from simcord.actors import MemberActor
+from simcord.builders import ChannelHandle
+from simcord.types import HttpLogEntry
+
+from storage.session.base import RoomKey
+from tests.support.studio import Studio, Town
+
+MINUTE = 60
+ALARM = "⏰"
+
+
+@dataclass
+class StudyRoom:
+    studio: Studio
+    town: Town
+    room_id: int
+    channel_id: int
+    owner: MemberActor
+    members: list[MemberActor] = field(default_factory=list)
+
+    @property
+    def key(self) -> RoomKey:
+        return RoomKey(self.town.guild.id, self.room_id)
+
+    @property
+    def channel(self) -> ChannelHandle:
+        [channel] = [c for c in self.town.guild.channels.values() if c.id == self.channel_id]
+        return channel
+
+    def exists(self) -> bool:
+        return any(c.id == self.channel_id for c in self.town.guild.channels.values())
+
+    def bot_messages(self) -> list[discord.Message]:
+        bot = self.studio.bot.user
+        assert bot is not None
+        return [
+            m
+            for m in self.channel.history()
+            if m.author.id == bot.id and m.type is not discord.MessageType.pins_add
+        ]
+
+    def lines(self) -> list[str]:
+        """What the bot said in the room channel, in order (the card has no text)."""
+        return [m.content for m in self.bot_messages() if m.content]
+
+    def alarms(self) -> list[discord.Message]:
+        return [m for m in self.bot_messages() if m.content.startswith(ALARM)]
+
+    def alarm(self, k: int) -> discord.Message:
+        [found] = [m for m in self.alarms() if m.content.startswith(f"{ALARM} **Alarm #{k}**")]
+        return found
+
+    def end_messages(self) -> list[discord.Message]:
+        return [m for m in self.bot_messages() if m.content.startswith("🏁")]
+
+    def end_message(self) -> discord.Message:
+        [found] = self.end_messages()
+        return found
+
+    def card(self) -> discord.Embed:
+        [card] = self.channel.pinned_messages()
+        return card.embeds[0]
+
+    def timer_field(self) -> str:
+        return next(f.value or "" for f in self.card().fields if f.name == "Timer")
+
+
+async def open_room(
+    studio: Studio,
+    town: Town,
+    owner: MemberActor,
+    *joiners: MemberActor,
+    study: int = 50,
+    brk: int = 10,
+    terms: int = 4,
+    title: str = "Morning grind",
+) -> StudyRoom:
+    """``owner`` runs ``/room create`` in #general, then each joiner ``/room join``."""
+    created = await owner.slash(
+        town.general, "room create", title=title, study=study, terms=terms, **{"break": brk}
+    )
+    assert created.acknowledged
+    services = studio.bot.services
+    [room] = [r for r in await services.rooms.rooms_of(town.guild.id, owner.id) if r.title == title]
+    assert room.text_channel_id is not None
+    for member in joiners:
+        joined = await member.slash(town.general, "room join", room=str(room.id))
+        assert joined.acknowledged
+    return StudyRoom(studio, town, room.id, room.text_channel_id, owner, [owner, *joiners])
+
+
+def at(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def requests_since(studio: Studio, mark: int) -> list[HttpLogEntry]:
+    return list(studio.env.http_requests[mark:])
+
+
+def bot_calls(entries: list[HttpLogEntry]) -> list[str]:
+    """The REST calls the bot made by itself (interaction answers excluded)."""
+    return [
+        f"{e.method} {e.path}"
+        for e in entries
+        if not e.path.startswith(("/interactions/", "/webhooks/"))
+    ]
+
+
+async def balance(member: MemberActor, town: Town) -> str:
+    """The balance line of ``/points``, as the member sees it."""
+    shown = await member.slash(town.general, "points")
+    assert shown.response is not None
+    return shown.response.embeds[0].description or ""
+
+
+async def finished(studio: Studio, *names: str, dismiss: bool = True) -> StudyRoom:
+    """A room of ``names`` whose 1-term run of 5 minutes just ended; everyone dismissed the
+    one alarm on time when ``dismiss``."""
+    town = studio.guild(*names)
+    owner, *others = town.members
+    room = await open_room(studio, town, owner, *others, study=5, terms=1)
+    await owner.slash(room.channel, "timer start")
+    await studio.advance(5 * MINUTE)
+    if dismiss:
+        for member in room.members:
+            await member.click(room.alarm(1), label="Dismiss")
+    await studio.advance(MINUTE)
+    assert len(room.end_messages()) == 1
+    return room
