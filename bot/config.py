@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from bot.domain.members import LOCALES
 from storage.urls import redact_url
 
 __all__ = [
@@ -44,7 +45,6 @@ __all__ = [
 ]
 
 TOKEN_ENV: Final = "STUDYON_DISCORD_TOKEN"
-LOCALES: Final = ("en", "ko")
 DATABASE_URL_PREFIXES: Final = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
 REDIS_URL_PREFIXES: Final = ("redis://", "rediss://", "unix://")
 

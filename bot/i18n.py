@@ -18,9 +18,10 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from bot.domain.members import LOCALES
+
 log = logging.getLogger(__name__)
 
-LOCALES = ("en", "ko")
 DEFAULT_LOCALE = "en"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from bot.domain.errors import ValidationError
 from bot.domain.rooms import clean_text
 
+# the languages with a full message catalogue (bot/locales/<code>); one list for the whole bot
 LOCALES = ("en", "ko")
 
 

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+from importlib import resources
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain.errors import ValidationError
 from bot.domain.members import LOCALES, validate_locale
-from bot.i18n import LOCALES as CATALOGUES
+from bot.i18n import catalog
 
 
 def test_only_languages_with_a_catalogue() -> None:
-    assert set(LOCALES) == set(CATALOGUES)
+    shipped = {
+        entry.name
+        for entry in (resources.files("bot") / "locales").iterdir()
+        if entry.is_dir() and not entry.name.startswith("_")
+    }
+    assert set(LOCALES) == shipped
+    assert all(catalog(code) for code in LOCALES)
 
 
 def test_codes_are_cleaned_and_folded() -> None:

@@ -35,7 +35,8 @@ import pytest
 from bot.app import StudyOnBot, create_bot, extension_names, studyon_setup, studyon_teardown
 from bot.config import parse_config
 from bot.domain.errors import InvalidTimerAction, StudyOnError, ValidationError
-from bot.i18n import LOCALES, StudyOnTranslator
+from bot.domain.members import LOCALES
+from bot.i18n import StudyOnTranslator
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ("bot", "cogs")
