@@ -28,8 +28,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# two creates in one guild at once make one category, not two
-_category_locks: dict[int, asyncio.Lock] = {}
+
+class CategoryLocks:
+    """One lock per guild, held while its study-room category is found or made, so two
+    creates at once make one category, not two (one set per bot)."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    def __call__(self, guild_id: int) -> asyncio.Lock:
+        return self._locks.setdefault(guild_id, asyncio.Lock())
 
 
 @contextlib.contextmanager
@@ -58,11 +66,13 @@ class DiscordRoomChannels:
     def __init__(
         self,
         bot: StudyOnBot,
+        locks: CategoryLocks,
         guild: discord.Guild,
         owner: discord.abc.Snowflake,
         request_id: int,
     ) -> None:
         self._bot = bot
+        self._locks = locks
         self._guild = guild
         self._owner = owner
         self._request_id = request_id  # names a channel whose title leaves no name
@@ -70,8 +80,7 @@ class DiscordRoomChannels:
 
     async def _category_of_rooms(self) -> discord.CategoryChannel:
         if self._category is None:
-            lock = _category_locks.setdefault(self._guild.id, asyncio.Lock())
-            async with lock:
+            async with self._locks(self._guild.id):
                 self._category = await _channels.ensure_category(
                     self._guild, self._bot.config.rooms.category_name
                 )

@@ -1,16 +1,13 @@
 """``/room``: open, find, join and leave study rooms, each a pair of private channels.
 
-Each command parses, calls the room service once, and renders. Every refusal happens before
-anything changes: inputs and points are checked before the interaction is deferred, the
-bot's own permissions before a member pays. Making a room and joining one are multi-step
-operations the room service runs through ``DiscordRoomChannels`` and undoes on failure; how
-a room closes and what is owed then is the service's too (see ``bot.services.rooms``).
+Each command parses, calls the room service once, and renders. Every refusal comes before
+anything changes (inputs and points before deferring, the bot's permissions before a member
+pays); making and joining a room are sagas the service runs through ``DiscordRoomChannels``.
 """
 
 from __future__ import annotations
 
-import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -22,7 +19,7 @@ from cogs import _channels
 from cogs._card import render_card
 from cogs._common import error_text, member_locale, reply
 from cogs._delivery import board, member_name, refresh_card_quietly
-from cogs.rooms.channels import DiscordRoomChannels, check_bot_permissions
+from cogs.rooms.channels import CategoryLocks, DiscordRoomChannels, check_bot_permissions
 from cogs.rooms.close import (
     CONFIRM_SECONDS,
     ROOMS_COG,
@@ -41,10 +38,11 @@ from cogs.rooms.lookup import (
 )
 from cogs.rooms.render import filters_text, quote, room_list_page, safe_reply, title_text
 
+Choices = list[app_commands.Choice[str]]
+Interaction = discord.Interaction[Any]
+
 if TYPE_CHECKING:
     from bot.app import StudyOnBot
-
-log = logging.getLogger(__name__)
 
 PAGE_SIZE = 10
 
@@ -55,6 +53,7 @@ class Rooms(commands.Cog, name=ROOMS_COG):
     def __init__(self, bot: StudyOnBot) -> None:
         self.bot = bot
         self.prompts = PendingPrompts()
+        self.category_locks = CategoryLocks()
 
     async def cog_load(self) -> None:
         bot = self.bot
@@ -66,14 +65,16 @@ class Rooms(commands.Cog, name=ROOMS_COG):
         self.bot.services.cleanups.detach()
         self.prompts.cancel_all()
 
-    async def open_rooms_autocomplete(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
+    def _discord(self, interaction: discord.Interaction[Any]) -> DiscordRoomChannels:
+        assert interaction.guild is not None
+        return DiscordRoomChannels(
+            self.bot, self.category_locks, interaction.guild, interaction.user, interaction.id
+        )
+
+    async def open_rooms_autocomplete(self, interaction: Interaction, current: str) -> Choices:
         return await room_choices(self.bot, interaction, current, mine=False)
 
-    async def my_rooms_autocomplete(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
+    async def my_rooms_autocomplete(self, interaction: Interaction, current: str) -> Choices:
         return await room_choices(self.bot, interaction, current, mine=True)
 
     # -- /room create ---------------------------------------------------------------------
@@ -118,9 +119,10 @@ class Rooms(commands.Cog, name=ROOMS_COG):
         await rooms.check_can_create(guild.id, user.id)
         check_bot_permissions(interaction, _channels.REQUIRED_GUILD_PERMISSIONS)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        channels = DiscordRoomChannels(bot, guild, user, interaction.id)
         try:
-            made = await rooms.create_with_channels(guild.id, user.id, draft, channels)
+            made = await rooms.create_with_channels(
+                guild.id, user.id, draft, self._discord(interaction)
+            )
         except RoomNotCreated as undone:
             text = error_text(undone.refusal, locale)
             if undone.channels_pending:
@@ -201,8 +203,6 @@ class Rooms(commands.Cog, name=ROOMS_COG):
     @room.command(name=ls("cmd.room.join"), description=ls("cmd.room.join.desc"))
     @room_option(open_rooms_autocomplete, ROOM_DESC)
     async def join(self, interaction: discord.Interaction, room: str) -> None:
-        guild = interaction.guild
-        assert guild is not None
         bot, services = self.bot, self.bot.services
         locale = await member_locale(interaction)
         view = await named_room(bot, interaction, room)
@@ -212,8 +212,9 @@ class Rooms(commands.Cog, name=ROOMS_COG):
         # acknowledge before anything is charged: if Discord refuses the acknowledgement (the
         # 3-second deadline passed, or it keeps failing), the member has paid nothing
         await interaction.response.defer(ephemeral=True, thinking=True)
-        channels = DiscordRoomChannels(bot, guild, interaction.user, interaction.id)
-        r = await services.rooms.join_with_access(view.room.id, interaction.user.id, channels)
+        r = await services.rooms.join_with_access(
+            view.room.id, interaction.user.id, self._discord(interaction)
+        )
         await board(bot, r.text_channel_id, "rooms.board.joined", name=member_name(interaction))
         await refresh_card_quietly(bot, r.id)
         channel = f"<#{r.text_channel_id}>"

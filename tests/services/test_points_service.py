@@ -5,29 +5,14 @@ Every refusal is checked to change nothing: the whole SQL state is compared befo
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from sqlalchemy import select
 
 from bot.domain.errors import InsufficientPoints, NotFound, ValidationError
 from bot.domain.points import Reason, signup_key
-from storage.models import Base, LedgerEntry
-from tests.support.world import ALICE, BOB, GUILD, SETTINGS, World
+from storage.models import LedgerEntry
+from tests.support.world import ALICE, BOB, GUILD, OTHER_GUILD, SETTINGS, World, sql_state
 
 pytestmark = pytest.mark.memory_storage  # rules, not storage (storage suites run every backend)
-
-OTHER_GUILD = 901
-
-
-async def sql_state(world: World) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, by primary key: equal before and after ⇔ nothing written."""
-    async with world.app.uow() as uow:
-        state: dict[str, list[tuple[Any, ...]]] = {}
-        for table in Base.metadata.sorted_tables:
-            rows = await uow.session.execute(select(table).order_by(*table.primary_key.columns))
-            state[table.name] = [tuple(row) for row in rows]
-        return state
 
 
 async def ledger(world: World, guild: int, user: int) -> list[LedgerEntry]:
