@@ -72,6 +72,11 @@ class SessionStore(Protocol):
         """True the first time ``token`` is claimed for this room, False ever after (until
         the room's run is deleted). Used so a boundary is posted once, a run finished once."""
 
+    async def claim_and_put_run(self, key: RoomKey, token: str, won: Run, lost: Run) -> bool:
+        """``claim(token)`` and, in the same step, store the run as it is after that claim:
+        ``won`` when this call claimed it, ``lost`` when another did. One round trip, and no
+        crash can leave a claim whose owed post the run does not record."""
+
     # -- dismissals -----------------------------------------------------------------------
     async def add_dismissal(
         self, key: RoomKey, run_id: int, boundary: int, user_id: int, at_ms: int

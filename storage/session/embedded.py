@@ -230,6 +230,28 @@ class EmbeddedSessionStore(RoomSlots):
         )
         return inserted == 1
 
+    async def claim_and_put_run(self, key: RoomKey, token: str, won: Run, lost: Run) -> bool:
+        db = self._conn
+        async with self._lock:
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                cur = await db.execute(
+                    "INSERT OR IGNORE INTO claims (guild, room, token) VALUES (?, ?, ?)",
+                    (key.guild_id, key.room_id, token),
+                )
+                claimed = cur.rowcount == 1
+                await cur.close()
+                await db.execute(
+                    "INSERT INTO runs (guild, room, json) VALUES (?, ?, ?) "
+                    "ON CONFLICT (guild, room) DO UPDATE SET json = excluded.json",
+                    (key.guild_id, key.room_id, run_to_json(won if claimed else lost)),
+                )
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+            await db.execute("COMMIT")
+            return claimed
+
     # -- dismissals ----------------------------------------------------------------------
 
     async def add_dismissal(

@@ -41,6 +41,14 @@ def _text(value: bytes | str) -> str:
 
 MAX_CONNECTIONS = 32
 
+# claim a token and store the run as it is after the claim, atomically (one round trip)
+_CLAIM_AND_PUT = """
+local won = redis.call('HSETNX', KEYS[1], ARGV[1], '1')
+if won == 1 then redis.call('SET', KEYS[2], ARGV[2]) else redis.call('SET', KEYS[2], ARGV[3]) end
+redis.call('SADD', KEYS[3], ARGV[4])
+return won
+"""
+
 
 class SessionStoreUnavailable(ConnectionError):
     """The session store's server could not be reached."""
@@ -196,6 +204,13 @@ class RedisSessionStore(RoomSlots):
     async def claim(self, key: RoomKey, token: str) -> bool:
         added: int = await self._r.hsetnx(self._claims_key(key), token, "1")
         return bool(added)
+
+    async def claim_and_put_run(self, key: RoomKey, token: str, won: Run, lost: Run) -> bool:
+        keys = [self._claims_key(key), self._run_key(key), self._running]
+        args = [token, run_to_json(won), run_to_json(lost), str(key)]
+        script = self._r.register_script(_CLAIM_AND_PUT)  # EVALSHA, loading it when missing
+        claimed: int = await script(keys=keys, args=args)
+        return bool(claimed)
 
     # -- dismissals ----------------------------------------------------------------------
 

@@ -235,6 +235,19 @@ async def test_claim_is_true_once_then_false(store: SessionStore) -> None:
     assert await store.claim(C, "b1")
 
 
+async def test_claim_and_put_run_stores_the_run_of_whoever_claimed(store: SessionStore) -> None:
+    won, lost = sample_state(fired_through=1), sample_state(fired_through=0)
+    assert await store.claim_and_put_run(A, "b:1:1", won, lost)
+    assert await store.get_run(A) == won and A in await store.running_rooms()
+    assert not await store.claim_and_put_run(A, "b:1:1", won, lost)
+    assert await store.get_run(A) == lost
+    assert not await store.claim(A, "b:1:1")  # the same claim as ``claim``
+    results = await asyncio.gather(
+        *(store.claim_and_put_run(B, "b:1:2", won, lost) for _ in range(20))
+    )
+    assert results.count(True) == 1
+
+
 async def test_claim_under_concurrency_has_exactly_one_winner(store: SessionStore) -> None:
     results = await asyncio.gather(*(store.claim(A, "finish:7") for _ in range(50)))
     assert results.count(True) == 1

@@ -94,6 +94,11 @@ class MemorySessionStore(RoomSlots):
         claimed.add(token)
         return True
 
+    async def claim_and_put_run(self, key: RoomKey, token: str, won: Run, lost: Run) -> bool:
+        claimed = await self.claim(key, token)
+        await self.put_run(key, won if claimed else lost)
+        return claimed
+
     # -- dismissals ----------------------------------------------------------------------
 
     async def add_dismissal(

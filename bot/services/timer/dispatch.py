@@ -59,11 +59,14 @@ class BoundaryDispatch:
 
     async def _fire_due(self, key: RoomKey, run: Run, now: int) -> Run:
         for b in run.due(now):
-            claimed = await self._store.claim(key, f"b:{run.run_id}:{b.index}")
-            # progress (and, when ours to post, the debt) is saved before posting: a crash
-            # after this leaves the post owed, to be delivered by the next wake-up
-            run = run.claim_alarm(b.index, self._token, now) if claimed else run.skip_alarm(b.index)
-            await self._store.put_run(key, run)
+            # the claim and the progress it makes (with, when ours to post, the debt) are
+            # stored in one step before posting: a crash after it leaves the post owed, to be
+            # delivered by the next wake-up
+            won, lost = run.claim_alarm(b.index, self._token, now), run.skip_alarm(b.index)
+            claimed = await self._store.claim_and_put_run(
+                key, f"b:{run.run_id}:{b.index}", won, lost
+            )
+            run = won if claimed else lost
             if claimed:
                 run = await self._outbox.deliver_alarm(key, run, b.index, now)
         return run
