@@ -375,11 +375,14 @@ class RoomService(SqlService):
         Discord does not open them, the join is undone and its payment returned. A member
         already in the room whose access went missing (a crash between paying and the grant)
         gets it back, and is still told they are a member."""
-        view = await self.get(room_id)
-        missing = view.room.text_channel_id is None or view.room.voice_channel_id is None
-        if missing and view.room.is_open:
+        async with self._uow() as uow:  # the room alone: its members are not needed here
+            found = await uow.rooms.get(room_id)
+        if found is None:
+            raise NotFound("room")
+        room = found.info()
+        if room.is_open and (room.text_channel_id is None or room.voice_channel_id is None):
             raise NoChannels()
-        ids = [c for c in view.room.channel_ids if c is not None]
+        ids = [c for c in room.channel_ids if c is not None]
         try:
             room = await self.join(room_id, user_id)
         except AlreadyMember:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from simcord.actors import MemberActor
 from simcord.builders import ChannelHandle
 
+from tests.support.rooms import create
 from tests.support.studio import Studio, Town
 
 MINUTE = 60
@@ -31,13 +32,9 @@ async def open_room(
     terms: int = 2,
 ) -> RoomHandles:
     """``/room create`` by ``owner`` and ``/room join`` by each of ``members``."""
-    created = await owner.slash(
-        town.general, "room create", title=title, study=study, terms=terms, **{"break": brk}
-    )
+    created = await create(owner, town.general, title, study, brk, terms)
     assert created.ephemeral, created
-    async with studio.bot.services.uow() as uow:
-        rooms = await uow.rooms.list_open(town.guild.id, query=title)
-    room = rooms[0]
+    room = (await studio.bot.services.rooms.list_open(town.guild.id, query=title))[0].room
     for member in members:
         joined = await member.slash(town.general, "room join", room=str(room.id))
         assert joined.acknowledged
