@@ -101,3 +101,27 @@ def run_results(
         is_king = bool(mine) and on_time == len(mine)
         results.append(MemberResult(user_id, len(mine), dismissed, on_time, is_king))
     return results
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmDismissal:
+    """One member's recorded dismissal of one alarm, judged against when it reached the
+    channel: what that alarm's message shows."""
+
+    user_id: int
+    at_ms: int
+    on_time: bool
+
+
+def dismissals_of_alarm(
+    dismissals: Mapping[tuple[int, int], int], boundary: int, rang_ms: int, grace_s: int
+) -> list[AlarmDismissal]:
+    """The recorded dismissals of alarm #``boundary`` (``dismissals`` maps (boundary index,
+    user id) → instant), in the order they came, each on time or late. The list only grows
+    as members dismiss, so its length orders any two renderings of it."""
+    mine = [
+        AlarmDismissal(user_id, at, is_on_time(rang_ms, at, grace_s))
+        for (index, user_id), at in dismissals.items()
+        if index == boundary
+    ]
+    return sorted(mine, key=lambda d: (d.at_ms, d.user_id))

@@ -15,12 +15,12 @@ from bot.i18n import t
 from cogs._common import NO_MENTIONS, PersistentButton, member_locale, reply, studyon
 from cogs._delivery import (
     answer_when_slow,
-    board,
     guarded,
     member_name,
     post_text,
     refresh_card_quietly,
 )
+from cogs.alarms.board import AlarmRef, alarm_boards
 from cogs.alarms.text import ALARM_EMOJI, created_ms, extend_text
 
 log = logging.getLogger(__name__)
@@ -76,13 +76,14 @@ class DismissButton(
             return
         grace = bot.config.timer.alarm_grace_seconds
         ack = "alarm.ack.on_time" if outcome.on_time else "alarm.ack.late"
-        # recorded ⇒ shown: the board entry does not depend on the acknowledgement, and a
-        # failed acknowledgement is never answered as if nothing had been recorded
+        # recorded ⇒ shown: the alarm is updated in the click's response (free against the
+        # global limit), and the private confirmation follows it
+        if interaction.message is not None and interaction.channel_id is not None:
+            ref = AlarmRef(
+                self.key, self.run_id, self.boundary, interaction.channel_id, interaction.message.id
+            )
+            await alarm_boards(bot).answer_click(interaction, ref)
         await _acknowledge(interaction, t(ack, locale, k=self.boundary, grace=grace))
-        line = "alarms.board.dismissed" if outcome.on_time else "alarms.board.dismissed_late"
-        await board(
-            bot, interaction.channel_id, line, name=member_name(interaction), k=self.boundary
-        )
 
 
 async def _acknowledge(interaction: discord.Interaction[Any], text: str) -> None:

@@ -13,7 +13,8 @@ from bot.domain.run import RoomKey
 from bot.i18n import t
 from bot.services.events import BoundaryFired, RoomClosed, RunFinished
 from cogs._common import NO_MENTIONS
-from cogs._delivery import board, refresh_card_quietly
+from cogs._delivery import refresh_card_quietly
+from cogs.alarms.board import AlarmBoards, AlarmRef
 from cogs.alarms.buttons import DYNAMIC_ITEMS, SCORES, DismissButton, ExtendButton, RateButton
 from cogs.alarms.text import ALARM_EMOJI, alarm_text, created_ms, end_text
 
@@ -31,6 +32,7 @@ class Alarms(commands.Cog):
     def __init__(self, bot: StudyOnBot) -> None:
         self.bot = bot
         self._active = False
+        self.boards = AlarmBoards(bot)
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
@@ -163,6 +165,5 @@ class Alarms(commands.Cog):
         except StudyOnError:
             return  # not a member, the run is over…: a reaction cannot be answered privately
         if outcome.recorded:
-            line = "alarms.board.dismissed" if outcome.on_time else "alarms.board.dismissed_late"
-            name = bot.display_name(payload.guild_id, payload.user_id)
-            await board(bot, payload.channel_id, line, name=name, k=k)
+            ref = AlarmRef(key, alarm.run_id, k, payload.channel_id, payload.message_id)
+            self.boards.owe_edit(ref)

@@ -6,7 +6,16 @@ import discord
 from simcord.actors import MemberActor
 
 from tests.support.studio import Studio
-from tests.support.timer import ALARM, MINUTE, StudyRoom, open_room
+from tests.support.timer import (
+    ALARM,
+    FOLD_S,
+    MINUTE,
+    StudyRoom,
+    bot_calls,
+    confirmation,
+    open_room,
+    requests_since,
+)
 
 
 async def ringing(studio: Studio, *names: str) -> StudyRoom:
@@ -21,6 +30,7 @@ async def ringing(studio: Studio, *names: str) -> StudyRoom:
 
 
 def dismissal_lines(room: StudyRoom) -> list[str]:
+    """Dismissals posted as channel messages: there must never be any (the alarm shows them)."""
     return [line for line in room.lines() if "dismissed alarm" in line]
 
 
@@ -32,19 +42,23 @@ async def admin(room: StudyRoom, studio: Studio) -> MemberActor:
     return room.town.guild.add_member(studio.env.create_user("mod"), roles=[role])
 
 
-async def test_dismiss_button_acknowledges_privately_and_posts_on_the_board(
-    studio: Studio,
-) -> None:
+async def test_dismiss_button_updates_the_alarm_and_confirms_privately(studio: Studio) -> None:
     room = await ringing(studio, "alice", "bob")
     bob = room.members[1]
     await studio.advance(10)
+    mark = len(studio.env.http_requests)
     clicked = await bob.click(room.alarm(1), label="Dismiss")
-    assert clicked.ephemeral and clicked.response is not None
-    assert clicked.response.content == "Alarm #1 dismissed, on time. ✅"
-    assert dismissal_lines(room) == ["**bob** dismissed alarm #1"]
+    assert confirmation(clicked).content == "Alarm #1 dismissed, on time. ✅"
+    assert room.dismissed(1) == ["**bob** dismissed alarm #1"]
+    assert dismissal_lines(room) == []  # nothing posted in the channel
+    # the click cost no call against the global limit: its response and followup only
+    assert [c for c in bot_calls(requests_since(studio, mark)) if "/channels/" in c] == []
+    # the alarm keeps its text and its button
+    assert room.alarm(1).content.startswith("⏰ **Alarm #1**")
+    assert room.alarm(1).components
 
 
-async def test_second_click_says_already_and_posts_nothing(studio: Studio) -> None:
+async def test_second_click_says_already_and_changes_nothing(studio: Studio) -> None:
     room = await ringing(studio, "alice", "bob")
     bob = room.members[1]
     await bob.click(room.alarm(1), label="Dismiss")
@@ -55,29 +69,52 @@ async def test_second_click_says_already_and_posts_nothing(studio: Studio) -> No
     assert len(room.lines()) == mark
     # a reaction after the click changes nothing either
     await bob.react(room.alarm(1), ALARM)
-    assert dismissal_lines(room) == ["**bob** dismissed alarm #1"]
+    await studio.advance(FOLD_S)
+    assert room.dismissed(1) == ["**bob** dismissed alarm #1"]
 
 
-async def test_reaction_dismisses_once(studio: Studio) -> None:
-    room = await ringing(studio, "alice", "bob")
-    alice, bob = room.members
+async def test_a_full_room_clicking_in_one_second_is_all_shown(studio: Studio) -> None:
+    names = ["alice", *(f"m{i:02d}" for i in range(1, 25))]
+    room = await ringing(studio, *names)
+    mark = len(studio.env.http_requests)
+    for member in room.members:  # SimCord runs one click at a time, all in the same second
+        clicked = await member.click(room.alarm(1), label="Dismiss")
+        assert confirmation(clicked).content == "Alarm #1 dismissed, on time. ✅"
+    assert room.dismissed(1) == [f"**{n}** dismissed alarm #1" for n in names]
+    assert dismissal_lines(room) == []
+    # 25 dismissals, no call against the global limit
+    assert [c for c in bot_calls(requests_since(studio, mark)) if "/channels/" in c] == []
+
+
+async def test_reaction_dismisses_once_and_reactions_fold_into_one_edit(studio: Studio) -> None:
+    room = await ringing(studio, "alice", "bob", "carol")
+    alice, bob, carol = room.members
+    mark = len(studio.env.http_requests)
     await bob.react(room.alarm(1), ALARM)
-    assert dismissal_lines(room) == ["**bob** dismissed alarm #1"]
+    await carol.react(room.alarm(1), ALARM)
+    assert room.dismissed(1) == []  # shown within a few seconds, in one edit
+    await studio.advance(FOLD_S)
+    assert room.dismissed(1) == ["**bob** dismissed alarm #1", "**carol** dismissed alarm #1"]
+    alarm_edit = f"PATCH /channels/{room.channel.id}/messages/{room.alarm(1).id}"
+    assert bot_calls(requests_since(studio, mark)).count(alarm_edit) == 1
     await bob.unreact(room.alarm(1), ALARM)
     await bob.react(room.alarm(1), ALARM)
-    assert dismissal_lines(room) == ["**bob** dismissed alarm #1"]
+    await studio.advance(FOLD_S)
+    assert room.dismissed(1) == ["**bob** dismissed alarm #1", "**carol** dismissed alarm #1"]
+    assert bot_calls(requests_since(studio, mark)).count(alarm_edit) == 1  # nothing new
     # the click after a reaction is "already"
     again = await bob.click(room.alarm(1), label="Dismiss")
     assert again.response is not None
     assert again.response.content == "You already dismissed alarm #1."
     # other emoji do nothing; the bot's own ⏰ counted for nobody
     await alice.react(room.alarm(1), "👍")
-    assert dismissal_lines(room) == ["**bob** dismissed alarm #1"]
-    # the dismissal counted, on time
+    await studio.advance(FOLD_S)
+    assert len(room.dismissed(1)) == 2
+    assert dismissal_lines(room) == []
     view = await studio.bot.services.timers.status_of(room.key)
     assert view is not None
     dismissals = await studio.bot.services.store.get_dismissals(room.key, view.run_id)
-    assert set(dismissals) == {(1, bob.id)}
+    assert set(dismissals) == {(1, bob.id), (1, carol.id)}
 
 
 async def test_late_dismissal_is_marked(studio: Studio) -> None:
@@ -85,12 +122,12 @@ async def test_late_dismissal_is_marked(studio: Studio) -> None:
     _, bob, carol = room.members
     await studio.advance(61)
     late = await bob.click(room.alarm(1), label="Dismiss")
-    assert late.response is not None
-    assert late.response.content == (
+    assert confirmation(late).content == (
         "Alarm #1 dismissed, but after the 60-second window, so it does not count as on time."
     )
     await carol.react(room.alarm(1), ALARM)
-    assert dismissal_lines(room) == [
+    await studio.advance(FOLD_S)
+    assert room.dismissed(1) == [
         "**bob** dismissed alarm #1 (late)",
         "**carol** dismissed alarm #1 (late)",
     ]
@@ -103,7 +140,8 @@ async def test_someone_outside_the_room_is_refused(studio: Studio) -> None:
     assert refused.ephemeral and refused.response is not None
     assert refused.response.content == "You are not a member of this room."
     await mod.react(room.alarm(1), ALARM)  # a reaction cannot be answered: it is ignored
-    assert dismissal_lines(room) == []
+    await studio.advance(FOLD_S)
+    assert room.dismissed(1) == []
 
 
 async def test_an_alarm_from_before_joining_is_not_theirs(studio: Studio) -> None:
@@ -114,7 +152,7 @@ async def test_an_alarm_from_before_joining_is_not_theirs(studio: Studio) -> Non
     late_comer = await carol.click(room.alarm(1), label="Dismiss")
     assert late_comer.ephemeral and late_comer.response is not None
     assert late_comer.response.content == "That alarm rang before you joined."
-    assert dismissal_lines(room) == []
+    assert room.dismissed(1) == []
 
 
 async def test_buttons_of_an_old_run_say_so(studio: Studio) -> None:
@@ -139,7 +177,5 @@ async def test_names_are_escaped_and_ping_nobody(studio: Studio) -> None:
     await alice.slash(room.channel, "timer start")
     await studio.advance(50 * MINUTE)
     await prankster.click(room.alarm(1), label="Dismiss")
-    [line] = dismissal_lines(room)
-    assert line == "**\\*\\*@everyone\\*\\*** dismissed alarm #1"
-    [message] = [m for m in room.bot_messages() if m.content == line]
-    assert not message.mention_everyone
+    assert room.dismissed(1) == ["**\\*\\*@everyone\\*\\*** dismissed alarm #1"]
+    assert not room.alarm(1).mention_everyone

@@ -10,7 +10,7 @@ import pytest
 from bot.config import Config
 from bot.domain.timer import MINUTE_MS
 from tests.support.studio import Studio, make_config
-from tests.support.timer import MINUTE, bot_calls, open_room, requests_since
+from tests.support.timer import ALARM, FOLD_S, MINUTE, bot_calls, open_room, requests_since
 
 BOUNDARIES = [50, 60, 110, 120, 170, 180, 230]
 
@@ -94,5 +94,12 @@ async def test_alarms_speak_the_servers_language_in_korean(studio: Studio) -> No
     assert "90초 안에" in alarm.content
     assert "이번 휴식이 끝나면 공부 2/4가 시작돼요." in alarm.content
     clicked = await bob.click(alarm, label="끄기")
-    assert clicked.response is not None and clicked.response.content  # bob's client: English
-    assert "**bob** 님이 알람 #1를 껐어요" in room.lines()
+    [confirmed] = clicked.followups  # bob's own language: English
+    assert confirmed.ephemeral and confirmed.content == "Alarm #1 dismissed, on time. ✅"
+    await studio.advance(91)
+    await alice.react(alarm, ALARM)
+    await studio.advance(FOLD_S)  # reactions are shown within a few seconds
+    [alarm] = room.alarms()
+    assert alarm.embeds[0].description == (
+        "**bob** 님이 알람 #1를 껐어요\n**alice** 님이 알람 #1를 껐어요 (늦음)"
+    )

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import discord
 from simcord.actors import MemberActor
 from simcord.builders import ChannelHandle
+from simcord.results import InteractionResult, ResponseMessage
 from simcord.types import HttpLogEntry
 
 from storage.session.base import RoomKey
@@ -59,6 +60,13 @@ class StudyRoom:
         [found] = [m for m in self.alarms() if m.content.startswith(f"{ALARM} **Alarm #{k}**")]
         return found
 
+    def dismissed(self, k: int) -> list[str]:
+        """Who alarm #k shows as having dismissed it (its board), in order."""
+        embeds = self.alarm(k).embeds
+        if not embeds or not embeds[0].description:
+            return []
+        return embeds[0].description.split("\n")
+
     def end_messages(self) -> list[discord.Message]:
         return [m for m in self.bot_messages() if m.content.startswith("🏁")]
 
@@ -96,6 +104,17 @@ async def open_room(
         joined = await member.slash(town.general, "room join", room=str(room.id))
         assert joined.acknowledged
     return StudyRoom(studio, town, room.id, room.text_channel_id, owner, [owner, *joiners])
+
+
+FOLD_S = 6  # ⏰ reactions are shown on their alarm within this long
+
+
+def confirmation(clicked: InteractionResult) -> ResponseMessage:
+    """The private confirmation of a recorded dismissal: a followup of the click, whose own
+    response updated the alarm."""
+    [followup] = clicked.followups
+    assert followup.ephemeral
+    return followup
 
 
 def at(ms: int) -> datetime:

@@ -5,9 +5,11 @@ from collections.abc import Mapping, Sequence
 import pytest
 
 from bot.domain.alarms import (
+    AlarmDismissal,
     MemberResult,
     MemberSpan,
     alarms_owed,
+    dismissals_of_alarm,
     is_on_time,
     rang_at,
     run_results,
@@ -227,3 +229,17 @@ def test_default_grace_is_sixty_seconds() -> None:
     bs: list[Boundary] = list(BOUNDARIES[:1])
     assert kings(bs, spans, {(1, 1): bs[0].at_ms + 60_000}) == [1]
     assert kings(bs, spans, {(1, 1): bs[0].at_ms + 60_001}) == []
+
+
+def test_an_alarm_shows_its_dismissals_in_order_judged_from_delivery() -> None:
+    delivered = BOUNDARIES[2].at_ms + 90_000  # alarm #3 reached the channel 90 s late
+    dismissals = {
+        (3, 7): delivered + 61_000,  # past the window after delivery: late
+        (3, 5): delivered + 30_000,  # 120 s after the boundary, 30 s after delivery: on time
+        (2, 5): delivered,  # another alarm
+    }
+    assert dismissals_of_alarm(dismissals, 3, delivered, GRACE) == [
+        AlarmDismissal(5, delivered + 30_000, True),
+        AlarmDismissal(7, delivered + 61_000, False),
+    ]
+    assert dismissals_of_alarm(dismissals, 4, delivered, GRACE) == []

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable
 
 from bot.clock import Clock
-from bot.domain.alarms import is_on_time
+from bot.domain.alarms import AlarmDismissal, dismissals_of_alarm, is_on_time
 from bot.domain.errors import InvalidTimerAction, NotFound, NotMember, NotOwner
 from bot.domain.run import Run, RunStatus
 from bot.domain.timer import Pattern, Timer
@@ -236,3 +236,18 @@ class TimerService(SqlService):
         return DismissOutcome(
             boundary, recorded, is_on_time(rang, at, self._settings.alarm_grace_seconds), at
         )
+
+    async def alarm_dismissals(
+        self, key: RoomKey, run_id: int, boundary: int, *, alarm_shown_ms: int
+    ) -> list[AlarmDismissal]:
+        """Who dismissed alarm #boundary of the run so far, as stored, and whether on time:
+        judged, as ``dismiss`` judges, from when the alarm message (``alarm_shown_ms``)
+        reached the channel. Empty once the run is gone from live state."""
+        state = await self._store.get_run(key)
+        if state is None or state.run_id != run_id:
+            return []
+        rang = alarm_shown_ms
+        if 1 <= boundary <= state.fired_through:
+            rang = max(state.rang_at(state.boundary(boundary)), alarm_shown_ms)
+        dismissals = await self._store.get_dismissals(key, run_id)
+        return dismissals_of_alarm(dismissals, boundary, rang, self._settings.alarm_grace_seconds)
