@@ -224,9 +224,9 @@ class RedisPace:
     """The pace shared by every process of the bot that uses ``key`` on this Redis.
 
     The clock is the Redis server's (``TIME``), the same for every process whatever their
-    own clocks say. If Redis cannot be reached, the call is paced in this process instead
-    (said once a minute in the log): a broken Redis must not stop the bot talking to
-    Discord."""
+    own clocks say. If Redis cannot be reached, the call is paced in this process instead,
+    at the full rate (said once a minute in the log): a broken Redis must not stop the bot
+    talking to Discord, though several processes may then go over the limit together."""
 
     def __init__(
         self,
@@ -379,6 +379,7 @@ class Pacer:
             self.sent += 1
             return
         waiter = self._enqueue(which, replaces)
+        self._wake.set()  # the task may be waiting for a key while this call could go
         self._start()
         try:
             await waiter.future

@@ -275,6 +275,8 @@ async def test_a_newer_edit_waits_for_the_older_one_on_the_wire(
     older = asyncio.create_task(marked(Lane.CARD, edit(bot.http, "card v1"), key))
     await until(lambda: len(stand_in.of("edit")) == 1)
     newer = asyncio.create_task(marked(Lane.CARD, edit(bot.http, "card v2"), key))
+    await until(lambda: pacer.waiting == 1)
+    await asyncio.sleep(0.02)  # the pacer's task is now waiting for the key to come back
     other = asyncio.create_task(send(bot.http, "unrelated"))  # not held by the key
     await asyncio.gather(older, newer, other)
     (v1_answered,) = [at for what, at in stand_in.edits_answered if what == "card v1"]
