@@ -45,7 +45,7 @@ async def measure(study: int, brk: int, terms: int, workdir: Path) -> dict[str, 
         env={},
     )
     with frozen_wall_clock() as wall:
-        bot: Any = create_bot(config)
+        bot: Any = create_bot(config, simulated=True)
         async with simcord.run(bot) as env:
             try:
                 return await _run(env, VirtualTime(env, wall), study, brk, terms)

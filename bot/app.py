@@ -19,6 +19,7 @@ import discord
 from discord.ext import commands
 
 import cogs
+from bot import pacing
 from bot.config import TOKEN_ENV, Config
 from bot.i18n import StudyOnTranslator, normalise_locale
 from bot.services.settings import ServiceSettings
@@ -59,9 +60,12 @@ class StudyOnBot(commands.AutoShardedBot):
     """The bot, sharded or not: sharding is configuration. A process that names no shards
     runs shard 0 of 1, which is one connection serving every guild, as a plain bot would."""
 
-    def __init__(self, config: Config, **options: Any) -> None:
+    def __init__(self, config: Config, *, simulated: bool = False, **options: Any) -> None:
         self.config = config
+        # in a simulated Discord (SimCord, virtual time) REST calls are not paced
+        self.simulated = simulated
         self._services: Services | None = None
+        self._pacer: pacing.Pacer | None = None
         self._locales: dict[tuple[int, int], str | None] = {}
         self._names: dict[tuple[int, int], str] = {}
         if config.discord.shard_ids:
@@ -151,7 +155,37 @@ async def studyon_prepare(bot: StudyOnBot) -> None:
         await bot.load_extension(name)
 
 
+def make_pacer(bot: StudyOnBot) -> pacing.Pacer:
+    """The scheduler for the bot's REST calls: shared through Redis when the session store is
+    Redis (every process of the bot then keeps one pace), in process otherwise."""
+    config = bot.config
+    rate = config.discord.requests_per_second
+    if bot.simulated:
+        return pacing.Pacer(pacing.Unpaced())
+    if config.session.uses_redis:
+        key = pacing.pace_key(bot.application_id, bot.http.token)
+        return pacing.Pacer(pacing.RedisPace(rate, config.session.redis_url, key))
+    return pacing.Pacer(pacing.LocalPace(rate))
+
+
+async def start_pacing(bot: StudyOnBot) -> None:
+    """Put the pacer in front of every REST call (``HTTPClient.request``); interaction
+    responses go through discord.py's webhook adapter, not there, and are never held."""
+    await stop_pacing(bot)
+    bot._pacer = make_pacer(bot)
+    pacing.install(bot.http, bot._pacer)
+
+
+async def stop_pacing(bot: StudyOnBot) -> None:
+    pacer, bot._pacer = bot._pacer, None
+    if pacer is not None:
+        pacing.uninstall(bot.http)
+        await pacer.close()
+
+
 async def studyon_setup(bot: StudyOnBot) -> None:
+    # before anything can call Discord: alarms may be posted as soon as jobs are rebuilt
+    await start_pacing(bot)
     await studyon_prepare(bot)
     # listeners are attached now: due alarms may be posted as soon as jobs are rebuilt
     services = bot.services
@@ -171,13 +205,18 @@ async def studyon_teardown(bot: StudyOnBot) -> None:
             log.exception("unloading %s failed", name)
     services, bot._services = bot._services, None
     bot._locales.clear()
-    if services is not None:
-        await services.close()
+    try:
+        if services is not None:
+            await services.close()
+    finally:
+        await stop_pacing(bot)
 
 
-def create_bot(config: Config) -> StudyOnBot:
-    """An unstarted bot, serving the shards the config names (all guilds when none)."""
-    return StudyOnBot(config)
+def create_bot(config: Config, *, simulated: bool = False) -> StudyOnBot:
+    """An unstarted bot, serving the shards the config names (all guilds when none).
+    ``simulated``: it will run in SimCord (the offline demo, the end-to-end tests), whose
+    virtual time a real-time pace of REST calls would hold up."""
+    return StudyOnBot(config, simulated=simulated)
 
 
 TOKEN_REFUSED = (

@@ -26,6 +26,7 @@ from storage.urls import redact_url
 
 __all__ = [
     "DATABASE_URL_PREFIXES",
+    "DISCORD_GLOBAL_RATE",
     "LOCALES",
     "REDIS_URL_PREFIXES",
     "TOKEN_ENV",
@@ -50,6 +51,8 @@ REDIS_URL_PREFIXES: Final = ("redis://", "rediss://", "unix://")
 
 _POINTS_MAX: Final = 1_000_000
 _SHARD_COUNT_MAX: Final = 10_000
+# Discord's global limit: 50 REST requests a second for one bot token, every process together
+DISCORD_GLOBAL_RATE: Final = 50
 
 
 class ConfigError(ValueError):
@@ -107,6 +110,8 @@ class DiscordConfig:
     token: Secret = field(default_factory=Secret)
     shard_ids: tuple[int, ...] | None = None
     shard_count: int | None = None
+    # the pace of REST requests, all processes of the bot together (headroom under 50/s)
+    requests_per_second: int = 45
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -184,7 +189,7 @@ class Config:
         )
         p, t, r, i = self.points, self.timer, self.rooms, self.i18n
         return (
-            f"token={'set' if d.token else 'unset'} shards={shards}"
+            f"token={'set' if d.token else 'unset'} shards={shards} pace={d.requests_per_second}/s"
             f" database={redact_url(self.database.url)} session={session}"
             f" points=signup {p.signup_bonus}/create {p.room_create_cost}/join {p.room_join_cost}"
             f" timer=grace {t.alarm_grace_seconds}s/extend vote {t.extend_vote_seconds}s"
@@ -198,7 +203,7 @@ class Config:
 
 
 _SECTIONS: Final[dict[str, tuple[str, ...]]] = {
-    "discord": ("token", "shard_ids", "shard_count"),
+    "discord": ("token", "shard_ids", "shard_count", "requests_per_second"),
     "database": ("url",),
     "session": ("redis_url", "embedded_path"),
     "points": ("signup_bonus", "room_create_cost", "room_join_cost"),
@@ -331,7 +336,12 @@ def _parse_discord(s: _Section, env: Mapping[str, str]) -> DiscordConfig:
                 raise ConfigError(key, f"shard {item} is listed twice")
             seen.add(item)
         shard_ids = tuple(raw)
-    return DiscordConfig(token=token, shard_ids=shard_ids, shard_count=shard_count)
+    rate = s.get_int(
+        "requests_per_second", DiscordConfig().requests_per_second, 1, DISCORD_GLOBAL_RATE
+    )
+    return DiscordConfig(
+        token=token, shard_ids=shard_ids, shard_count=shard_count, requests_per_second=rate
+    )
 
 
 def _scheme_of(url: str) -> str:

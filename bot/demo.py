@@ -99,7 +99,7 @@ async def run_scenario(workdir: Path, out: TextIO) -> list[str]:
         env={},
     )
     with frozen_wall_clock() as wall:
-        bot = create_bot(config)
+        bot = create_bot(config, simulated=True)
         async with simcord.run(bot) as env:
             try:
                 return await _play(env, VirtualTime(env, wall), out)

@@ -43,7 +43,7 @@ def studyon_config(tmp_path: Path) -> Config:
 
 @pytest.fixture
 def simcord_bot(frozen: time_machine.Traveller, studyon_config: Config) -> StudyOnBot:
-    return create_bot(studyon_config)
+    return create_bot(studyon_config, simulated=True)
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ FULL = """
 token = "file-token"
 shard_ids = [0, 2]
 shard_count = 4
+requests_per_second = 20
 [database]
 url = "postgresql+asyncpg://studyon:pw@127.0.0.1/studyon"
 [session]
@@ -71,7 +72,7 @@ def error_for(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> s
 def test_defaults_without_a_file() -> None:
     config = load_config(None, env={})
     assert config == Config()
-    assert config.discord == DiscordConfig(Secret(""), None, None)
+    assert config.discord == DiscordConfig(Secret(""), None, None, 45)
     assert not config.discord.token
     assert config.database == DatabaseConfig("sqlite+aiosqlite:///studyon.db")
     assert config.session == SessionConfig("", "studyon-session.db")
@@ -99,6 +100,7 @@ def test_every_key_parses(tmp_path: Path) -> None:
     assert config.discord.token.reveal() == "file-token"
     assert config.discord.shard_ids == (0, 2)
     assert config.discord.shard_count == 4
+    assert config.discord.requests_per_second == 20
     assert config.database.url.startswith("postgresql+asyncpg://")
     assert config.session.redis_url == "redis://127.0.0.1:6379/0"
     assert config.session.uses_redis
@@ -187,6 +189,7 @@ def test_describe_is_one_line(tmp_path: Path) -> None:
     assert "\n" not in description
     assert "shards=0,2 of 4" in description
     assert "token=set" in description
+    assert "pace=20/s" in description
     assert "token=unset" in load_config(None, env={}).describe()
 
 
@@ -221,6 +224,9 @@ def test_describe_is_one_line(tmp_path: Path) -> None:
         ("[discord]\nshard_count = 0\n", "discord.shard_count", "≥ 1"),
         ("[discord]\nshard_count = 10001\n", "discord.shard_count", "≤ 10000"),
         ("[discord]\nshard_count = true\n", "discord.shard_count", "boolean"),
+        ("[discord]\nrequests_per_second = 0\n", "discord.requests_per_second", "≥ 1"),
+        ("[discord]\nrequests_per_second = 51\n", "discord.requests_per_second", "≤ 50"),
+        ("[discord]\nrequests_per_second = 4.5\n", "discord.requests_per_second", "float"),
         ("[discord]\nshard_ids = [0]\n", "discord.shard_ids", "requires discord.shard_count"),
         ("[discord]\nshard_ids = []\nshard_count = 2\n", "discord.shard_ids", "at least one"),
         ("[discord]\nshard_ids = 0\nshard_count = 2\n", "discord.shard_ids", "must be a list"),
