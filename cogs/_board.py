@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot import pacing
 from bot.i18n import t
+from bot.pacing import Lane
 from cogs._common import NO_MENTIONS
 
 if TYPE_CHECKING:
@@ -28,9 +30,10 @@ async def post_line(
         return None
     channel = bot.get_partial_messageable(text_channel_id)
     try:
-        return await channel.send(
-            t(key, bot.default_locale, **params), allowed_mentions=NO_MENTIONS
-        )
+        with pacing.lane(Lane.BOARD):
+            return await channel.send(
+                t(key, bot.default_locale, **params), allowed_mentions=NO_MENTIONS
+            )
     except discord.NotFound:
         log.warning("room channel %s is gone; board line %s not posted", text_channel_id, key)
         return None

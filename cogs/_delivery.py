@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 
+from bot import pacing
 from bot.domain.errors import StudyOnError
+from bot.pacing import Lane
 from cogs._board import post_line
 from cogs._card import refresh_card
 from cogs._common import NO_MENTIONS, reply_error
@@ -79,7 +81,8 @@ async def post_text(bot: StudyOnBot, channel_id: int | None, text: str) -> None:
     if channel_id is None:
         return
     try:
-        await bot.get_partial_messageable(channel_id).send(text, allowed_mentions=NO_MENTIONS)
+        with pacing.lane(Lane.BOARD):
+            await bot.get_partial_messageable(channel_id).send(text, allowed_mentions=NO_MENTIONS)
     except discord.NotFound:
         log.warning("channel %s is gone; line not posted", channel_id)
 

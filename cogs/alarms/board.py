@@ -21,9 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot import pacing
 from bot.domain.alarms import AlarmDismissal
 from bot.domain.run import RoomKey
 from bot.i18n import t
+from bot.pacing import Lane
 from cogs._common import NO_MENTIONS
 from cogs.alarms.text import created_ms
 
@@ -135,9 +137,10 @@ class AlarmBoards:
                 ref.channel_id, guild_id=ref.key.guild_id
             ).get_partial_message(ref.message_id)
             try:
-                await message.edit(
-                    embed=render_board(self._bot, ref, dismissals), allowed_mentions=NO_MENTIONS
-                )
+                with pacing.lane(Lane.ALARM_EDIT):
+                    await message.edit(
+                        embed=render_board(self._bot, ref, dismissals), allowed_mentions=NO_MENTIONS
+                    )
             except discord.NotFound:
                 return  # the alarm (or its channel) is gone
             except discord.HTTPException:

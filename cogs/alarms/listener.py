@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands
 
+from bot import pacing
 from bot.domain.errors import StudyOnError
 from bot.domain.run import RoomKey
 from bot.i18n import t
+from bot.pacing import Lane
 from bot.services.events import BoundaryFired, RoomClosed, RunFinished
 from cogs._common import NO_MENTIONS
 from cogs._delivery import refresh_card_quietly
@@ -80,18 +82,20 @@ class Alarms(commands.Cog):
             # discord.py retries a 5xx or a short 429 itself; what still fails stays owed and
             # the timer service tries again. Discord returns the first message for a repeated
             # nonce (enforce_nonce): a retry after a 5xx that did post does not post twice
-            message = await channel.send(
-                text,
-                view=view,
-                allowed_mentions=NO_MENTIONS,
-                nonce=f"a{event.run_id}.{k}",
-            )
+            with pacing.lane(Lane.ALARM):
+                message = await channel.send(
+                    text,
+                    view=view,
+                    allowed_mentions=NO_MENTIONS,
+                    nonce=f"a{event.run_id}.{k}",
+                )
         except (discord.NotFound, discord.Forbidden):
             log.warning("room %s: cannot post alarm #%s in channel %s", key, k, channel_id)
             return None
         await posted.record_alarm(key, event.run_id, k, message.id)
         try:
-            await message.add_reaction(ALARM_EMOJI)
+            with pacing.lane(Lane.REACTION):
+                await message.add_reaction(ALARM_EMOJI)
         except (discord.HTTPException, discord.RateLimited):
             log.warning("room %s: could not add the %s reaction", key, ALARM_EMOJI, exc_info=True)
         await refresh_card_quietly(bot, key.room_id)
@@ -119,9 +123,10 @@ class Alarms(commands.Cog):
         )
         channel = bot.get_partial_messageable(channel_id, guild_id=key.guild_id)
         try:
-            message = await channel.send(
-                text, view=view, allowed_mentions=NO_MENTIONS, nonce=f"e{event.run_id}"
-            )
+            with pacing.lane(Lane.ALARM):  # the kings are an alarm's follow-up
+                message = await channel.send(
+                    text, view=view, allowed_mentions=NO_MENTIONS, nonce=f"e{event.run_id}"
+                )
         except (discord.NotFound, discord.Forbidden):
             log.warning("room %s: cannot announce the end of run %s", key, event.run_id)
             return
