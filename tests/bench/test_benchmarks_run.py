@@ -40,8 +40,14 @@ async def test_restart_small(store: str, capsys: pytest.CaptureFixture[str]) -> 
 def test_api_budget_small(capsys: pytest.CaptureFixture[str]) -> None:
     from bench import api_budget
 
-    api_budget.main(["--study", "1", "--break", "1", "--terms", "2"])
+    api_budget.main(["--members", "3", "--study", "1", "--break", "1", "--terms", "2"])
     printed = last_json(capsys.readouterr().out)
-    for key in ("boundaries", "calls_between_boundaries", "calls_per_boundary"):
+    for key in (
+        "members",
+        "calls_between_boundaries",
+        "global_calls_per_boundary",
+        "interaction_calls_per_boundary",
+        "max_channel_posts_per_5s",
+    ):
         assert key in printed
-    assert printed["boundaries"] == 3
+    assert printed["boundaries"] == 3 and printed["members"] == 3
