@@ -125,6 +125,7 @@ class StoredMessage:
     reactions: list[str] = field(default_factory=list)
     flags: int = 0
     interaction_token: str | None = None
+    attachments: list[JSON] = field(default_factory=list)
 
 
 @dataclass
@@ -341,6 +342,10 @@ class DiscordStandIn:
         body: object = None
         if request.content_type == "application/json" and request.can_read_body:
             body = await request.json()
+        elif request.content_type == "multipart/form-data":
+            # a message with files: discord.py sends the JSON part as payload_json
+            raw = (await request.post()).get("payload_json")
+            body = json.loads(raw) if isinstance(raw, str) else None
         # interaction callbacks and follow-ups are outside the global limit, as at Discord
         counts_global = not request.path.startswith((API + "/interactions/", API + "/webhooks/"))
         response = await self._limited(request, f"{request.method} {template}", body, counts_global)
@@ -373,9 +378,9 @@ class DiscordStandIn:
             and token.removeprefix("Bot ") not in self.tokens
         ):
             return _error(401)
-        if key.startswith(("POST /interactions/", "POST /webhooks/", "PATCH /webhooks/")):
+        if not counts_global:
             self.interaction_calls += 1
-        if counts_global:
+        else:
             self.global_calls += 1
             blocked = self._take_global(token)
             if blocked is not None:
@@ -484,7 +489,7 @@ class DiscordStandIn:
             "mention_everyone": False,
             "mentions": [],
             "mention_roles": [],
-            "attachments": [],
+            "attachments": m.attachments,
             "embeds": m.embeds,
             "components": m.components,
             "pinned": m.pinned,
@@ -557,6 +562,19 @@ class DiscordStandIn:
             flags=int(body.get("flags") or 0),
             interaction_token=token,
         )
+        for sent in body.get("attachments") or []:
+            attachment_id = self.snowflake()
+            name = str(sent.get("filename", "file"))
+            url = f"{self.url}/attachments/{channel_id}/{attachment_id}/{name}"
+            message.attachments.append(
+                {
+                    "id": str(attachment_id),
+                    "filename": name,
+                    "size": 0,
+                    "url": url,
+                    "proxy_url": url,
+                }
+            )
         self.messages[message.id] = message
         if nonce is not None and token is None:
             self._nonces[(channel_id, nonce)] = message.id

@@ -5,6 +5,7 @@ limit only by 429s (it keeps no count of its own). Limits are shrunk so each tes
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import sys
 import time
@@ -251,6 +252,15 @@ async def test_a_message_is_edited_reacted_to_pinned_and_deleted(
     assert standin.channel_messages(CHANNEL) == []
     with pytest.raises(discord.NotFound):
         await client.get_partial_messageable(CHANNEL).fetch_message(message.id)
+
+
+async def test_a_message_with_a_file_is_read_from_its_payload_json(
+    standin: DiscordStandIn, client: discord.Client
+) -> None:
+    file = discord.File(io.BytesIO(b"png"), filename="calendar.png")
+    message = await client.get_partial_messageable(CHANNEL).send("📅", file=file)
+    assert message.content == "📅" and [a.filename for a in message.attachments] == ["calendar.png"]
+    assert standin.channel_messages(CHANNEL)[0].content == "📅"
 
 
 async def test_channels_are_created_overwritten_and_deleted(
