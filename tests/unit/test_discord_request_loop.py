@@ -6,88 +6,36 @@ a call for raises at once, so an alarm stays owed and the timer service tries ag
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 
 import discord
 import pytest
-from aiohttp import web
 
+from bench.standin import CREATE_MESSAGE, DiscordStandIn, Fault, pointed_at
 from bot.app import MAX_RATELIMIT_WAIT_S, StudyOnBot
 from bot.config import Config
 
 CHANNEL = 4242
 
 
-def answer(data: object, status: int = 200) -> web.Response:
-    # exactly Discord's content type (discord.py compares it whole) and its proxy header (a
-    # 429 without one reads as a Cloudflare ban)
-    headers = {"Content-Type": "application/json", "Via": "1.1 google"}
-    return web.Response(body=json.dumps(data).encode(), status=status, headers=headers)
-
-
-@dataclass
-class StandIn:
-    """Answers each POST to the channel's messages with the next scripted answer (then 200)."""
-
-    answers: list[tuple[int, dict[str, object]]] = field(default_factory=list)
-    posts: int = 0
-
-
-def _message(content: str) -> dict[str, object]:
-    user = {"id": "1", "username": "studyon", "discriminator": "0", "avatar": None}
-    return {
-        "id": "900",
-        "channel_id": str(CHANNEL),
-        "author": user,
-        "content": content,
-        "timestamp": "2026-12-02T00:00:00+00:00",
-        "edited_timestamp": None,
-        "tts": False,
-        "mention_everyone": False,
-        "mentions": [],
-        "mention_roles": [],
-        "attachments": [],
-        "embeds": [],
-        "pinned": False,
-        "type": 0,
-    }
+def limited(retry_after: float) -> dict[str, object]:
+    return {"message": "You are being rate limited.", "retry_after": retry_after, "global": False}
 
 
 @pytest.fixture
-async def discord_http(
-    monkeypatch: pytest.MonkeyPatch,
-) -> AsyncIterator[tuple[StandIn, StudyOnBot]]:
-    stand_in = StandIn()
+async def discord_http() -> AsyncIterator[tuple[DiscordStandIn, StudyOnBot]]:
+    async with DiscordStandIn() as stand_in:
+        with pointed_at(stand_in):
+            bot = StudyOnBot(Config())
+            await bot.http.static_login("stand-in")  # what login does, without the gateway
+            try:
+                yield stand_in, bot
+            finally:
+                await bot.http.close()
 
-    async def post_message(request: web.Request) -> web.Response:
-        stand_in.posts += 1
-        body = await request.json()
-        if stand_in.answers:
-            status, data = stand_in.answers.pop(0)
-            return answer(data, status)
-        return answer(_message(str(body.get("content"))))
 
-    async def me(request: web.Request) -> web.Response:
-        return answer(_message("")["author"])
-
-    app = web.Application()
-    app.router.add_post(f"/api/v10/channels/{CHANNEL}/messages", post_message)
-    app.router.add_get("/api/v10/users/@me", me)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    monkeypatch.setattr(discord.http.Route, "BASE", f"http://127.0.0.1:{port}/api/v10")
-    bot = StudyOnBot(Config())
-    await bot.http.static_login("stand-in")  # what login does, without the gateway
-    try:
-        yield stand_in, bot
-    finally:
-        await bot.http.close()
-        await runner.cleanup()
+def posts(stand_in: DiscordStandIn) -> int:
+    return sum(1 for r in stand_in.records if r.key == CREATE_MESSAGE)
 
 
 async def send(bot: StudyOnBot, content: str) -> object:
@@ -101,33 +49,33 @@ async def test_the_bot_holds_a_rate_limited_call_half_a_minute_at_most() -> None
 
 
 async def test_a_server_error_is_retried_by_the_request_loop(
-    discord_http: tuple[StandIn, StudyOnBot],
+    discord_http: tuple[DiscordStandIn, StudyOnBot],
 ) -> None:
     stand_in, bot = discord_http
-    stand_in.answers = [(500, {"message": "Internal Server Error", "code": 0})]
+    stand_in.script(CREATE_MESSAGE, Fault(status=500))
     message = await send(bot, "⏰ Alarm #1")
     assert isinstance(message, dict) and message["content"] == "⏰ Alarm #1"
-    assert stand_in.posts == 2  # the failure and discord.py's own retry, nothing more
+    assert posts(stand_in) == 2  # the failure and discord.py's own retry, nothing more
 
 
-async def test_a_short_rate_limit_is_waited_out(discord_http: tuple[StandIn, StudyOnBot]) -> None:
+async def test_a_short_rate_limit_is_waited_out(
+    discord_http: tuple[DiscordStandIn, StudyOnBot],
+) -> None:
     stand_in, bot = discord_http
-    limited = {"message": "You are being rate limited.", "retry_after": 0.05, "global": False}
-    stand_in.answers = [(429, limited)]
+    stand_in.script(CREATE_MESSAGE, Fault(status=429, body=limited(0.05)))
     await send(bot, "⏰ Alarm #2")
-    assert stand_in.posts == 2
+    assert posts(stand_in) == 2
 
 
 async def test_a_long_rate_limit_raises_at_once_and_is_left_to_the_outbox(
-    discord_http: tuple[StandIn, StudyOnBot],
+    discord_http: tuple[DiscordStandIn, StudyOnBot],
 ) -> None:
     stand_in, bot = discord_http
-    limited = {"message": "You are being rate limited.", "retry_after": 60.0, "global": False}
-    stand_in.answers = [(429, limited)]
+    stand_in.script(CREATE_MESSAGE, Fault(status=429, body=limited(60.0)))
     loop = asyncio.get_running_loop()
     began = loop.time()
     with pytest.raises(discord.RateLimited) as raised:
         await send(bot, "⏰ Alarm #3")
     assert raised.value.retry_after == 60.0
     assert loop.time() - began < 5  # not held for the minute Discord asked for
-    assert stand_in.posts == 1
+    assert posts(stand_in) == 1
