@@ -2,9 +2,10 @@
 
 A full run of one room (default 4 × (50 + 10) with three members) is played in SimCord with
 the real bot. REST calls are counted per route in three places: between boundaries (nothing
-happens but time passing: the target is 0), at each boundary (the target is ≤ 3 per room),
-and at the end of the run. The total is compared with designs that edit a countdown message
-every 5 s, 20 s or 5 minutes for the same run.
+happens but time passing: the target is 0), at each boundary (the target is ≤ 2 per room:
+the alarm and its ⏰ reaction; the card already shows the whole run), and at the end of the
+run. The total is compared with designs that edit a countdown message every 5 s, 20 s or
+5 minutes for the same run.
 
     python -m bench.api_budget [--study 50 --break 10 --terms 4]
 """
