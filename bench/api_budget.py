@@ -5,10 +5,11 @@ real bot. At every boundary every member dismisses the alarm within the grace wi
 Dismiss button, and a few by the ⏰ reaction instead. Calls are split into those against the
 bot's global limit (every REST call) and interaction calls (responses and followups, which
 Discord does not count against it), and counted in three places: in the grace window after
-each boundary (the alarm and its dismissals: target ≤ 2 global calls), between those windows
-(nothing happens but time passing: target 0), and at the end of the run. The most messages
-the bot posted in the room channel in any 5 s is reported too (Discord allows about 5). The
-total is compared with designs that edit a countdown message every 5 s, 20 s or 5 minutes.
+each boundary (target ≤ 2 global calls: the alarm and its ⏰ reaction; dismissals show on the
+alarm, and the card already shows the whole run), between those windows (nothing happens but
+time passing: target 0), and at the end of the run. The most messages the bot posted in the
+room channel in any 5 s is reported too (Discord allows about 5). The total is compared with
+designs that edit a countdown message every 5 s, 20 s or 5 minutes.
 
     python -m bench.api_budget [--members 25] [--study 50 --break 10 --terms 4]
 """

@@ -1,9 +1,11 @@
-"""The pinned room card: title, notice, pattern, members and the timer's state.
+"""The pinned room card: title, notice, pattern, members and the run's whole schedule.
 
-The countdown is a ``<t:UNIX:R>`` timestamp that every client renders live, so the card is
-edited only when something on it changes (a join, a phase, a pause, the notice) — never on
-a timer. A digest of the last card sent, kept in the session store, makes repeated refreshes
-free: an unchanged card costs no request.
+Every boundary of the run is on the card as Discord timestamps (``<t:UNIX:t>``, the clock
+time in each reader's zone, and ``<t:UNIX:R>``, which every client counts down live), so the
+card says nothing that the passage of time changes: it is edited only when something on it
+does (a control, a join or leave, the notice, the run's end), never at a phase boundary. A
+digest of the last card sent, kept in the session store, makes repeated refreshes free: an
+unchanged card costs no request.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.domain.rooms import RoomView
-from bot.domain.timer import PhaseKind, Status
+from bot.domain.timer import Phase, PhaseKind, Status
 from bot.i18n import t
 from bot.services.rooms import key_of
 from bot.services.timer import TimerView
@@ -28,38 +30,139 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MEMBERS_SHOWN = 25
+FIELD_VALUE_MAX = 1024  # Discord's limit on an embed field's value
+ICONS = {PhaseKind.STUDY: "📖", PhaseKind.BREAK: "☕"}
 
 
 def _minutes(ms: int) -> int:
     return ms // 60_000
 
 
+def _minutes_left(ms: int) -> int:
+    return max(1, -(-ms // 60_000))
+
+
+def _clock(ms: int) -> str:
+    return f"<t:{ms // 1000}:t>"
+
+
+def _relative(ms: int) -> str:
+    return f"<t:{ms // 1000}:R>"
+
+
+def phase_name(phase: Phase, terms: int, locale: str) -> str:
+    """The phase as the card names it (Study 2/4, Break 1/3): n studies, n − 1 breaks."""
+    if phase.kind is PhaseKind.STUDY:
+        return t("card.phase.study", locale, term=phase.term, terms=terms)
+    return t("card.phase.break", locale, term=phase.term, terms=terms - 1)
+
+
+def _paused(view: TimerView) -> bool:
+    # a paused run's state does not move with time: the phase and what is left are frozen
+    return view.state.status is Status.PAUSED and view.state.phase is not None
+
+
+def _scheduled(view: TimerView) -> bool:
+    """Every boundary of the run is known: it runs (or ran) to its end with no pause."""
+    bs = view.boundaries
+    return len(bs) == view.pattern.boundary_count and bool(bs) and bs[-1].last
+
+
 def timer_line(view: TimerView | None, locale: str) -> str:
+    """The summary of the run: never a phase "now", which only time would change."""
     if view is None:
         return t("card.timer.idle", locale)
     if view.finished:
         return t("card.timer.finished", locale)
-    state = view.state
-    if state.status is Status.PAUSED and state.phase is not None:
+    if _paused(view):
+        state = view.state
+        assert state.phase is not None
         return t(
             "card.timer.paused",
             locale,
-            phase=t(f"card.phase.{state.phase.kind.value}", locale),
-            term=state.phase.term,
-            terms=view.pattern.terms,
-            minutes=max(1, -(-(state.remaining_ms or 0) // 60_000)),
+            phase=phase_name(state.phase, view.pattern.terms, locale),
+            minutes=_minutes_left(state.remaining_ms or 0),
         )
-    if state.status is Status.RUNNING and state.phase is not None and state.phase_ends_ms:
-        key = "card.timer.study" if state.phase.kind is PhaseKind.STUDY else "card.timer.break"
+    if _scheduled(view):
+        end = view.boundaries[-1].at_ms
         return t(
-            key,
+            "card.timer.running",
             locale,
-            term=state.phase.term,
-            terms=view.pattern.terms,
-            next_term=state.phase.term + 1,
-            ends=f"<t:{state.phase_ends_ms // 1000}:R>",
+            start=_clock(view.started_ms),
+            end=_clock(end),
+            end_rel=_relative(end),
         )
-    return t("card.timer.finished", locale)
+    return t("card.timer.finished", locale)  # stopped: the run is gone from the card next
+
+
+def schedule_lines(view: TimerView | None, locale: str) -> list[str]:
+    """One line per phase of the run, in order, from what the events fixed: the boundaries
+    known, and while paused the phase paused and the length of each phase after it."""
+    if view is None or view.finished:
+        return []
+    pattern = view.pattern
+    terms = pattern.terms
+    lines: list[str] = []
+    start = view.started_ms
+    for b in view.boundaries:
+        phase = pattern.phase(b.index)
+        lines.append(
+            t(
+                "card.schedule.skipped" if b.skipped else "card.schedule.line",
+                locale,
+                icon=ICONS[phase.kind],
+                phase=phase_name(phase, terms, locale),
+                start=_clock(start),
+                end=_clock(b.at_ms),
+                end_rel=_relative(b.at_ms),
+            )
+        )
+        start = b.at_ms
+    if _scheduled(view):
+        return lines
+    if not _paused(view):
+        return []  # stopped
+    state = view.state
+    assert state.phase is not None
+    lines.append(
+        t(
+            "card.schedule.paused",
+            locale,
+            phase=phase_name(state.phase, terms, locale),
+            start=_clock(state.phase_started_ms or start),
+            minutes=_minutes_left(state.remaining_ms or 0),
+        )
+    )
+    for index in range(state.phase.index + 1, pattern.boundary_count + 1):
+        phase = pattern.phase(index)
+        lines.append(
+            t(
+                "card.schedule.later",
+                locale,
+                icon=ICONS[phase.kind],
+                phase=phase_name(phase, terms, locale),
+                minutes=_minutes(phase.nominal_ms),
+            )
+        )
+    return lines
+
+
+def _chunks(lines: list[str], limit: int = FIELD_VALUE_MAX) -> list[str]:
+    """The lines joined into as few values of at most ``limit`` characters as they fit."""
+    out: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in lines:
+        extra = len(line) + (1 if current else 0)
+        if current and size + extra > limit:
+            out.append("\n".join(current))
+            current, size = [], 0
+            extra = len(line)
+        current.append(line)
+        size += extra
+    if current:
+        out.append("\n".join(current))
+    return out
 
 
 def render_card(room: RoomView, timer: TimerView | None, locale: str) -> discord.Embed:
@@ -90,6 +193,14 @@ def render_card(room: RoomView, timer: TimerView | None, locale: str) -> discord
         inline=False,
     )
     embed.add_field(name=t("card.timer", locale), value=timer_line(timer, locale), inline=False)
+    parts = _chunks(schedule_lines(timer, locale))
+    for part, value in enumerate(parts, start=1):
+        name = (
+            t("card.schedule", locale)
+            if len(parts) == 1
+            else t("card.schedule.part", locale, part=part, parts=len(parts))
+        )
+        embed.add_field(name=name, value=value, inline=False)
     return embed
 
 

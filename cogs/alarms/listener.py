@@ -98,7 +98,6 @@ class Alarms(commands.Cog):
                 await message.add_reaction(ALARM_EMOJI)
         except (discord.HTTPException, discord.RateLimited):
             log.warning("room %s: could not add the %s reaction", key, ALARM_EMOJI, exc_info=True)
-        await refresh_card_quietly(bot, key.room_id)
         return created_ms(message.id)
 
     async def on_run_finished(self, event: RunFinished) -> None:

@@ -7,7 +7,7 @@ from datetime import date
 import discord
 
 from tests.support.studio import Studio
-from tests.support.timer import MINUTE, balance, finished
+from tests.support.timer import MINUTE, balance, clock, finished, relative
 
 
 def button_labels(message: discord.Message) -> list[str | None]:
@@ -78,7 +78,13 @@ async def test_extend_starts_another_run(studio: Studio) -> None:
         "🔁 **bob** extended the room: another run of 1 × 5 min of study with 10-minute breaks "
         f"starts now. Study period 1 of 1 ends <t:{(extended_at + 5 * MINUTE * 1000) // 1000}:R>."
     )
-    assert room.timer_field() == f"Study 1 of 1: ends <t:{(extended_at + 300_000) // 1000}:R>."
+    ends = extended_at + 300_000
+    assert room.timer_field() == (
+        f"Runs {clock(extended_at)} → {clock(ends)}; last alarm {relative(ends)}."
+    )
+    assert room.schedule() == [
+        f"📖 Study 1/1 · {clock(extended_at)} → {clock(ends)} ({relative(ends)})"
+    ]
     # the vote is over: the room stays past the old deadline, and the new run rings
     await studio.advance(5 * MINUTE)
     assert room.exists()

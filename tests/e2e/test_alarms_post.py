@@ -1,5 +1,6 @@
-"""What an alarm says and what it costs: one message per boundary, at most three REST calls
-(the message, the bot's ⏰ reaction, the card edit) and none between boundaries."""
+"""What an alarm says and what it costs: one message per boundary, two REST calls (the
+message and the bot's ⏰ reaction; the card already shows the whole run) and none between
+boundaries."""
 
 from __future__ import annotations
 
@@ -33,17 +34,18 @@ async def test_rest_calls_per_boundary_and_between(studio: Studio) -> None:
         per_boundary.append(bot_calls(requests_since(studio, mark)))
 
     for calls in per_boundary:
-        assert len(calls) <= 3
+        assert len(calls) == 2  # never the card: a boundary changes nothing it shows
         assert calls[0] == f"POST /channels/{channel}/messages"
         assert calls[1].startswith(f"PUT /channels/{channel}/messages/")
         assert calls[1].endswith("/reactions/%E2%8F%B0/@me")
-    # the card's timer line changes at every boundary (the last one: "Finished.")
-    assert [len(c) for c in per_boundary] == [3, 3, 3, 3, 3, 3, 3]
     assert len(room.alarms()) == 7
 
     mark = len(studio.env.http_requests)
     await studio.advance(MINUTE)  # the last alarm's grace window ends: the results
-    assert bot_calls(requests_since(studio, mark)) == [f"POST /channels/{channel}/messages"]
+    assert bot_calls(requests_since(studio, mark)) == [
+        f"POST /channels/{channel}/messages",
+        f"PATCH /channels/{channel}/messages/{room.card_message().id}",  # "Finished."
+    ]
     mark = len(studio.env.http_requests)
     await studio.advance(4 * MINUTE)
     assert bot_calls(requests_since(studio, mark)) == []  # nothing while the vote is open

@@ -13,7 +13,7 @@ from datetime import date
 
 from bot.domain.timer import MINUTE_MS
 from tests.support.studio import Studio
-from tests.support.timer import ALARM, MINUTE, at, balance, confirmation, open_room
+from tests.support.timer import ALARM, MINUTE, at, balance, clock, confirmation, open_room
 
 # boundary instants, minutes after the start: study₁ ends at 50, break₁ at 60, …
 BOUNDARIES = [50, 60, 110, 120, 170, 180, 230]
@@ -34,7 +34,19 @@ async def test_four_terms_three_members(studio: Studio) -> None:
     assert start.response is not None and not start.ephemeral
     assert start.response.content.startswith("▶️ **alice** started the timer: 4 × 50 min")
     assert f"<t:{(started + 50 * MINUTE_MS) // 1000}:R>" in start.response.content
-    assert "Study 1 of 4" in room.timer_field()
+    # the card shows the whole run, boundary by boundary, and is left alone until the end
+    ends = [started + minute * MINUTE_MS for minute in BOUNDARIES]
+    schedule = room.schedule()
+    assert [line.split(" · ")[0] for line in schedule] == [
+        "📖 Study 1/4",
+        "☕ Break 1/3",
+        "📖 Study 2/4",
+        "☕ Break 2/3",
+        "📖 Study 3/4",
+        "☕ Break 3/3",
+        "📖 Study 4/4",
+    ]
+    assert all(clock(end) in line for end, line in zip(ends, schedule, strict=True))
 
     for k, minute in enumerate(BOUNDARIES, start=1):
         await studio.advance_to(started + minute * MINUTE_MS)
@@ -68,6 +80,8 @@ async def test_four_terms_three_members(studio: Studio) -> None:
             await studio.advance(80)  # 90 s after the alarm: past the 60 s window
             late = await carol.click(alarm, label="Dismiss")
             assert "does not count as on time" in confirmation(late).content
+
+    assert room.schedule() == schedule  # seven boundaries later, the same card
 
     for k in range(1, 8):  # each alarm shows who dismissed it, in order, and who was late
         assert room.dismissed(k) == [

@@ -7,7 +7,7 @@ import discord
 
 from bot.domain.timer import MINUTE_MS
 from tests.support.studio import Studio
-from tests.support.timer import MINUTE, StudyRoom, open_room
+from tests.support.timer import MINUTE, StudyRoom, clock, open_room, relative
 
 
 def ts(ms: int) -> str:
@@ -74,7 +74,18 @@ async def test_pause_and_resume_shift_the_alarm(studio: Studio) -> None:
     assert paused.response.content == (
         "⏸ **alice** paused the timer: 30 min left in study period 1 of 4."
     )
-    assert room.timer_field() == "Paused in study 1 of 4: 30 min left."
+    assert room.timer_field() == (
+        "⏸ Paused in Study 1/4: 30 min left. The times after it are set when the owner resumes."
+    )
+    assert room.schedule() == [
+        f"⏸ Study 1/4 · {clock(t0)} → paused, 30 min left",
+        "☕ Break 1/3 · 10 min",
+        "📖 Study 2/4 · 50 min",
+        "☕ Break 2/3 · 10 min",
+        "📖 Study 3/4 · 50 min",
+        "☕ Break 3/3 · 10 min",
+        "📖 Study 4/4 · 50 min",
+    ]
     again = await alice.slash(room.channel, "timer pause")
     assert again.ephemeral and again.response is not None
     assert again.response.content == "The timer is already paused."
@@ -89,7 +100,13 @@ async def test_pause_and_resume_shift_the_alarm(studio: Studio) -> None:
     assert resumed.response.content == (
         f"▶️ **alice** resumed the timer: study period 1 of 4 ends {ts(ends)}."
     )
-    assert room.timer_field() == f"Study 1 of 4: ends {ts(ends)}."
+    last = ends + 180 * MINUTE_MS
+    assert room.timer_field() == f"Runs {clock(t0)} → {clock(last)}; last alarm {relative(last)}."
+    assert room.schedule()[:2] == [
+        f"📖 Study 1/4 · {clock(t0)} → {clock(ends)} ({relative(ends)})",
+        f"☕ Break 1/3 · {clock(ends)} → {clock(ends + 10 * MINUTE_MS)} "
+        f"({relative(ends + 10 * MINUTE_MS)})",
+    ]
     await studio.advance(30 * MINUTE - 1)
     assert room.alarms() == []
     await studio.advance(1)
@@ -98,7 +115,7 @@ async def test_pause_and_resume_shift_the_alarm(studio: Studio) -> None:
 
 
 async def test_skip_rings_the_alarm_now(studio: Studio) -> None:
-    room, _ = await started_room(studio)
+    room, t0 = await started_room(studio)
     alice = room.owner
     await studio.advance(10 * MINUTE)
     skipped_at = studio.now_ms()
@@ -112,7 +129,13 @@ async def test_skip_rings_the_alarm_now(studio: Studio) -> None:
     assert alarm.content.startswith("⏰ **Alarm #1**: study period 1 of 4 is over.")
     assert "The room owner ended this phase early." in alarm.content
     assert "After this break, study period 2 of 4 starts." in alarm.content
-    assert room.timer_field() == f"Break: study 2 of 4 starts {ts(skipped_at + 10 * MINUTE_MS)}."
+    brk = skipped_at + 10 * MINUTE_MS
+    last = brk + 170 * MINUTE_MS
+    assert room.timer_field() == f"Runs {clock(t0)} → {clock(last)}; last alarm {relative(last)}."
+    assert room.schedule()[:2] == [
+        f"📖 Study 1/4 · {clock(t0)} → {clock(skipped_at)} ({relative(skipped_at)}), ended early",
+        f"☕ Break 1/3 · {clock(skipped_at)} → {clock(brk)} ({relative(brk)})",
+    ]
     # the alarm can be dismissed like any other
     bob = room.members[1]
     ack = await bob.click(alarm, label="Dismiss")

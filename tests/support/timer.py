@@ -74,12 +74,27 @@ class StudyRoom:
         [found] = self.end_messages()
         return found
 
-    def card(self) -> discord.Embed:
+    def card_message(self) -> discord.Message:
         [card] = self.channel.pinned_messages()
-        return card.embeds[0]
+        return card
 
-    def timer_field(self) -> str:
-        return next(f.value or "" for f in self.card().fields if f.name == "Timer")
+    def card(self) -> discord.Embed:
+        return self.card_message().embeds[0]
+
+    def timer_field(self, name: str = "Timer") -> str:
+        return next(f.value or "" for f in self.card().fields if f.name == name)
+
+    def schedule(self, timer: str = "Timer") -> list[str]:
+        """The card's schedule, one line per phase: the fields after the timer's (named
+        ``timer``), however many the schedule takes."""
+        fields = self.card().fields
+        after = next(i for i, f in enumerate(fields) if f.name == timer) + 1
+        return [line for f in fields[after:] for line in (f.value or "").splitlines()]
+
+    def card_edits(self, entries: list[HttpLogEntry]) -> list[HttpLogEntry]:
+        """The requests among ``entries`` that edited the pinned card."""
+        path = f"/channels/{self.channel_id}/messages/{self.card_message().id}"
+        return [e for e in entries if e.method == "PATCH" and e.path == path]
 
 
 async def open_room(
@@ -115,6 +130,16 @@ def confirmation(clicked: InteractionResult) -> ResponseMessage:
     [followup] = clicked.followups
     assert followup.ephemeral
     return followup
+
+
+def clock(ms: int) -> str:
+    """A Discord timestamp of ``ms`` as a clock time (each reader's zone)."""
+    return f"<t:{ms // 1000}:t>"
+
+
+def relative(ms: int) -> str:
+    """A Discord timestamp of ``ms`` relative to now (every client counts it live)."""
+    return f"<t:{ms // 1000}:R>"
 
 
 def at(ms: int) -> datetime:

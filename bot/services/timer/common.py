@@ -25,6 +25,7 @@ class TimerView:
     key: RoomKey
     run_id: int
     pattern: Pattern
+    started_ms: int  # when the run began: the start of its first phase
     state: TimerState
     boundaries: tuple[Boundary, ...]
     fired_through: int
@@ -69,6 +70,7 @@ def view_of(key: RoomKey, state: Run, now: int) -> TimerView:
         key=key,
         run_id=state.run_id,
         pattern=state.timer.pattern,
+        started_ms=state.timer.started_at_ms,
         state=state.timer.state_at(max(now, state.timer.started_at_ms)),
         boundaries=state.timer.boundaries(),
         fired_through=state.fired_through,
