@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 import discord
 
 from bench.common import percentile, report
@@ -41,6 +42,7 @@ from bot.app import StudyOnBot, create_bot
 from bot.config import parse_config
 from bot.domain.run import RoomKey
 from bot.domain.timer import Timer
+from storage.db import create_engine, migrate
 
 GLOBAL_PER_S = 50
 GUILD = 1_000_000_000_000_000_002  # the stand-in's guild
@@ -50,13 +52,23 @@ STUDY_MINUTES = 50
 READY = "READY"
 
 
-def _config(workdir: Path, redis_namespace: str | None) -> Any:
-    session: dict[str, Any] = {"embedded_path": str(workdir / "session.db")}
-    if redis_namespace is not None:
-        session = {"redis_url": "redis://127.0.0.1:6379/0", "redis_namespace": redis_namespace}
+POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/"
+REDIS = "redis://127.0.0.1:6379/3"  # a database of its own: binding a fresh store clears it
+
+
+def _config(workdir: Path, database: str | None) -> Any:
+    """One process alone: SQLite and the embedded store. Several: one PostgreSQL database
+    and one Redis, as a big host runs them (the pace is then shared through Redis)."""
+    if database is None:
+        return parse_config(
+            {
+                "database": {"url": f"sqlite+aiosqlite:///{workdir / 'storm.db'}"},
+                "session": {"embedded_path": str(workdir / "session.db")},
+            },
+            env={},
+        )
     return parse_config(
-        {"database": {"url": f"sqlite+aiosqlite:///{workdir / 'storm.db'}"}, "session": session},
-        env={},
+        {"database": {"url": POSTGRES + database}, "session": {"redis_url": REDIS}}, env={}
     )
 
 
@@ -125,11 +137,11 @@ def created_ms(snowflake: int) -> int:
 
 
 async def worker(
-    base: str, first: int, count: int, workdir: Path, redis_namespace: str | None, go: Any
+    base: str, first: int, count: int, workdir: Path, database: str | None, go: Any
 ) -> dict[str, Any]:
     """One bot process's share: seed, wait for the common instant, ring, measure."""
     discord.http.Route.BASE = base
-    bot = create_bot(_config(workdir, redis_namespace))
+    bot = create_bot(_config(workdir, database))
     await bot.login("storm-token")  # runs setup_hook: services, cogs, pacer
     bot.dispatch("ready")  # what the gateway would say: no voice to reconcile here
     try:
@@ -201,15 +213,48 @@ async def _in_process(base: str, rooms: int, workdir: Path, lead_s: float) -> di
     return await worker(base, 0, rooms, workdir, None, go)
 
 
+async def _fresh_database() -> str:
+    """A new PostgreSQL database, migrated, for the processes to share."""
+    name = f"studyon_storm_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    engine = create_engine(POSTGRES + name)
+    try:
+        await migrate(engine)
+    finally:
+        await engine.dispose()
+    return name
+
+
+async def _drop_database(name: str) -> None:
+    admin = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
 async def _in_processes(
     base: str, rooms: int, processes: int, workdir: Path, lead_s: float
 ) -> list[dict[str, Any]]:
-    namespace = f"studyon-storm-{uuid.uuid4().hex[:8]}"
+    database = await _fresh_database()
+    try:
+        return await _run_processes(base, rooms, processes, workdir, lead_s, database)
+    finally:
+        await _drop_database(database)
+
+
+async def _run_processes(
+    base: str, rooms: int, processes: int, workdir: Path, lead_s: float, database: str
+) -> list[dict[str, Any]]:
     share = -(-rooms // processes)
     procs = []
     for p in range(processes):
         first, count = p * share, min(share, rooms - p * share)
-        args = [base, str(first), str(count), str(workdir / f"p{p}"), namespace]
+        args = [base, str(first), str(count), str(workdir / f"p{p}"), database]
         procs.append(
             await asyncio.create_subprocess_exec(
                 sys.executable,
@@ -238,14 +283,14 @@ async def _in_processes(
 
 
 async def _worker_main(argv: list[str]) -> None:
-    base, first, count, workdir, namespace = argv
+    base, first, count, workdir, database = argv
 
     async def go() -> int:
         print(READY, flush=True)
         line = await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
         return int(line)
 
-    result = await worker(base, int(first), int(count), Path(workdir), namespace, go)
+    result = await worker(base, int(first), int(count), Path(workdir), database, go)
     print(json.dumps(result), flush=True)
 
 
