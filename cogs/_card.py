@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from bot import pacing
 from bot.domain.rooms import RoomView
 from bot.domain.timer import Phase, PhaseKind, Status
 from bot.i18n import t
+from bot.pacing import Lane, Superseded
 from bot.services.rooms import key_of
 from bot.services.timer import TimerView
 from cogs._common import NO_MENTIONS
@@ -223,7 +225,11 @@ async def refresh_card(bot: StudyOnBot, room_id: int, *, force: bool = False) ->
         return False
     message = bot.get_partial_messageable(r.text_channel_id).get_partial_message(r.card_message_id)
     try:
-        await message.edit(embed=embed, allowed_mentions=NO_MENTIONS)
+        # a card edit still waiting for its turn is replaced by a newer one of the same card
+        with pacing.lane(Lane.CARD, replaces=f"card:{r.card_message_id}"):
+            await message.edit(embed=embed, allowed_mentions=NO_MENTIONS)
+    except Superseded:
+        return False  # the newer edit shows more recent content and records its digest
     except discord.NotFound:
         log.warning("card of room %s is gone", room_id)
         return False
