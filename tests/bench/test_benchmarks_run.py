@@ -8,7 +8,7 @@ import pytest
 
 from bench import restart, timer_load
 from bench.common import report
-from tests.support.servers import require_redis
+from tests.support.servers import require_postgres, require_redis
 
 
 def last_json(out: str) -> dict[str, object]:
@@ -51,3 +51,38 @@ def test_api_budget_small(capsys: pytest.CaptureFixture[str]) -> None:
     ):
         assert key in printed
     assert printed["boundaries"] == 3 and printed["members"] == 3
+
+
+STORM_KEYS = (
+    "alarm_p50_s",
+    "alarm_p99_s",
+    "limit_s",
+    "http_429",
+    "invalid_requests",
+    "global_calls_per_boundary",
+    "unfair_late",
+)
+
+
+def test_alarm_storm_small(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import alarm_storm
+
+    figures = alarm_storm.main(["--rooms", "20", "--lead", "1"])
+    printed = last_json(capsys.readouterr().out)
+    assert printed == json.loads(json.dumps(figures))
+    assert all(key in printed for key in STORM_KEYS)
+    assert printed["rooms"] == 20 and printed["unfair_late"] == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+async def test_alarm_storm_over_processes_small(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import alarm_storm
+
+    await require_postgres()
+    await require_redis()
+    figures = await alarm_storm.storm(30, 3, lead_s=2)
+    report("alarm_storm", figures)
+    printed = last_json(capsys.readouterr().out)
+    assert all(key in printed for key in STORM_KEYS)
+    assert printed["processes"] == 3 and printed["unfair_late"] == 0
