@@ -137,11 +137,18 @@ def created_ms(snowflake: int) -> int:
 
 
 async def worker(
-    base: str, first: int, count: int, workdir: Path, database: str | None, go: Any
+    base: str,
+    first: int,
+    count: int,
+    workdir: Path,
+    database: str | None,
+    go: Any,
+    unpaced: bool = False,
 ) -> dict[str, Any]:
-    """One bot process's share: seed, wait for the common instant, ring, measure."""
+    """One bot process's share: seed, wait for the common instant, ring, measure.
+    ``unpaced``: discord.py alone meets the global limit, from 429s (the bot before pacing)."""
     discord.http.Route.BASE = base
-    bot = create_bot(_config(workdir, database))
+    bot = create_bot(_config(workdir, database), simulated=unpaced)
     await bot.login("storm-token")  # runs setup_hook: services, cogs, pacer
     bot.dispatch("ready")  # what the gateway would say: no voice to reconcile here
     try:
@@ -173,14 +180,14 @@ def _start_standin() -> tuple[subprocess.Popen[str], str]:
     return proc, f"http://127.0.0.1:{port}"
 
 
-async def storm(rooms: int, processes: int, lead_s: float) -> dict[str, Any]:
+async def storm(rooms: int, processes: int, lead_s: float, unpaced: bool = False) -> dict[str, Any]:
     standin, url = _start_standin()
     base = url + "/api/v10"
     try:
         with tempfile.TemporaryDirectory(prefix="studyon-storm-") as tmp:
             before = await _stats(url)
             if processes == 1:
-                results = [await _in_process(base, rooms, Path(tmp), lead_s)]
+                results = [await _in_process(base, rooms, Path(tmp), lead_s, unpaced)]
             else:
                 results = await _in_processes(base, rooms, processes, Path(tmp), lead_s)
         after = await _stats(url)
@@ -193,6 +200,7 @@ async def storm(rooms: int, processes: int, lead_s: float) -> dict[str, Any]:
     return {
         "rooms": rooms,
         "processes": processes,
+        "paced": not unpaced,
         "alarm_p50_s": round(percentile(late, 50), 2),
         "alarm_p99_s": round(percentile(late, 99), 2),
         "alarm_max_s": round(max(late), 2),
@@ -206,11 +214,13 @@ async def storm(rooms: int, processes: int, lead_s: float) -> dict[str, Any]:
     }
 
 
-async def _in_process(base: str, rooms: int, workdir: Path, lead_s: float) -> dict[str, Any]:
+async def _in_process(
+    base: str, rooms: int, workdir: Path, lead_s: float, unpaced: bool
+) -> dict[str, Any]:
     async def go() -> int:
         return int(time.time() * 1000 + lead_s * 1000 + rooms)  # rewriting takes ~1 ms a room
 
-    return await worker(base, 0, rooms, workdir, None, go)
+    return await worker(base, 0, rooms, workdir, None, go, unpaced)
 
 
 async def _fresh_database() -> str:
@@ -304,8 +314,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--rooms", type=int, default=1000)
     p.add_argument("--processes", type=int, default=1)
     p.add_argument("--lead", type=float, default=3.0, help="seconds from seeded to ringing")
+    p.add_argument(
+        "--unpaced", action="store_true", help="no pacer, as before it (one process only)"
+    )
     a = p.parse_args(argv)
-    figures = asyncio.run(storm(a.rooms, a.processes, a.lead))
+    if a.unpaced and a.processes != 1:
+        p.error("--unpaced runs in one process")
+    figures = asyncio.run(storm(a.rooms, a.processes, a.lead, a.unpaced))
     report(f"alarm_storm: {a.rooms} rooms ring at once, {a.processes} process(es)", figures)
     return figures
 
