@@ -220,13 +220,17 @@ def pace_key(application_id: int | None, token: str | None) -> str:
     return f"{KEY_PREFIX}token-{digest}"
 
 
+REDIS_RETRY_S = 30.0  # after Redis fails, how long this process paces alone before asking again
+
+
 class RedisPace:
     """The pace shared by every process of the bot that uses ``key`` on this Redis.
 
     The clock is the Redis server's (``TIME``), the same for every process whatever their
     own clocks say. If Redis cannot be reached, the call is paced in this process instead,
-    at the full rate (said once a minute in the log): a broken Redis must not stop the bot
-    talking to Discord, though several processes may then go over the limit together."""
+    at the full rate (said once a minute in the log), for ``REDIS_RETRY_S`` before Redis is
+    asked again: a broken Redis must not stop the bot talking to Discord, nor hold each call
+    for a timeout, though several processes may then go over the limit together."""
 
     def __init__(
         self,
@@ -247,12 +251,15 @@ class RedisPace:
         self._store: StateStore = RedisStateStore(self._redis, key)
         self._fallback = LocalPace(per_second)
         self._warned_at: float | None = None
+        self._down_until: float | None = None  # Redis failed: pace alone until then
 
     async def now_ms(self) -> int:
         seconds, micros = await self._redis.time()
         return int(seconds) * 1000 + int(micros) // 1000
 
     async def take(self) -> float:
+        if self._down_until is not None and time.monotonic_ns() / 1e9 < self._down_until:
+            return self._fallback.take_now()  # not a second per call waiting for a timeout
         try:
             now = await self.now_ms()
             checked: Decision | Awaitable[Decision] = self._store.check(
@@ -261,7 +268,9 @@ class RedisPace:
             decision = await checked if isawaitable(checked) else checked
         except (RedisError, OSError) as exc:
             self._warn(exc)
+            self._down_until = time.monotonic_ns() / 1e9 + REDIS_RETRY_S
             return self._fallback.take_now()
+        self._down_until = None
         return _wait_of(decision)
 
     def _warn(self, exc: BaseException) -> None:
@@ -336,11 +345,12 @@ class Pacer:
 
     def _grant(self, waiter: _Waiter) -> None:
         self._remove(waiter)
+        if waiter.future.done():
+            return  # its caller gave up while waiting: nothing goes on the wire for it
         if waiter.key is not None:
             self._on_wire[waiter.key] = self._on_wire.get(waiter.key, 0) + 1
         self.sent += 1
-        if not waiter.future.done():
-            waiter.future.set_result(None)
+        waiter.future.set_result(None)
 
     def _enqueue(self, which: Lane, key: str | None) -> _Waiter:
         waiter = _Waiter(which, key, asyncio.get_running_loop().create_future())

@@ -376,7 +376,6 @@ async def test_two_processes_sharing_the_redis_pace_keep_to_it_together(
     assert most_in_250ms <= rate // 4 + BURST + 3
 
 
-@pytest.mark.redis
 async def test_an_unreachable_redis_paces_in_process_instead(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -387,6 +386,29 @@ async def test_an_unreachable_redis_paces_in_process_instead(
         assert await pace.take() > 0  # the in-process pace, at the same rate
     finally:
         await pace.close()
+    assert "pacing this process alone" in caplog.text
+
+
+async def test_a_hanging_redis_costs_one_timeout_not_one_per_call(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # a server that accepts connections and never answers: each call would wait out a timeout
+    server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    pace = RedisPace(1000, f"redis://127.0.0.1:{port}/0", "studyon:test-pacing:hanging")
+    loop = asyncio.get_running_loop()
+    try:
+        first = loop.time()
+        await pace.take()
+        after_first = loop.time()
+        for _ in range(20):
+            await pace.take()
+        rest = loop.time() - after_first
+    finally:
+        await pace.close()
+        server.close()
+    assert after_first - first >= 0.9  # the one timeout
+    assert rest < 0.2  # then paced alone, without asking Redis again
     assert "pacing this process alone" in caplog.text
 
 
