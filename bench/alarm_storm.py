@@ -117,16 +117,18 @@ async def _delivered(bot: StudyOnBot, rooms: list[tuple[RoomKey, int]]) -> dict[
 async def _judge(
     bot: StudyOnBot, rooms: list[tuple[RoomKey, int]], alarms: dict[RoomKey, int]
 ) -> int:
-    """One member per room dismisses one second inside the grace window after delivery;
-    how many were judged late."""
+    """One member per room dismisses one second inside the grace window after delivery (as
+    the snowflake of its message says); how many the production ``dismiss`` judged late,
+    judging from the delivery instant the wake-up recorded for the run."""
     grace_ms = bot.config.timer.alarm_grace_seconds * 1000
     unfair = 0
     for key, run_id in rooms:
         shown = created_ms(alarms[key])
         owner_or_member = (await bot.services.store.get_members(key)).keys()
         user = max(owner_or_member)  # the member who joined
+        # judged from what the bot recorded of the delivery, not from this message id
         outcome = await bot.services.timers.dismiss(
-            key, run_id, 1, user, alarm_shown_ms=shown, dismissed_ms=shown + grace_ms - 1000
+            key, run_id, 1, user, dismissed_ms=shown + grace_ms - 1000
         )
         unfair += not outcome.on_time
     return unfair

@@ -3,10 +3,11 @@
 The services decide *what* happens (which boundary fell, who is king, what was refunded);
 this cog is the ``RoomListener`` that shows it in the room's text channel:
 
-- a boundary is one message ("⏰ Alarm #3 — …") with a Dismiss button, plus the bot's own ⏰
-  reaction so members can react instead: two REST calls (the card already shows the whole
-  run, so a boundary does not edit it; the end of the run does);
-- a dismissal (button or ⏰ reaction) posts "**bob** dismissed alarm #3" on the board;
+- a boundary is one message ("⏰ Alarm #3 — …") with a Dismiss button: one REST call (the
+  card already shows the whole run, so a boundary does not edit it; the end of the run does);
+- a dismissal by the button updates that alarm in the click's interaction response (free
+  against the global limit) to show who dismissed it, on time or late; members' own ⏰
+  reactions fold into one REST edit of the alarm per few seconds (``board``);
 - the end of a run announces Today's Study King(s) with their refunds, asks for a 1–5 rating
   of the day and offers Extend.
 

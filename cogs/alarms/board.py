@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FOLD_MS = 6_000  # ⏰ reactions within this long share one edit of the alarm
+CLICK_WAIT_S = 1.5  # a click waits this long for the alarm's lock (Discord's deadline is 3 s)
 EDIT_ATTEMPTS = 4  # a failing edit is tried again after 12, 24 and 48 s
 EMBED_DESCRIPTION_MAX = 4096
 _SHOWN_KEPT = 4096  # alarms whose last rendering is remembered (older ones render again)
@@ -71,8 +72,10 @@ def render_board(
     for shown, d in enumerate(dismissals):
         key = "alarms.board.dismissed" if d.on_time else "alarms.board.dismissed_late"
         line = t(key, locale, name=bot.display_name(ref.key.guild_id, d.user_id), k=ref.boundary)
+        last = shown == len(dismissals) - 1
         more = t("alarms.board.more", locale, count=len(dismissals) - shown)
-        if used + len(line) + 1 + len(more) > EMBED_DESCRIPTION_MAX and shown < len(dismissals):
+        room_needed = len(line) + (0 if last else 1 + len(more))
+        if used + room_needed > EMBED_DESCRIPTION_MAX:
             lines.append(more)
             break
         lines.append(line)
@@ -91,10 +94,11 @@ class AlarmBoards:
 
     async def answer_click(self, interaction: discord.Interaction[Any], ref: AlarmRef) -> None:
         """Acknowledge a button dismissal by updating the alarm in the interaction response
-        (or, when a rendering already shows it, by acknowledging the click alone). If
-        Discord fails the response, the alarm is edited by REST instead, folded."""
+        (or, when a rendering already shows it, by acknowledging the click alone). If the
+        alarm is busy for long (another edit of it is slow), or Discord fails the response,
+        the click is acknowledged alone and the alarm edited by REST instead, folded."""
         try:
-            async with self._locked(ref.message_id):
+            async with self._locked(ref.message_id, wait_s=CLICK_WAIT_S):
                 dismissals = await self._dismissals(ref)
                 if len(dismissals) > self._shown.get(ref.message_id, 0):
                     await interaction.response.edit_message(
@@ -103,11 +107,16 @@ class AlarmBoards:
                     )
                     self._remember(ref.message_id, len(dismissals))
                     return
-            if not interaction.response.is_done():
-                await interaction.response.defer()  # nothing new to show
-        except discord.HTTPException as error:
+        except TimeoutError:
+            self.owe_edit(ref)  # Discord's deadline comes first
+        except Exception as error:
             log.warning("alarm %s: the click's update failed (%s); editing it", ref, error)
             self.owe_edit(ref)
+        if not interaction.response.is_done():
+            try:
+                await interaction.response.defer()  # nothing new to show, or shown later
+            except discord.HTTPException as error:
+                log.warning("alarm %s: could not acknowledge a click: %s", ref, error)
 
     def owe_edit(self, ref: AlarmRef) -> None:
         """Edit the alarm to show what is recorded within ``FOLD_MS``; dismissals until then
@@ -143,7 +152,7 @@ class AlarmBoards:
                     )
             except discord.NotFound:
                 return  # the alarm (or its channel) is gone
-            except discord.HTTPException:
+            except Exception:
                 # what is recorded counts for the kings either way; showing it is tried again,
                 # more slowly each time, unless a newer edit is owed already
                 if attempt >= EDIT_ATTEMPTS:
@@ -165,8 +174,8 @@ class AlarmBoards:
         while len(self._shown) > _SHOWN_KEPT:
             self._shown.popitem(last=False)
 
-    def _locked(self, message_id: int) -> _AlarmLock:
-        return _AlarmLock(self._alarms, message_id)
+    def _locked(self, message_id: int, wait_s: float | None = None) -> _AlarmLock:
+        return _AlarmLock(self._alarms, message_id, wait_s)
 
 
 def alarm_boards(bot: StudyOnBot) -> AlarmBoards:
@@ -182,15 +191,17 @@ def alarm_boards(bot: StudyOnBot) -> AlarmBoards:
 class _AlarmLock:
     """The lock of one alarm, forgotten once nobody holds or waits for it."""
 
-    def __init__(self, alarms: dict[int, _Alarm], message_id: int) -> None:
+    def __init__(self, alarms: dict[int, _Alarm], message_id: int, wait_s: float | None) -> None:
         self._alarms = alarms
         self._id = message_id
+        self._wait_s = wait_s
         self._alarm = alarms.setdefault(message_id, _Alarm())
         self._alarm.users += 1
 
     async def __aenter__(self) -> None:
         try:
-            await self._alarm.lock.acquire()
+            async with asyncio.timeout(self._wait_s):  # TimeoutError past wait_s
+                await self._alarm.lock.acquire()
         except BaseException:
             self._release_use()
             raise

@@ -3,6 +3,7 @@ guild, room, run and boundary (or score), so they work on messages posted before
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from typing import Any
@@ -26,6 +27,7 @@ from cogs.alarms.text import ALARM_EMOJI, created_ms, extend_text
 log = logging.getLogger(__name__)
 
 SCORES = (1, 2, 3, 4, 5)
+ALREADY_ACKNOWLEDGED = 40060  # Discord: "Interaction has already been acknowledged"
 
 
 class DismissButton(
@@ -94,6 +96,13 @@ async def _acknowledge(interaction: discord.Interaction[Any], text: str) -> None
             await reply(interaction, text)
             return
         except discord.HTTPException as error:
+            if error.code == ALREADY_ACKNOWLEDGED:
+                # the update of the alarm failed on our side but reached Discord: follow up
+                with contextlib.suppress(discord.HTTPException):
+                    await interaction.followup.send(
+                        text, ephemeral=True, allowed_mentions=NO_MENTIONS
+                    )
+                return
             log.warning("could not acknowledge a dismissal (attempt %d): %s", attempt, error)
 
 

@@ -92,12 +92,9 @@ class Alarms(commands.Cog):
         except (discord.NotFound, discord.Forbidden):
             log.warning("room %s: cannot post alarm #%s in channel %s", key, k, channel_id)
             return None
+        # no ⏰ reaction of the bot's own: a call per boundary against the global limit, for
+        # what a member adds with one more tap (the Dismiss button is right there)
         await posted.record_alarm(key, event.run_id, k, message.id)
-        try:
-            with pacing.lane(Lane.REACTION):
-                await message.add_reaction(ALARM_EMOJI)
-        except (discord.HTTPException, discord.RateLimited):
-            log.warning("room %s: could not add the %s reaction", key, ALARM_EMOJI, exc_info=True)
         return created_ms(message.id)
 
     async def on_run_finished(self, event: RunFinished) -> None:

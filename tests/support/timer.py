@@ -121,7 +121,7 @@ async def open_room(
     return StudyRoom(studio, town, room.id, room.text_channel_id, owner, [owner, *joiners])
 
 
-FOLD_S = 6  # ⏰ reactions are shown on their alarm within this long
+FOLD_S = 7  # ⏰ reactions are shown on their alarm within this long: the 6 s fold, and a second
 
 
 def confirmation(clicked: InteractionResult) -> ResponseMessage:
