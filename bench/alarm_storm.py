@@ -209,6 +209,7 @@ async def storm(rooms: int, processes: int, lead_s: float, unpaced: bool = False
         "limit_s": round(limit_s, 2),
         "target_p99_s": round(1.25 * limit_s + 2, 2),
         "http_429": after["http_429"] - before["http_429"],
+        "global_429": after["global_429"] - before["global_429"],
         "invalid_requests": after["invalid_requests"] - before["invalid_requests"],
         # seeding calls Discord only to log in: /users/@me and the application, once a process
         "global_calls_per_boundary": round((global_calls - 2 * processes) / rooms, 2),
