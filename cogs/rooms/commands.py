@@ -115,7 +115,9 @@ class Rooms(commands.Cog, name=ROOMS_COG):
         user = interaction.user
         locale = await member_locale(interaction)
         # every refusal before anything exists: input, points, the bot's permissions
-        draft = rooms.validate_create(title, study, break_minutes, terms, tags, notice, capacity)
+        draft = rooms.validate_create(
+            title, study, break_minutes, terms, tags, notice, capacity, guild_id=guild.id
+        )
         await rooms.check_can_create(guild.id, user.id)
         check_bot_permissions(interaction, _channels.REQUIRED_GUILD_PERMISSIONS)
         await interaction.response.defer(ephemeral=True, thinking=True)
