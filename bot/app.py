@@ -21,6 +21,7 @@ from discord.ext import commands
 import cogs
 from bot import pacing
 from bot.config import TOKEN_ENV, Config
+from bot.domain.guild_settings import GuildSettings
 from bot.i18n import StudyOnTranslator, normalise_locale
 from bot.services.settings import ServiceSettings
 from bot.wiring import Services, open_services
@@ -88,7 +89,33 @@ class StudyOnBot(commands.AutoShardedBot):
 
     @property
     def default_locale(self) -> str:
+        """The configuration file's language (a server may set its own: ``guild_locale``)."""
         return normalise_locale(self.config.i18n.default_locale)
+
+    def guild_settings(self, guild_id: int) -> GuildSettings:
+        """The settings in effect in a server (``/config``), from memory."""
+        return self.services.guild_settings.current(guild_id)
+
+    def guild_locale(self, guild_id: int | None) -> str:
+        """The language of a server's public messages: its own default, else the file's."""
+        if guild_id is None or self._services is None:
+            return self.default_locale
+        return normalise_locale(self.guild_settings(guild_id).default_locale, self.default_locale)
+
+    def guild_set_locale(self, guild_id: int) -> str | None:
+        """The language the server chose with ``/config`` (None: it chose none)."""
+        if self._services is None:
+            return None
+        settings = self.guild_settings(guild_id)
+        if settings.is_default("i18n.default_locale"):
+            return None
+        return settings.default_locale
+
+    def channel_locale(self, channel_id: int) -> str:
+        """The language of public messages in a channel: its server's."""
+        channel = self.get_channel(channel_id)
+        guild = getattr(channel, "guild", None)
+        return self.guild_locale(guild.id if guild is not None else None)
 
     async def member_locale(self, guild_id: int, user_id: int) -> str | None:
         """The member's chosen language (``/settings language``), cached."""

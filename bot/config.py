@@ -15,12 +15,12 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
-import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from bot.domain.guild_settings import bounds, valid_zone
 from bot.domain.members import LOCALES
 from storage.urls import redact_url
 
@@ -49,7 +49,6 @@ TOKEN_ENV: Final = "STUDYON_DISCORD_TOKEN"
 DATABASE_URL_PREFIXES: Final = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
 REDIS_URL_PREFIXES: Final = ("redis://", "rediss://", "unix://")
 
-_POINTS_MAX: Final = 1_000_000
 _SHARD_COUNT_MAX: Final = 10_000
 # Discord's global limit: 50 REST requests a second for one bot token, every process together
 DISCORD_GLOBAL_RATE: Final = 50
@@ -262,6 +261,10 @@ class _Section:
     def key(self, key: str) -> str:
         return f"{self.name}.{key}"
 
+    def bounds(self, key: str) -> tuple[int, int]:
+        """The bounds of a key a server may also set (one table: ``guild_settings.SPECS``)."""
+        return bounds(self.key(key))
+
     def get_int(self, key: str, default: int, lo: int, hi: int) -> int:
         if key not in self.data:
             return default
@@ -382,43 +385,40 @@ def _parse_session(s: _Section) -> SessionConfig:
 def _parse_points(s: _Section) -> PointsConfig:
     d = PointsConfig()
     return PointsConfig(
-        signup_bonus=s.get_int("signup_bonus", d.signup_bonus, 0, _POINTS_MAX),
-        room_create_cost=s.get_int("room_create_cost", d.room_create_cost, 0, _POINTS_MAX),
-        room_join_cost=s.get_int("room_join_cost", d.room_join_cost, 0, _POINTS_MAX),
+        signup_bonus=s.get_int("signup_bonus", d.signup_bonus, *s.bounds("signup_bonus")),
+        room_create_cost=s.get_int(
+            "room_create_cost", d.room_create_cost, *s.bounds("room_create_cost")
+        ),
+        room_join_cost=s.get_int("room_join_cost", d.room_join_cost, *s.bounds("room_join_cost")),
     )
 
 
 def _parse_timer(s: _Section) -> TimerConfig:
     d = TimerConfig()
     return TimerConfig(
-        alarm_grace_seconds=s.get_int("alarm_grace_seconds", d.alarm_grace_seconds, 5, 3600),
-        extend_vote_seconds=s.get_int("extend_vote_seconds", d.extend_vote_seconds, 10, 86400),
+        alarm_grace_seconds=s.get_int(
+            "alarm_grace_seconds", d.alarm_grace_seconds, *s.bounds("alarm_grace_seconds")
+        ),
+        extend_vote_seconds=s.get_int(
+            "extend_vote_seconds", d.extend_vote_seconds, *s.bounds("extend_vote_seconds")
+        ),
     )
 
 
 def _parse_rooms(s: _Section) -> RoomsConfig:
     d = RoomsConfig()
     name = s.get_str("category_name", d.category_name)
-    if not name.strip() or len(name) > 100:
+    lo, hi = s.bounds("category_name")
+    if not name.strip() or not lo <= len(name) <= hi:
         raise ConfigError(
             s.key("category_name"),
-            f"must be 1 to 100 characters and not blank, got {_show(name)}"
+            f"must be {lo} to {hi} characters and not blank, got {_show(name)}"
             f" ({len(name)} characters)",
         )
     return RoomsConfig(
         category_name=name,
-        max_capacity=s.get_int("max_capacity", d.max_capacity, 2, 25),
+        max_capacity=s.get_int("max_capacity", d.max_capacity, *s.bounds("max_capacity")),
     )
-
-
-def _valid_zone(name: str) -> bool:
-    if not name or name != name.strip():
-        return False
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-        return False
-    return True
 
 
 def _parse_i18n(s: _Section) -> I18nConfig:
@@ -430,7 +430,7 @@ def _parse_i18n(s: _Section) -> I18nConfig:
             f"must be one of {', '.join(map(repr, LOCALES))}, got {_show(locale)}",
         )
     zone = s.get_str("default_timezone", d.default_timezone)
-    if not _valid_zone(zone):
+    if not valid_zone(zone):
         raise ConfigError(
             s.key("default_timezone"),
             f"must be an IANA time zone name such as 'UTC' or 'Asia/Seoul', got {_show(zone)}",

@@ -17,6 +17,7 @@ from bot.scheduler import TimerScheduler
 from bot.services.calendar import CalendarService
 from bot.services.cleanups import CleanupService
 from bot.services.events import ListenerHub
+from bot.services.guild_settings import GuildSettingsService
 from bot.services.leaderboard import LeaderboardService
 from bot.services.members import MemberService
 from bot.services.points import PointsService
@@ -55,6 +56,7 @@ class Services:
     leaderboard: LeaderboardService
     cleanups: CleanupService
     posted: PostedMessages
+    guild_settings: GuildSettingsService
     _closed: bool = field(default=False, repr=False)
 
     async def close(self) -> None:
@@ -105,6 +107,10 @@ async def open_services(
     await store.open()
     uow = UnitOfWorkFactory(engine)
     await bind_store(store, uow)
+    guild_settings = GuildSettingsService(uow, clock, settings)
+    await guild_settings.load()
+    # every use case that knows the server reads its settings: the file's, overridden by it
+    settings = settings.following(guild_settings.current)
     events = ListenerHub()
     holder: list[TimerService] = []
 
@@ -138,6 +144,7 @@ async def open_services(
         leaderboard=LeaderboardService(uow, clock, settings),
         cleanups=cleanups,
         posted=PostedMessages(store),
+        guild_settings=guild_settings,
     )
     if start_scheduler:
         scheduler.start()

@@ -32,7 +32,8 @@ async def post_line(
     try:
         with pacing.lane(Lane.BOARD):
             return await channel.send(
-                t(key, bot.default_locale, **params), allowed_mentions=NO_MENTIONS
+                t(key, bot.channel_locale(text_channel_id), **params),
+                allowed_mentions=NO_MENTIONS,
             )
     except discord.NotFound:
         log.warning("room channel %s is gone; board line %s not posted", text_channel_id, key)

@@ -219,7 +219,7 @@ async def refresh_card(bot: StudyOnBot, room_id: int, *, force: bool = False) ->
         return False
     key = key_of(r)
     timer = await services.timers.status_of(key)
-    embed = render_card(room, timer, bot.default_locale)
+    embed = render_card(room, timer, bot.guild_locale(r.guild_id))
     new = digest(embed)
     if not force and await services.posted.card_digest(key) == new:
         return False

@@ -36,12 +36,17 @@ def studyon(interaction: discord.Interaction[Any]) -> StudyOnBot:
 
 
 async def member_locale(interaction: discord.Interaction[Any]) -> str:
-    """The language for a personal reply: the member's setting, else their client's."""
+    """The language for a personal reply: the member's setting, else the one their server
+    set with ``/config``, else their client's (the configuration file's when the bot does
+    not speak it)."""
     bot = studyon(interaction)
     if interaction.guild_id is not None:
         stored = await bot.member_locale(interaction.guild_id, interaction.user.id)
         if stored:
             return stored
+        chosen = bot.guild_set_locale(interaction.guild_id)
+        if chosen:
+            return chosen
     return normalise_locale(interaction.locale, bot.default_locale)
 
 
@@ -78,7 +83,7 @@ async def reply_error(interaction: discord.Interaction[Any], error: BaseExceptio
     try:
         locale = await member_locale(interaction)
     except Exception:  # the database may be what failed
-        locale = studyon(interaction).default_locale
+        locale = studyon(interaction).guild_locale(interaction.guild_id)
     if isinstance(error, StudyOnError):
         text = error_text(error, locale)
     elif isinstance(error, discord.Forbidden):

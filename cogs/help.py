@@ -48,6 +48,9 @@ GUIDE_COMMANDS = (
     "leaderboard",
     "settings timezone",
     "settings language",
+    "config show",
+    "config set",
+    "config reset",
     "help",
 )
 

@@ -149,7 +149,9 @@ class Timer(commands.Cog):
         }[action]
         # skip posts the alarm of the phase it ends: slow when Discord is
         view, deferred = await answer_when_slow(interaction, call(room.id, interaction.user.id))
-        text = control_text(action, view, member_name(interaction), bot.default_locale)
+        text = control_text(
+            action, view, member_name(interaction), bot.guild_locale(interaction.guild_id)
+        )
         if deferred:
             await reply(interaction, t("timer.done", await member_locale(interaction)))
             await post_text(bot, interaction.channel_id, text)

@@ -322,11 +322,43 @@ class DiscordCleanup(Base):
     next_try_ms: Mapped[int] = mapped_column(BigInteger)
 
 
+class GuildSetting(Base):
+    """A value a server set with ``/config`` (the text form of ``bot.domain.guild_settings``);
+    a key with no row takes the configuration file's value."""
+
+    __tablename__ = "guild_settings"
+
+    guild_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_ms: Mapped[int] = mapped_column(BigInteger)
+    updated_by: Mapped[int] = mapped_column(BigInteger)
+
+
+class GuildSettingAudit(Base):
+    """One change of a server's setting: who, when, from what to what (``new_value`` None: a
+    reset to the default; ``old_value`` None: it was the default). Written in the change's
+    own transaction, never updated."""
+
+    __tablename__ = "guild_settings_audit"
+    __table_args__ = (Index("ix_guild_settings_audit_guild_id_id", "guild_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    key: Mapped[str] = mapped_column(String(64))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    at_ms: Mapped[int] = mapped_column(BigInteger)
+
+
 __all__ = [
     "AlarmDismissal",
     "Base",
     "CleanupKind",
     "DiscordCleanup",
+    "GuildSetting",
+    "GuildSettingAudit",
     "Installation",
     "LedgerEntry",
     "Member",

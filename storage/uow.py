@@ -29,6 +29,7 @@ from storage.repos import (
     TodoRepository,
 )
 from storage.repos.cleanups import CleanupRepository
+from storage.repos.guild_settings import GuildSettingsRepository
 from storage.repos.installation import InstallationRepository
 
 
@@ -47,6 +48,7 @@ class UnitOfWork:
         self.study = StudyRepository(self.session, dialect)
         self.cleanups = CleanupRepository(self.session, dialect)
         self.installation = InstallationRepository(self.session, dialect)
+        self.guild_settings = GuildSettingsRepository(self.session, dialect)
 
     async def __aenter__(self) -> Self:
         return self

@@ -136,3 +136,9 @@ class RoomNotCreated(StudyOnError):
         self.channels_pending = channels_pending
         self.code = refusal.code
         super().__init__(str(refusal), **refusal.params)
+
+
+class NotServerManager(StudyOnError):
+    """A server setting may be changed only by a member who may manage the server."""
+
+    code = "error.not_server_manager"

@@ -77,7 +77,9 @@ class CalendarService(SqlService):
     async def month(self, guild_id: int, user_id: int, month: str | None = None) -> MonthData:
         """The member's month (``YYYY-MM``; this month by default)."""
         async with self._uow() as uow:
-            zone = await member_zone(uow, guild_id, user_id, self._settings.default_timezone)
+            zone = await member_zone(
+                uow, guild_id, user_id, self._settings.for_guild(guild_id).default_timezone
+            )
             today = day_of(self._clock.now_ms(), zone)
             year, number = parse_month(month, today)
             first, last = date(year, number, 1), last_day(year, number)

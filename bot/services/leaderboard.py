@@ -49,7 +49,9 @@ class LeaderboardService(SqlService):
     async def bounds(self, guild_id: int, user_id: int, period: Period) -> tuple[int, int]:
         """The period as the member counts days (their time zone)."""
         async with self._uow() as uow:
-            zone = await member_zone(uow, guild_id, user_id, self._settings.default_timezone)
+            zone = await member_zone(
+                uow, guild_id, user_id, self._settings.for_guild(guild_id).default_timezone
+            )
         return period_bounds(period, self._clock.now_ms(), zone)
 
     async def page(

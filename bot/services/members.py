@@ -98,7 +98,7 @@ class MemberService(SqlService):
         async with self._uow() as uow:
             member = await uow.members.get(guild_id, user_id)
             own = member.timezone if member else None
-            zone = zone_or_default(own, self._settings.default_timezone)
+            zone = zone_or_default(own, self._settings.for_guild(guild_id).default_timezone)
             return MemberSettings(
                 timezone=zone.key,
                 timezone_is_default=own is None,
@@ -110,7 +110,9 @@ class MemberService(SqlService):
         name = canonical_zone(zone)
         now = self._clock.now_ms()
         async with self._uow() as uow:
-            await ensure_member(uow, guild_id, user_id, now, self._settings.signup_bonus)
+            await ensure_member(
+                uow, guild_id, user_id, now, self._settings.for_guild(guild_id).signup_bonus
+            )
             await uow.members.set_timezone(guild_id, user_id, name, now)
             await uow.commit()
         return name
@@ -120,7 +122,9 @@ class MemberService(SqlService):
         value = validate_locale(locale)
         now = self._clock.now_ms()
         async with self._uow() as uow:
-            await ensure_member(uow, guild_id, user_id, now, self._settings.signup_bonus)
+            await ensure_member(
+                uow, guild_id, user_id, now, self._settings.for_guild(guild_id).signup_bonus
+            )
             await uow.members.set_locale(guild_id, user_id, value, now)
             await uow.commit()
         return value
@@ -128,5 +132,7 @@ class MemberService(SqlService):
     async def today(self, guild_id: int, user_id: int) -> tuple[ZoneInfo, int]:
         """The member's zone and the current instant (for "it is now 18:00 there")."""
         async with self._uow() as uow:
-            zone = await member_zone(uow, guild_id, user_id, self._settings.default_timezone)
+            zone = await member_zone(
+                uow, guild_id, user_id, self._settings.for_guild(guild_id).default_timezone
+            )
         return zone, self._clock.now_ms()

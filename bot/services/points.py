@@ -75,7 +75,11 @@ class PointsService(SqlService):
     async def ensure_member(self, guild_id: int, user_id: int) -> None:
         async with self._uow() as uow:
             await ensure_member(
-                uow, guild_id, user_id, self._clock.now_ms(), self._settings.signup_bonus
+                uow,
+                guild_id,
+                user_id,
+                self._clock.now_ms(),
+                self._settings.for_guild(guild_id).signup_bonus,
             )
             await uow.commit()
 
@@ -100,7 +104,9 @@ class PointsService(SqlService):
             raise ValidationError("cost", "negative")
         now = self._clock.now_ms()
         async with self._uow() as uow:
-            await ensure_member(uow, guild_id, user_id, now, self._settings.signup_bonus)
+            await ensure_member(
+                uow, guild_id, user_id, now, self._settings.for_guild(guild_id).signup_bonus
+            )
             entry = await charge(uow, guild_id, user_id, cost, reason, reference, key, now)
             await uow.commit()
             return entry.line() if entry is not None else None

@@ -66,10 +66,14 @@ class ProfileService(SqlService):
         now = self._clock.now_ms()
         if own:
             async with self._uow() as uow:
-                await ensure_member(uow, guild_id, user_id, now, self._settings.signup_bonus)
+                await ensure_member(
+                    uow, guild_id, user_id, now, self._settings.for_guild(guild_id).signup_bonus
+                )
                 await uow.commit()
         async with self._uow() as uow:
-            zone = await member_zone(uow, guild_id, user_id, self._settings.default_timezone)
+            zone = await member_zone(
+                uow, guild_id, user_id, self._settings.for_guild(guild_id).default_timezone
+            )
             today = day_of(now, zone)
             day_start, day_end = period_bounds(Period.DAY, now, zone)
             week_from, week_to = period_bounds(Period.WEEK, now, zone)

@@ -116,12 +116,11 @@ class RoomService(SqlService):
     async def check_can_create(self, guild_id: int, user_id: int) -> None:
         """Refuse early (before the interaction is deferred) when the member cannot pay."""
         now = self._clock.now_ms()
+        settings = self._settings.for_guild(guild_id)
         async with self._uow() as uow:
-            await ensure_member(uow, guild_id, user_id, now, self._settings.signup_bonus)
-            if self._settings.room_create_cost > 0:
-                check_spend(
-                    await uow.ledger.balance(guild_id, user_id), self._settings.room_create_cost
-                )
+            await ensure_member(uow, guild_id, user_id, now, settings.signup_bonus)
+            if settings.room_create_cost > 0:
+                check_spend(await uow.ledger.balance(guild_id, user_id), settings.room_create_cost)
             await uow.commit()
 
     def validate_create(
@@ -133,16 +132,20 @@ class RoomService(SqlService):
         tags: str | Sequence[str] | None = None,
         notice: str | None = None,
         capacity: int | None = None,
+        *,
+        guild_id: int | None = None,
     ) -> RoomDraft:
         """Check everything a new room needs (raises ``ValidationError``); writes nothing,
-        so callers can refuse before creating anything outside the database."""
+        so callers can refuse before creating anything outside the database. The largest
+        capacity is the server's (``guild_id``) when given."""
+        settings = self._settings if guild_id is None else self._settings.for_guild(guild_id)
         return RoomDraft(
             title=rules.validate_title(title),
             notice=rules.validate_notice(notice or ""),
             tags=rules.validate_tags(tags or ()),
             capacity=rules.validate_capacity(
-                capacity if capacity is not None else self._settings.max_capacity,
-                self._settings.max_capacity,
+                capacity if capacity is not None else settings.max_capacity,
+                settings.max_capacity,
             ),
             pattern=Pattern.from_minutes(study_minutes, break_minutes, terms),
         )
@@ -163,7 +166,7 @@ class RoomService(SqlService):
         records them): the record alone, for callers that make the Discord side
         themselves."""
         draft = self.validate_create(
-            title, study_minutes, break_minutes, terms, tags, notice, capacity
+            title, study_minutes, break_minutes, terms, tags, notice, capacity, guild_id=guild_id
         )
         room = await self._record_new(guild_id, owner_id, draft, RoomStatus.OPEN)
         await self._store.add_member(room.key, owner_id, room.created_ms)
@@ -204,9 +207,10 @@ class RoomService(SqlService):
     ) -> RoomInfo:
         """The room row, its owner's stay and the owner's payment, in one transaction."""
         now = self._clock.now_ms()
-        cost = self._settings.room_create_cost
+        settings = self._settings.for_guild(guild_id)
+        cost = settings.room_create_cost
         async with self._uow() as uow:
-            await ensure_member(uow, guild_id, owner_id, now, self._settings.signup_bonus)
+            await ensure_member(uow, guild_id, owner_id, now, settings.signup_bonus)
             if cost > 0:
                 check_spend(await uow.ledger.balance(guild_id, owner_id), cost)
             room = await uow.rooms.add(
@@ -329,15 +333,17 @@ class RoomService(SqlService):
     # -- membership -----------------------------------------------------------------------
 
     async def join(self, room_id: int, user_id: int) -> RoomInfo:
-        """Record the join and its payment (the Discord side is ``join_with_access``)."""
+        """Record the join and its payment (the Discord side is ``join_with_access``): the
+        room's server's join cost and signup bonus, as they are when the member joins."""
         now = self._clock.now_ms()
-        cost = self._settings.room_join_cost
         async with self._uow() as uow:
             room = await open_room(uow, room_id, lock=True)
+            settings = self._settings.for_guild(room.guild_id)
+            cost = settings.room_join_cost
             if await uow.rooms.active_membership(room_id, user_id) is not None:
                 raise AlreadyMember()
             rules.can_join(len(await uow.rooms.active_members(room_id)), room.capacity)
-            await ensure_member(uow, room.guild_id, user_id, now, self._settings.signup_bonus)
+            await ensure_member(uow, room.guild_id, user_id, now, settings.signup_bonus)
             number = await uow.rooms.membership_count(room_id, user_id) + 1
             payment = await charge(
                 uow,
@@ -397,7 +403,9 @@ class RoomService(SqlService):
             await self.undo_join(room_id, user_id)
             if isinstance(error, StudyOnError) or not isinstance(error, Exception):
                 raise
-            raise JoinNotCompleted(self._settings.room_join_cost) from error
+            raise JoinNotCompleted(
+                self._settings.for_guild(room.guild_id).room_join_cost
+            ) from error
         return room
 
     async def leave(self, room_id: int, user_id: int) -> LeaveOutcome:

@@ -85,7 +85,9 @@ class TodoService(SqlService):
         self._listener = listener
 
     async def _zone(self, uow: UnitOfWork, guild_id: int, user_id: int) -> ZoneInfo:
-        return await member_zone(uow, guild_id, user_id, self._settings.default_timezone)
+        return await member_zone(
+            uow, guild_id, user_id, self._settings.for_guild(guild_id).default_timezone
+        )
 
     async def _day(self, uow: UnitOfWork, guild_id: int, user_id: int, text: str | None) -> date:
         return rules.parse_day(text, await self._zone(uow, guild_id, user_id), self._clock.now_ms())
@@ -100,7 +102,9 @@ class TodoService(SqlService):
         clean = rules.validate_todo_text(text)
         now = self._clock.now_ms()
         async with self._uow() as uow:
-            await ensure_member(uow, guild_id, user_id, now, self._settings.signup_bonus)
+            await ensure_member(
+                uow, guild_id, user_id, now, self._settings.for_guild(guild_id).signup_bonus
+            )
             on = await self._day(uow, guild_id, user_id, day)
             count = await uow.todos.count_for_day(guild_id, user_id, on)
             rules.check_todo_count(count)
@@ -214,7 +218,9 @@ class TodoService(SqlService):
         score = rules.validate_score(score)
         now = self._clock.now_ms()
         async with self._uow() as uow:
-            await ensure_member(uow, guild_id, user_id, now, self._settings.signup_bonus)
+            await ensure_member(
+                uow, guild_id, user_id, now, self._settings.for_guild(guild_id).signup_bonus
+            )
             on = await self._day(uow, guild_id, user_id, day)
             rating = await uow.ratings.upsert(guild_id, user_id, on, score, now)
             await uow.commit()

@@ -66,7 +66,7 @@ def render_board(
     bot: StudyOnBot, ref: AlarmRef, dismissals: Sequence[AlarmDismissal]
 ) -> discord.Embed:
     """The alarm's board: one line per dismissal, in the guild's language."""
-    locale = bot.default_locale
+    locale = bot.guild_locale(ref.key.guild_id)
     lines: list[str] = []
     used = 0
     for shown, d in enumerate(dismissals):

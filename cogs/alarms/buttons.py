@@ -76,7 +76,7 @@ class DismissButton(
         if not outcome.recorded:
             await reply(interaction, t("alarm.ack.already", locale, k=self.boundary))
             return
-        grace = bot.config.timer.alarm_grace_seconds
+        grace = bot.guild_settings(self.key.guild_id).alarm_grace_seconds
         ack = "alarm.ack.on_time" if outcome.on_time else "alarm.ack.late"
         # recorded ⇒ shown: the alarm is updated in the click's response (free against the
         # global limit), and the private confirmation follows it
@@ -185,7 +185,7 @@ class ExtendButton(
         view, deferred = await answer_when_slow(
             interaction, timers.extend(self.key.room_id, interaction.user.id)
         )
-        text = extend_text(view, member_name(interaction), bot.default_locale)
+        text = extend_text(view, member_name(interaction), bot.guild_locale(self.key.guild_id))
         if deferred:
             locale = await member_locale(interaction)
             await reply(interaction, t("timer.done", locale))

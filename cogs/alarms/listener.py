@@ -71,8 +71,10 @@ class Alarms(commands.Cog):
         channel_id = await self._channel_of(key)
         if channel_id is None:
             return None
-        locale = bot.default_locale
-        text = alarm_text(event, locale, bot.config.timer.alarm_grace_seconds)
+        locale = bot.guild_locale(key.guild_id)
+        # the grace the server has now; dismissals are judged with the one in effect then
+        grace = bot.guild_settings(key.guild_id).alarm_grace_seconds
+        text = alarm_text(event, locale, grace)
         view = discord.ui.View(timeout=None)
         view.add_item(
             DismissButton(key.guild_id, key.room_id, event.run_id, k, t("alarm.button", locale))
@@ -107,8 +109,9 @@ class Alarms(commands.Cog):
         channel_id = await self._channel_of(key)
         if channel_id is None:
             return
-        locale = bot.default_locale
-        text = end_text(bot, event, locale, bot.config.timer.extend_vote_seconds)
+        locale = bot.guild_locale(key.guild_id)
+        vote_s = bot.guild_settings(key.guild_id).extend_vote_seconds
+        text = end_text(bot, event, locale, vote_s)
         view = discord.ui.View(timeout=None)
         for score in SCORES:
             view.add_item(RateButton(key.guild_id, key.room_id, event.run_id, score))

@@ -82,7 +82,7 @@ class DiscordRoomChannels:
         if self._category is None:
             async with self._locks(self._guild.id):
                 self._category = await _channels.ensure_category(
-                    self._guild, self._bot.config.rooms.category_name
+                    self._guild, self._bot.guild_settings(self._guild.id).category_name
                 )
         return self._category
 
@@ -103,7 +103,7 @@ class DiscordRoomChannels:
         return channel.id
 
     async def post_card(self, text_channel_id: int, room: RoomView) -> PostedCard:
-        embed = render_card(room, None, self._bot.default_locale)
+        embed = render_card(room, None, self._bot.guild_locale(self._guild.id))
         channel = self._bot.get_partial_messageable(text_channel_id)
         with _needs("send_messages"):
             card = await channel.send(embed=embed, allowed_mentions=NO_MENTIONS)

@@ -115,7 +115,9 @@ class Rooms(commands.Cog, name=ROOMS_COG):
         user = interaction.user
         locale = await member_locale(interaction)
         # every refusal before anything exists: input, points, the bot's permissions
-        draft = rooms.validate_create(title, study, break_minutes, terms, tags, notice, capacity)
+        draft = rooms.validate_create(
+            title, study, break_minutes, terms, tags, notice, capacity, guild_id=guild.id
+        )
         await rooms.check_can_create(guild.id, user.id)
         check_bot_permissions(interaction, _channels.REQUIRED_GUILD_PERMISSIONS)
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -139,7 +141,7 @@ class Rooms(commands.Cog, name=ROOMS_COG):
             title=title_text(room.title),
         )
         channel = f"<#{room.text_channel_id}>"
-        cost = bot.services.settings.room_create_cost
+        cost = bot.guild_settings(room.guild_id).room_create_cost
         await reply(
             interaction,
             t("rooms.created", locale, title=title_text(room.title), channel=channel, cost=cost),
@@ -218,7 +220,7 @@ class Rooms(commands.Cog, name=ROOMS_COG):
         await board(bot, r.text_channel_id, "rooms.board.joined", name=member_name(interaction))
         await refresh_card_quietly(bot, r.id)
         channel = f"<#{r.text_channel_id}>"
-        cost = services.settings.room_join_cost
+        cost = bot.guild_settings(r.guild_id).room_join_cost
         text = t("rooms.joined", locale, title=title_text(r.title), channel=channel, cost=cost)
         await reply(interaction, text)
 

@@ -45,11 +45,16 @@ class TimerService(SqlService):
         self._listener = listener
         self._lock = RoomLocks()
         token = uuid.uuid4().hex[:12]  # this process, in owed-delivery records
-        outbox = Announcements(store, listener, token, settings.vote_ms)
+        outbox = Announcements(store, listener, token, settings)
         end = RunEnd(uow_factory, store, settings, outbox, token)
         self._dispatch = BoundaryDispatch(
             store, scheduler, clock, settings, rooms, self._lock, outbox, end, token
         )
+
+    def _grace_s(self, key: RoomKey) -> int:
+        """The grace window dismissals are judged with: the room's server's, as it is now
+        (the run's end judges every alarm with the value in effect at the end)."""
+        return self._settings.for_guild(key.guild_id).alarm_grace_seconds
 
     async def wake(self, key: RoomKey) -> None:
         """The scheduler's callback (see ``BoundaryDispatch.wake``)."""
@@ -233,9 +238,7 @@ class TimerService(SqlService):
         recorded = await self._store.add_dismissal(key, run_id, boundary, user_id, at)
         if not recorded:
             at = (await self._store.get_dismissals(key, run_id))[(boundary, user_id)]
-        return DismissOutcome(
-            boundary, recorded, is_on_time(rang, at, self._settings.alarm_grace_seconds), at
-        )
+        return DismissOutcome(boundary, recorded, is_on_time(rang, at, self._grace_s(key)), at)
 
     async def alarm_dismissals(
         self, key: RoomKey, run_id: int, boundary: int, *, alarm_shown_ms: int
@@ -250,4 +253,4 @@ class TimerService(SqlService):
         if 1 <= boundary <= state.fired_through:
             rang = max(state.rang_at(state.boundary(boundary)), alarm_shown_ms)
         dismissals = await self._store.get_dismissals(key, run_id)
-        return dismissals_of_alarm(dismissals, boundary, rang, self._settings.alarm_grace_seconds)
+        return dismissals_of_alarm(dismissals, boundary, rang, self._grace_s(key))

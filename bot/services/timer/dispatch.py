@@ -46,7 +46,7 @@ class BoundaryDispatch:
             run = await self._outbox.deliver_owed(key, run, now)
             if not run.finished:
                 run = await self._fire_due(key, run, now)
-                if run.ready_to_finish(now, self._settings.grace_ms):
+                if run.ready_to_finish(now, self._settings.for_guild(key.guild_id).grace_ms):
                     run = await self._end.finish(key, run, now)
             else:
                 close = run.vote_over(now)
@@ -72,7 +72,7 @@ class BoundaryDispatch:
         return run
 
     def reschedule(self, key: RoomKey, run: Run, woke_ms: int | None = None) -> None:
-        at = next_wakeup(run, self._settings.grace_ms, woke_ms)
+        at = next_wakeup(run, self._settings.for_guild(key.guild_id).grace_ms, woke_ms)
         if at is None:
             self._scheduler.cancel(key)
         else:

@@ -27,7 +27,7 @@ class RunEnd:
         """Kings, refunds and results in one transaction, settled once under the run's row
         lock: a wake-up after a crash (at any step) finds them settled, or settles them, and
         reads the same outcome. Then the results are owed, and announced once."""
-        vote_ms = self._settings.vote_ms
+        vote_ms = self._settings.for_guild(key.guild_id).vote_ms
         outcome = await self._settle(key, run, now)
         if await self._store.claim(key, f"finish:{run.run_id}"):
             finished = run.finish(outcome, self._token, now, vote_ms)
@@ -43,7 +43,8 @@ class RunEnd:
     async def _settle(self, key: RoomKey, run: Run, now: int) -> RunOutcome:
         dismissals = await self._store.get_dismissals(key, run.run_id)
         bounds = run.timer.boundaries()
-        grace_s = self._settings.alarm_grace_seconds
+        # the server's grace as it is at the end: every alarm of the run is judged with it
+        grace_s = self._settings.for_guild(key.guild_id).alarm_grace_seconds
         refunds: dict[int, int] = {}
         async with self._uow() as uow:
             row = await uow.runs.get_for_update(run.run_id)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from bot.domain.run import Owed, Run, RunOutcome
 from bot.services.events import BoundaryFired, RoomListener, RunFinished
+from bot.services.settings import ServiceSettings
 from bot.services.timer.common import LATE_MS, MAX_DELIVERY_ATTEMPTS, OWED_LEASE_MS
 from storage.session.base import RoomKey, SessionStore
 
@@ -22,7 +23,7 @@ class Announcements:
     _store: SessionStore
     _listener: RoomListener
     _token: str  # this process, in owed-delivery records
-    _vote_ms: int
+    _settings: ServiceSettings  # the vote's length: the room's server's, when it opens
 
     async def deliver_alarm(self, key: RoomKey, run: Run, index: int, now: int) -> Run:
         """Hand alarm ``index`` to the listener; settle it with when it appeared. A failure
@@ -78,7 +79,7 @@ class Announcements:
             return run
         # the vote window opens when the results can be seen, not when they were computed:
         # a results post that failed for a while still gets the whole window
-        run = run.attempt_results(self._token, now, self._vote_ms)
+        run = run.attempt_results(self._token, now, self._settings.for_guild(key.guild_id).vote_ms)
         await self._store.put_run(key, run)
         return await self.deliver_results(key, run)
 
