@@ -133,9 +133,12 @@ class RoomService(SqlService):
         tags: str | Sequence[str] | None = None,
         notice: str | None = None,
         capacity: int | None = None,
+        long_break_minutes: int | None = None,
+        long_every: int | None = None,
     ) -> RoomDraft:
         """Check everything a new room needs (raises ``ValidationError``); writes nothing,
-        so callers can refuse before creating anything outside the database."""
+        so callers can refuse before creating anything outside the database. A long break
+        needs both its minutes and how often it comes, or neither."""
         return RoomDraft(
             title=rules.validate_title(title),
             notice=rules.validate_notice(notice or ""),
@@ -144,7 +147,9 @@ class RoomService(SqlService):
                 capacity if capacity is not None else self._settings.max_capacity,
                 self._settings.max_capacity,
             ),
-            pattern=Pattern.from_minutes(study_minutes, break_minutes, terms),
+            pattern=Pattern.from_minutes(
+                study_minutes, break_minutes, terms, long_break_minutes, long_every
+            ),
         )
 
     async def create(
@@ -158,12 +163,22 @@ class RoomService(SqlService):
         tags: str | Sequence[str] | None = None,
         notice: str | None = None,
         capacity: int | None = None,
+        long_break_minutes: int | None = None,
+        long_every: int | None = None,
     ) -> RoomInfo:
         """A room paid for and open at once, with no channels yet (``attach_channels``
         records them): the record alone, for callers that make the Discord side
         themselves."""
         draft = self.validate_create(
-            title, study_minutes, break_minutes, terms, tags, notice, capacity
+            title,
+            study_minutes,
+            break_minutes,
+            terms,
+            tags,
+            notice,
+            capacity,
+            long_break_minutes,
+            long_every,
         )
         room = await self._record_new(guild_id, owner_id, draft, RoomStatus.OPEN)
         await self._store.add_member(room.key, owner_id, room.created_ms)
@@ -219,6 +234,8 @@ class RoomService(SqlService):
                 study_ms=draft.pattern.study_ms,
                 break_ms=draft.pattern.break_ms,
                 terms=draft.pattern.terms,
+                long_break_ms=draft.pattern.long_break_ms,
+                long_every=draft.pattern.long_every,
                 status=status,
                 created_ms=now,
             )
