@@ -70,17 +70,17 @@ class TimerService(SqlService):
         }
         if not unnumbered:
             return
+        numbers: dict[RoomKey, tuple[int, int]] = {}  # room → (run id, its number)
         async with self._uow() as uow:
-            numbers = {}
             for key, run in unnumbered.items():
                 row = await uow.runs.get(run.run_id)
                 if row is not None and row.room_id == key.room_id:
-                    numbers[key] = row.run_no
-        for key, number in numbers.items():
+                    numbers[key] = (run.run_id, row.run_no)
+        for key, (run_id, number) in numbers.items():
             async with self._lock(key):
-                run = await self._store.get_run(key)
-                if run is not None and run.run_no is None:
-                    await self._store.put_run(key, replace(run, run_no=number))
+                stored = await self._store.get_run(key)
+                if stored is not None and stored.run_id == run_id and stored.run_no is None:
+                    await self._store.put_run(key, replace(stored, run_no=number))
 
     # -- owner controls -------------------------------------------------------------------
 
