@@ -48,11 +48,28 @@ def schedule_of(t0: int, names: list[str], ends: list[int]) -> list[str]:
     return lines
 
 
-async def long_room(studio: Studio, *names: str, **pattern: int) -> StudyRoom:
+async def long_room(
+    studio: Studio,
+    *names: str,
+    study: int = 25,
+    brk: int = 5,
+    terms: int = 4,
+    long_break: int = 20,
+    long_every: int = 2,
+) -> StudyRoom:
     town = studio.guild(*names)
     owner, *others = town.members
-    shape = {"study": 25, "brk": 5, "terms": 4, "long_break": 20, "long_every": 2, **pattern}
-    return await open_room(studio, town, owner, *others, **shape)
+    return await open_room(
+        studio,
+        town,
+        owner,
+        *others,
+        study=study,
+        brk=brk,
+        terms=terms,
+        long_break=long_break,
+        long_every=long_every,
+    )
 
 
 def alarm_of(room: StudyRoom, title: str) -> str:
