@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot import pacing
-from bot.domain.rooms import RoomView
+from bot.domain.rooms import RoomInfo, RoomView
 from bot.domain.timer import Phase, PhaseKind, Status
 from bot.i18n import t
 from bot.pacing import Lane, Superseded
@@ -34,6 +34,11 @@ log = logging.getLogger(__name__)
 MEMBERS_SHOWN = 25
 FIELD_VALUE_MAX = 1024  # Discord's limit on an embed field's value
 ICONS = {PhaseKind.STUDY: "📖", PhaseKind.BREAK: "☕"}
+LONG_BREAK_ICON = "🛋️"
+
+
+def _icon(phase: Phase) -> str:
+    return LONG_BREAK_ICON if phase.long else ICONS[phase.kind]
 
 
 def _minutes(ms: int) -> int:
@@ -56,7 +61,25 @@ def phase_name(phase: Phase, terms: int, locale: str) -> str:
     """The phase as the card names it (Study 2/4, Break 1/3): n studies, n − 1 breaks."""
     if phase.kind is PhaseKind.STUDY:
         return t("card.phase.study", locale, term=phase.term, terms=terms)
-    return t("card.phase.break", locale, term=phase.term, terms=terms - 1)
+    key = "card.phase.long_break" if phase.long else "card.phase.break"
+    return t(key, locale, term=phase.term, terms=terms - 1)
+
+
+def pattern_text(room: RoomInfo, locale: str) -> str:
+    """The room's pattern: study, break, terms and, if it has one, its long break."""
+    text = t(
+        "card.pattern.value",
+        locale,
+        study=_minutes(room.study_ms),
+        brk=_minutes(room.break_ms),
+        terms=room.terms,
+    )
+    if room.long_break_ms is not None and room.long_every is not None:
+        long = t(
+            "card.pattern.long", locale, long=_minutes(room.long_break_ms), every=room.long_every
+        )
+        text = f"{text}\n{long}"
+    return text
 
 
 def _paused(view: TimerView) -> bool:
@@ -112,7 +135,7 @@ def schedule_lines(view: TimerView | None, locale: str) -> list[str]:
             t(
                 "card.schedule.skipped" if b.skipped else "card.schedule.line",
                 locale,
-                icon=ICONS[phase.kind],
+                icon=_icon(phase),
                 phase=phase_name(phase, terms, locale),
                 start=_clock(start),
                 end=_clock(b.at_ms),
@@ -141,7 +164,7 @@ def schedule_lines(view: TimerView | None, locale: str) -> list[str]:
             t(
                 "card.schedule.later",
                 locale,
-                icon=ICONS[phase.kind],
+                icon=_icon(phase),
                 phase=phase_name(phase, terms, locale),
                 minutes=_minutes(phase.nominal_ms),
             )
@@ -174,13 +197,7 @@ def render_card(room: RoomView, timer: TimerView | None, locale: str) -> discord
     )
     embed.add_field(
         name=t("card.pattern", locale),
-        value=t(
-            "card.pattern.value",
-            locale,
-            study=_minutes(r.study_ms),
-            brk=_minutes(r.break_ms),
-            terms=r.terms,
-        ),
+        value=pattern_text(r, locale),
         inline=True,
     )
     embed.add_field(name=t("card.owner", locale), value=f"<@{r.owner_id}>", inline=True)

@@ -23,6 +23,7 @@ from bot.services.timer import TimerView
 from cogs._common import NO_MENTIONS, member_locale, reply, studyon
 from cogs._delivery import answer_when_slow, member_name, post_text, refresh_card_quietly
 from cogs.alarms import minutes_left, phase_text, unix
+from cogs.alarms.text import long_breaks_text
 
 if TYPE_CHECKING:
     from bot.app import StudyOnBot
@@ -32,7 +33,7 @@ def _phase(view: TimerView, locale: str) -> str | None:
     phase = view.state.phase
     if phase is None:
         return None
-    return phase_text(phase.kind, phase.term, view.pattern.terms, locale)
+    return phase_text(phase.kind, phase.term, view.pattern.terms, locale, phase.long)
 
 
 def control_text(action: str, view: TimerView, name: str, locale: str) -> str:
@@ -42,7 +43,7 @@ def control_text(action: str, view: TimerView, name: str, locale: str) -> str:
     ends = f"<t:{unix(state.phase_ends_ms)}:R>" if state.phase_ends_ms else "—"
     p = view.pattern
     if action == "start":
-        return t(
+        text = t(
             "timer.started",
             locale,
             name=name,
@@ -51,6 +52,8 @@ def control_text(action: str, view: TimerView, name: str, locale: str) -> str:
             brk=p.break_ms // 60_000,
             ends=ends,
         )
+        long = long_breaks_text(p, locale)
+        return f"{text}\n{long}" if long else text
     if action == "pause":
         return t(
             "timer.paused",
@@ -114,6 +117,9 @@ def status_text(room: RoomInfo, view: TimerView | None, locale: str) -> str:
                 count=view.pattern.boundary_count,
             )
         )
+    long = long_breaks_text(view.pattern, locale)
+    if long:
+        lines.append(long)
     return "\n".join(lines)
 
 

@@ -97,6 +97,11 @@ class Room(Base):
         CheckConstraint("terms BETWEEN 1 AND 12", name="terms"),
         CheckConstraint("study_ms > 0 AND break_ms > 0", name="pattern"),
         CheckConstraint("status IN ('creating', 'open', 'closed')", name="status"),
+        CheckConstraint(
+            "(long_break_ms IS NULL AND long_every IS NULL)"
+            " OR (long_break_ms > 0 AND long_every BETWEEN 2 AND 12)",
+            name="long_break",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -113,6 +118,9 @@ class Room(Base):
     study_ms: Mapped[int] = mapped_column(BigInteger)
     break_ms: Mapped[int] = mapped_column(BigInteger)
     terms: Mapped[int] = mapped_column(Integer)
+    # a long break after every ``long_every``-th study period: both set, or neither
+    long_break_ms: Mapped[int | None] = mapped_column(BigInteger)
+    long_every: Mapped[int | None] = mapped_column(Integer)
     text_channel_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     voice_channel_id: Mapped[int | None] = mapped_column(BigInteger)
     card_message_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -132,6 +140,8 @@ class Room(Base):
             study_ms=self.study_ms,
             break_ms=self.break_ms,
             terms=self.terms,
+            long_break_ms=self.long_break_ms,
+            long_every=self.long_every,
             status=RoomStatus(self.status),
             text_channel_id=self.text_channel_id,
             voice_channel_id=self.voice_channel_id,

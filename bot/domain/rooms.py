@@ -18,6 +18,7 @@ from enum import StrEnum
 
 from bot.domain.errors import RoomFull, ValidationError
 from bot.domain.run import RoomKey
+from bot.domain.timer import Pattern
 
 TITLE_MAX = 50
 NOTICE_MAX = 500
@@ -56,10 +57,18 @@ class RoomInfo:
     card_message_id: int | None
     created_ms: int
     closed_ms: int | None = None
+    long_break_ms: int | None = None  # a long break after every ``long_every``-th period
+    long_every: int | None = None
 
     @property
     def key(self) -> RoomKey:
         return RoomKey(self.guild_id, self.id)
+
+    @property
+    def pattern(self) -> Pattern:
+        return Pattern(
+            self.study_ms, self.break_ms, self.terms, self.long_break_ms, self.long_every
+        )
 
     @property
     def is_open(self) -> bool:

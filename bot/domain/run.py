@@ -77,6 +77,9 @@ class Run:
     owed_results: Owed | None = None
     outcome: RunOutcome | None = None  # kept while the results are owed
     reached: Mapping[int, int] = field(default_factory=dict)  # boundary index → appeared at
+    # which run of its room this is (1, 2, … as SQL numbers them); None for a run stored
+    # before the number was kept with it, until the next start fills it in from SQL
+    run_no: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "owed_alarms", _frozen(self.owed_alarms))
@@ -87,6 +90,12 @@ class Run:
     @property
     def owes_anything(self) -> bool:
         return bool(self.owed_alarms) or self.owed_results is not None
+
+    @property
+    def later_run(self) -> bool:
+        """Not the room's first run: its alarms say which run they belong to, so they cannot
+        be taken for the earlier runs' alarms of the same number."""
+        return self.run_no is not None and self.run_no > 1
 
     def rang_at(self, boundary: Boundary) -> int:
         """When the alarm of ``boundary`` reached the channel (its boundary's instant while

@@ -7,7 +7,9 @@ Unix epoch: exact arithmetic, so "a pause of d shifts every later boundary by ex
 holds to the millisecond.
 
 A run of ``terms`` = n is the phases study₁ break₁ study₂ … breakₙ₋₁ studyₙ. Boundary k
-(1 … 2n−1) is the end of phase k; the last boundary ends the run.
+(1 … 2n−1) is the end of phase k; the last boundary ends the run. A pattern may have a long
+break: break j (the one after study period j) is long when j is a multiple of ``long_every``;
+the last study period has no break after it, so it never does.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ MINUTE_MS = 60_000
 STUDY_MINUTES = (1, 180)
 BREAK_MINUTES = (1, 60)
 TERMS = (1, 12)
+LONG_BREAK_MINUTES = (1, 60)
+LONG_EVERY = (2, 12)
 
 
 class PhaseKind(StrEnum):
@@ -49,24 +53,74 @@ class Pattern:
     study_ms: int
     break_ms: int
     terms: int
+    # a long break after every ``long_every``-th study period; both set or neither
+    long_break_ms: int | None = None
+    long_every: int | None = None
 
     def __post_init__(self) -> None:
         if self.study_ms <= 0 or self.break_ms <= 0:
             raise ValidationError("pattern", "non_positive")
         if not TERMS[0] <= self.terms <= TERMS[1]:
             raise ValidationError("terms", "out_of_range", min=TERMS[0], max=TERMS[1])
+        if (self.long_break_ms is None) != (self.long_every is None):
+            raise ValidationError("long_break", "pair")
+        if self.long_break_ms is not None and self.long_break_ms <= 0:
+            raise ValidationError("pattern", "non_positive")
+        if self.long_every is not None and self.long_every < 1:
+            raise ValidationError("pattern", "non_positive")
 
     @classmethod
-    def from_minutes(cls, study: int, break_: int, terms: int) -> Pattern:
-        """The pattern a user asked for, checked against the product's ranges."""
-        for name, value, (lo, hi) in (
+    def from_minutes(
+        cls,
+        study: int,
+        break_: int,
+        terms: int,
+        long_break: int | None = None,
+        long_every: int | None = None,
+    ) -> Pattern:
+        """The pattern a user asked for, checked against the product's ranges. A long break
+        needs both its length and how often it comes, or neither."""
+        if (long_break is None) != (long_every is None):
+            raise ValidationError("long_break", "pair")
+        checks: list[tuple[str, int, tuple[int, int]]] = [
             ("study", study, STUDY_MINUTES),
             ("break", break_, BREAK_MINUTES),
             ("terms", terms, TERMS),
-        ):
+        ]
+        if long_break is not None and long_every is not None:
+            checks.append(("long_break", long_break, LONG_BREAK_MINUTES))
+            checks.append(("long_every", long_every, LONG_EVERY))
+        for name, value, (lo, hi) in checks:
             if not lo <= value <= hi:
                 raise ValidationError(name, "out_of_range", min=lo, max=hi, value=value)
-        return cls(study * MINUTE_MS, break_ * MINUTE_MS, terms)
+        return cls(
+            study * MINUTE_MS,
+            break_ * MINUTE_MS,
+            terms,
+            long_break * MINUTE_MS if long_break is not None else None,
+            long_every,
+        )
+
+    @property
+    def has_long_breaks(self) -> bool:
+        return self.long_break_ms is not None and self.long_every is not None
+
+    def is_long_break(self, term: int) -> bool:
+        """Whether the break after study period ``term`` is a long one (the last study
+        period has no break after it)."""
+        return (
+            self.long_every is not None
+            and self.long_break_ms is not None
+            and 1 <= term < self.terms
+            and term % self.long_every == 0
+        )
+
+    def break_after(self, term: int) -> int:
+        """The length of the break after study period ``term``."""
+        if self.is_long_break(term):
+            assert self.long_break_ms is not None
+            return self.long_break_ms
+        return self.break_ms
 
     @property
     def boundary_count(self) -> int:
@@ -78,11 +132,18 @@ class Pattern:
             raise IndexError(index)
         if index % 2 == 1:
             return Phase(index, PhaseKind.STUDY, (index + 1) // 2, self.study_ms)
-        return Phase(index, PhaseKind.BREAK, index // 2, self.break_ms)
+        term = index // 2
+        return Phase(
+            index, PhaseKind.BREAK, term, self.break_after(term), long=self.is_long_break(term)
+        )
+
+    @property
+    def long_break_count(self) -> int:
+        return sum(1 for j in range(1, self.terms) if self.is_long_break(j))
 
     @property
     def total_ms(self) -> int:
-        return self.terms * self.study_ms + (self.terms - 1) * self.break_ms
+        return self.terms * self.study_ms + sum(self.break_after(j) for j in range(1, self.terms))
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +152,7 @@ class Phase:
     kind: PhaseKind
     term: int  # which study period (1 … n) this phase is or follows
     nominal_ms: int
+    long: bool = False  # a long break
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ class BoundaryFired:
     late: bool  # posted well after its instant (the bot was down or busy)
     next_phase: Phase | None  # the phase that starts now; None when the run ended
     next_phase_ends_ms: int | None
+    run_no: int | None = None  # which run of the room (None: not known for an old run)
 
 
 @dataclass(frozen=True, slots=True)

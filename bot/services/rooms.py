@@ -132,12 +132,15 @@ class RoomService(SqlService):
         tags: str | Sequence[str] | None = None,
         notice: str | None = None,
         capacity: int | None = None,
+        long_break_minutes: int | None = None,
+        long_every: int | None = None,
         *,
         guild_id: int | None = None,
     ) -> RoomDraft:
         """Check everything a new room needs (raises ``ValidationError``); writes nothing,
         so callers can refuse before creating anything outside the database. The largest
-        capacity is the server's (``guild_id``) when given."""
+        capacity is the server's (``guild_id``) when given. A long break needs both its
+        minutes and how often it comes, or neither."""
         settings = self._settings if guild_id is None else self._settings.for_guild(guild_id)
         return RoomDraft(
             title=rules.validate_title(title),
@@ -147,7 +150,9 @@ class RoomService(SqlService):
                 capacity if capacity is not None else settings.max_capacity,
                 settings.max_capacity,
             ),
-            pattern=Pattern.from_minutes(study_minutes, break_minutes, terms),
+            pattern=Pattern.from_minutes(
+                study_minutes, break_minutes, terms, long_break_minutes, long_every
+            ),
         )
 
     async def create(
@@ -161,12 +166,23 @@ class RoomService(SqlService):
         tags: str | Sequence[str] | None = None,
         notice: str | None = None,
         capacity: int | None = None,
+        long_break_minutes: int | None = None,
+        long_every: int | None = None,
     ) -> RoomInfo:
         """A room paid for and open at once, with no channels yet (``attach_channels``
         records them): the record alone, for callers that make the Discord side
         themselves."""
         draft = self.validate_create(
-            title, study_minutes, break_minutes, terms, tags, notice, capacity, guild_id=guild_id
+            title,
+            study_minutes,
+            break_minutes,
+            terms,
+            tags,
+            notice,
+            capacity,
+            long_break_minutes,
+            long_every,
+            guild_id=guild_id,
         )
         room = await self._record_new(guild_id, owner_id, draft, RoomStatus.OPEN)
         await self._store.add_member(room.key, owner_id, room.created_ms)
@@ -223,6 +239,8 @@ class RoomService(SqlService):
                 study_ms=draft.pattern.study_ms,
                 break_ms=draft.pattern.break_ms,
                 terms=draft.pattern.terms,
+                long_break_ms=draft.pattern.long_break_ms,
+                long_every=draft.pattern.long_every,
                 status=status,
                 created_ms=now,
             )

@@ -27,7 +27,7 @@ from bot.domain.run import RoomKey
 from bot.i18n import t
 from bot.pacing import Lane
 from cogs._common import NO_MENTIONS
-from cogs.alarms.text import created_ms
+from cogs.alarms.text import alarm_ref, created_ms
 
 if TYPE_CHECKING:
     from bot.app import StudyOnBot
@@ -50,6 +50,7 @@ class AlarmRef:
     boundary: int
     channel_id: int
     message_id: int
+    run_no: int | None = None  # which run of the room (its later runs' alarms say so)
 
     @property
     def shown_ms(self) -> int:
@@ -71,7 +72,8 @@ def render_board(
     used = 0
     for shown, d in enumerate(dismissals):
         key = "alarms.board.dismissed" if d.on_time else "alarms.board.dismissed_late"
-        line = t(key, locale, name=bot.display_name(ref.key.guild_id, d.user_id), k=ref.boundary)
+        name = bot.display_name(ref.key.guild_id, d.user_id)
+        line = t(key, locale, name=name, alarm=alarm_ref(ref.boundary, ref.run_no, locale))
         last = shown == len(dismissals) - 1
         more = t("alarms.board.more", locale, count=len(dismissals) - shown)
         room_needed = len(line) + (0 if last else 1 + len(more))

@@ -22,7 +22,7 @@ from cogs._delivery import (
     refresh_card_quietly,
 )
 from cogs.alarms.board import AlarmRef, alarm_boards
-from cogs.alarms.text import ALARM_EMOJI, created_ms, extend_text
+from cogs.alarms.text import ALARM_EMOJI, alarm_name, alarm_ref, created_ms, extend_text
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +73,9 @@ class DismissButton(
             alarm_shown_ms=created_ms(interaction.message.id) if interaction.message else None,
             dismissed_ms=created_ms(interaction.id),
         )
+        alarm = alarm_ref(self.boundary, outcome.run_no, locale)
         if not outcome.recorded:
-            await reply(interaction, t("alarm.ack.already", locale, k=self.boundary))
+            await reply(interaction, t("alarm.ack.already", locale, alarm=alarm))
             return
         grace = bot.guild_settings(self.key.guild_id).alarm_grace_seconds
         ack = "alarm.ack.on_time" if outcome.on_time else "alarm.ack.late"
@@ -82,10 +83,17 @@ class DismissButton(
         # global limit), and the private confirmation follows it
         if interaction.message is not None and interaction.channel_id is not None:
             ref = AlarmRef(
-                self.key, self.run_id, self.boundary, interaction.channel_id, interaction.message.id
+                self.key,
+                self.run_id,
+                self.boundary,
+                interaction.channel_id,
+                interaction.message.id,
+                outcome.run_no,
             )
             await alarm_boards(bot).answer_click(interaction, ref)
-        await _acknowledge(interaction, t(ack, locale, k=self.boundary, grace=grace))
+        # the confirmation names the alarm as its message does ("Run 2 · Alarm #1")
+        name = alarm_name(self.boundary, outcome.run_no, locale)
+        await _acknowledge(interaction, t(ack, locale, alarm=name, grace=grace))
 
 
 async def _acknowledge(interaction: discord.Interaction[Any], text: str) -> None:

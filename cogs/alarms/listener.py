@@ -169,5 +169,7 @@ class Alarms(commands.Cog):
         except StudyOnError:
             return  # not a member, the run is over…: a reaction cannot be answered privately
         if outcome.recorded:
-            ref = AlarmRef(key, alarm.run_id, k, payload.channel_id, payload.message_id)
+            ref = AlarmRef(
+                key, alarm.run_id, k, payload.channel_id, payload.message_id, outcome.run_no
+            )
             self.boards.owe_edit(ref)

@@ -1,4 +1,10 @@
-"""What the alarm, results and extension messages say."""
+"""What the alarm, results and extension messages say.
+
+Each run of a room numbers its alarms from #1, so after an Extend a channel would show two
+"Alarm #1". The room's first run keeps the plain names; every later run's alarm says which run
+it belongs to ("Run 2 · Alarm #1"), in the alarm, its confirmation and its board, from the
+run's number in the room as SQL stored it (the same for every member, across restarts).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.domain.timer import PhaseKind
+from bot.domain.timer import Pattern, PhaseKind
 from bot.i18n import t
 from bot.services.events import BoundaryFired, RunFinished
 from bot.services.timer import TimerView
@@ -32,37 +38,74 @@ def minutes_left(ms: int) -> int:
     return max(1, -(-ms // 60_000))
 
 
-def phase_text(kind: PhaseKind, term: int, terms: int, locale: str) -> str:
-    key = "timer.phase.study" if kind is PhaseKind.STUDY else "timer.phase.break"
+def phase_text(kind: PhaseKind, term: int, terms: int, locale: str, long: bool = False) -> str:
+    if kind is PhaseKind.STUDY:
+        key = "timer.phase.study"
+    else:
+        key = "timer.phase.long_break" if long else "timer.phase.break"
     return t(key, locale, term=term, terms=terms)
+
+
+def later_run(run_no: int | None) -> bool:
+    """Whether alarms of this run say which run they belong to: every run after the first."""
+    return run_no is not None and run_no > 1
+
+
+def alarm_name(k: int, run_no: int | None, locale: str) -> str:
+    """The alarm as its message titles it: "Alarm #3", or "Run 2 · Alarm #3"."""
+    if later_run(run_no):
+        return t("alarm.name.run", locale, k=k, run=run_no)
+    return t("alarm.name", locale, k=k)
+
+
+def alarm_ref(k: int, run_no: int | None, locale: str) -> str:
+    """The alarm inside a sentence: "alarm #3", or "alarm #3 of run 2"."""
+    if later_run(run_no):
+        return t("alarm.ref.run", locale, k=k, run=run_no)
+    return t("alarm.ref", locale, k=k)
+
+
+def long_breaks_text(pattern: Pattern, locale: str) -> str | None:
+    """The pattern's long break in a sentence, if it has one."""
+    if pattern.long_break_ms is None or pattern.long_every is None:
+        return None
+    return t(
+        "timer.long_breaks",
+        locale,
+        every=pattern.long_every,
+        long=pattern.long_break_ms // 60_000,
+    )
 
 
 def alarm_text(event: BoundaryFired, locale: str, grace_s: int) -> str:
     b = event.boundary
     terms = event.pattern.terms
+    name = alarm_name(b.index, event.run_no, locale)
     lines: list[str] = []
     if b.last:
-        lines.append(t("alarm.last", locale, k=b.index, term=b.term, terms=terms))
+        lines.append(t("alarm.last", locale, alarm=name, term=b.term, terms=terms))
     elif b.ends is PhaseKind.STUDY:
         ends = event.next_phase_ends_ms
+        long = event.pattern.is_long_break(b.term)
         lines.append(
             t(
-                "alarm.study_over",
+                "alarm.study_over_long" if long else "alarm.study_over",
                 locale,
-                k=b.index,
+                alarm=name,
                 term=b.term,
                 terms=terms,
-                minutes=event.pattern.break_ms // 60_000,
+                minutes=event.pattern.break_after(b.term) // 60_000,
                 ends=f"<t:{unix(ends)}:R>" if ends else "—",
             )
         )
     else:
         ends = event.next_phase_ends_ms
+        long = event.pattern.is_long_break(b.term)
         lines.append(
             t(
-                "alarm.break_over",
+                "alarm.long_break_over" if long else "alarm.break_over",
                 locale,
-                k=b.index,
+                alarm=name,
                 term=b.term + 1,
                 terms=terms,
                 ends=f"<t:{unix(ends)}:R>" if ends else "—",
@@ -120,7 +163,7 @@ def end_text(bot: StudyOnBot, event: RunFinished, locale: str, vote_s: int) -> s
 
 def extend_text(view: TimerView, name: str, locale: str) -> str:
     ends = view.state.phase_ends_ms
-    return t(
+    text = t(
         "alarms.extend.done",
         locale,
         name=name,
@@ -129,3 +172,5 @@ def extend_text(view: TimerView, name: str, locale: str) -> str:
         brk=view.pattern.break_ms // 60_000,
         ends=f"<t:{unix(ends)}:R>" if ends else "—",
     )
+    long = long_breaks_text(view.pattern, locale)
+    return f"{text}\n{long}" if long else text

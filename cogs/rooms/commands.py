@@ -88,6 +88,8 @@ class Rooms(commands.Cog, name=ROOMS_COG):
         tags=ls("cmd.room.opt.tags"),
         notice=ls("cmd.room.opt.notice"),
         capacity=ls("cmd.room.opt.capacity"),
+        long_break=ls("cmd.room.opt.long_break"),
+        long_every=ls("cmd.room.opt.long_every"),
     )
     @app_commands.describe(
         title=ls("cmd.room.opt.title.desc"),
@@ -97,6 +99,8 @@ class Rooms(commands.Cog, name=ROOMS_COG):
         tags=ls("cmd.room.opt.tags.desc"),
         notice=ls("cmd.room.opt.notice.desc"),
         capacity=ls("cmd.room.opt.capacity.desc"),
+        long_break=ls("cmd.room.opt.long_break.desc"),
+        long_every=ls("cmd.room.opt.long_every.desc"),
     )
     async def create(
         self,
@@ -108,6 +112,8 @@ class Rooms(commands.Cog, name=ROOMS_COG):
         tags: str | None = None,
         notice: str | None = None,
         capacity: app_commands.Range[int, 2, 25] | None = None,
+        long_break: app_commands.Range[int, 1, 60] | None = None,
+        long_every: app_commands.Range[int, 2, 12] | None = None,
     ) -> None:
         guild = interaction.guild
         assert guild is not None
@@ -116,7 +122,16 @@ class Rooms(commands.Cog, name=ROOMS_COG):
         locale = await member_locale(interaction)
         # every refusal before anything exists: input, points, the bot's permissions
         draft = rooms.validate_create(
-            title, study, break_minutes, terms, tags, notice, capacity, guild_id=guild.id
+            title,
+            study,
+            break_minutes,
+            terms,
+            tags,
+            notice,
+            capacity,
+            long_break,
+            long_every,
+            guild_id=guild.id,
         )
         await rooms.check_can_create(guild.id, user.id)
         check_bot_permissions(interaction, _channels.REQUIRED_GUILD_PERMISSIONS)

@@ -64,6 +64,9 @@ def room_list_page(
             brk=r.break_ms // 60_000,
             terms=r.terms,
         )
+        if r.long_break_ms is not None and r.long_every is not None:
+            long = t("rooms.list.long", locale, long=r.long_break_ms // 60_000, every=r.long_every)
+            line = f"{line} · {long}"
         tags = " ".join(f"`#{tag}`" for tag in r.tags)
         embed.add_field(
             name=r.title, value="\n".join(part for part in (line, tags) if part), inline=False

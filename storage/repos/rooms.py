@@ -33,6 +33,8 @@ class RoomRepository(Repository):
         text_channel_id: int | None = None,
         voice_channel_id: int | None = None,
         card_message_id: int | None = None,
+        long_break_ms: int | None = None,
+        long_every: int | None = None,
     ) -> Room:
         """A new room, open by default (flushed, so it has an id)."""
         room = Room(
@@ -46,6 +48,8 @@ class RoomRepository(Repository):
             study_ms=study_ms,
             break_ms=break_ms,
             terms=terms,
+            long_break_ms=long_break_ms,
+            long_every=long_every,
             text_channel_id=text_channel_id,
             voice_channel_id=voice_channel_id,
             card_message_id=card_message_id,

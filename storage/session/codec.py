@@ -1,8 +1,12 @@
 """A run as JSON in the session store, and back.
 
-The format is versioned (``"v": 2``). Runs written by earlier versions kept the vote, what was
-owed, the outcome and the delivery instants in an untyped ``extra`` map; they are read into the
-typed aggregate unchanged in meaning, so an upgrade keeps every running room.
+The format is versioned (``"v": 2``). Two fields came later and are optional, so runs
+stored before them read as they were: the pattern's long break (``pattern`` then has five
+values instead of three) and the run's number in its room (``run_no``).
+
+Runs written by earlier versions kept the vote, what was owed, the outcome and the delivery
+instants in an untyped ``extra`` map; they are read into the typed aggregate unchanged in
+meaning, so an upgrade keeps every running room.
 """
 
 from __future__ import annotations
@@ -49,12 +53,28 @@ def _outcome_from_json(value: dict[str, Any]) -> RunOutcome:
     )
 
 
+def _pattern_to_json(p: Pattern) -> list[int]:
+    """``[study, break, terms]``, then ``long_break, long_every`` when it has long breaks."""
+    out = [p.study_ms, p.break_ms, p.terms]
+    if p.long_break_ms is not None and p.long_every is not None:
+        out += [p.long_break_ms, p.long_every]
+    return out
+
+
+def _pattern_from_json(value: list[int]) -> Pattern:
+    # a run stored before long breaks existed has the three values only
+    study, brk, terms, *long = value
+    if len(long) == 2:
+        return Pattern(int(study), int(brk), int(terms), int(long[0]), int(long[1]))
+    return Pattern(int(study), int(brk), int(terms))
+
+
 def run_to_json(run: Run) -> str:
     t = run.timer
     data: dict[str, Any] = {
         "v": FORMAT,
         "run_id": run.run_id,
-        "pattern": [t.pattern.study_ms, t.pattern.break_ms, t.pattern.terms],
+        "pattern": _pattern_to_json(t.pattern),
         "started_at_ms": t.started_at_ms,
         "events": [[e.kind.value, e.at_ms] for e in t.events],
         "fired_through": run.fired_through,
@@ -70,14 +90,15 @@ def run_to_json(run: Run) -> str:
         data["outcome"] = _outcome_to_json(run.outcome)
     if run.reached:
         data["reached"] = {str(k): v for k, v in run.reached.items()}
+    if run.run_no is not None:
+        data["run_no"] = run.run_no
     return json.dumps(data, separators=(",", ":"))
 
 
 def run_from_json(text: str | bytes) -> Run:
     d = json.loads(text)
-    study, brk, terms = d["pattern"]
     timer = Timer(
-        Pattern(study, brk, terms),
+        _pattern_from_json(d["pattern"]),
         d["started_at_ms"],
         tuple(TimerEvent(EventKind(k), at) for k, at in d["events"]),
     )
@@ -94,6 +115,7 @@ def run_from_json(text: str | bytes) -> Run:
             owed_results=_owed_from_json(d["owed_results"]) if "owed_results" in d else None,
             outcome=_outcome_from_json(d["outcome"]) if "outcome" in d else None,
             reached={int(k): int(v) for k, v in (d.get("reached") or {}).items()},
+            run_no=int(d["run_no"]) if d.get("run_no") is not None else None,
         )
     return _from_earlier_format(d, timer)
 

@@ -7,7 +7,7 @@ import discord
 
 from bot.domain.timer import MINUTE_MS
 from tests.support.studio import Studio
-from tests.support.timer import MINUTE, StudyRoom, clock, open_room, relative
+from tests.support.timer import MINUTE, StudyRoom, clock, confirmation, open_room, relative
 
 
 def ts(ms: int) -> str:
@@ -139,7 +139,7 @@ async def test_skip_rings_the_alarm_now(studio: Studio) -> None:
     # the alarm can be dismissed like any other
     bob = room.members[1]
     ack = await bob.click(alarm, label="Dismiss")
-    assert ack.response is not None and ack.response.content == "Alarm #1 dismissed, on time. ✅"
+    assert confirmation(ack).content == "Alarm #1 dismissed, on time. ✅"
     # the next one falls a full break later
     await studio.advance(10 * MINUTE)
     assert len(room.alarms()) == 2

@@ -106,10 +106,18 @@ async def open_room(
     brk: int = 10,
     terms: int = 4,
     title: str = "Morning grind",
+    **options: int,
 ) -> StudyRoom:
-    """``owner`` runs ``/room create`` in #general, then each joiner ``/room join``."""
+    """``owner`` runs ``/room create`` in #general (with any further ``options``, such as
+    ``long_break`` and ``long_every``), then each joiner ``/room join``."""
     created = await owner.slash(
-        town.general, "room create", title=title, study=study, terms=terms, **{"break": brk}
+        town.general,
+        "room create",
+        title=title,
+        study=study,
+        terms=terms,
+        **{"break": brk},
+        **options,
     )
     assert created.acknowledged
     services = studio.bot.services

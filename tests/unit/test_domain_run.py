@@ -159,3 +159,22 @@ def test_a_run_stored_by_the_earlier_format_reads_the_same() -> None:
         outcome=RunOutcome((7,), (MemberResult(7, 3, 3, 3, True),), {7: 50}),
         reached={1: at(5) + 100},
     )
+
+
+def test_long_breaks_and_the_run_number_round_trip() -> None:
+    pattern = Pattern(5 * MINUTE_MS, MINUTE_MS, 6, 15 * MINUTE_MS, 3)
+    run = Run(9, Timer(pattern, START).pause(at(2)), run_no=3).claim_alarm(1, "p1", at(6))
+    stored = json.loads(run_to_json(run))
+    assert stored["pattern"] == [5 * MINUTE_MS, MINUTE_MS, 6, 15 * MINUTE_MS, 3]
+    assert stored["run_no"] == 3
+    back = run_from_json(run_to_json(run))
+    assert back == run and back.timer.pattern.phase(6).long and back.later_run
+
+
+def test_a_run_stored_before_long_breaks_and_run_numbers_reads_without_them() -> None:
+    stored = json.loads(run_to_json(Run(4, TIMER)))
+    assert len(stored["pattern"]) == 3 and "run_no" not in stored
+    run = run_from_json(json.dumps(stored))
+    assert run.timer.pattern == TIMER.pattern and not run.timer.pattern.has_long_breaks
+    assert run.run_no is None and not run.later_run
+    assert not Run(4, TIMER, run_no=1).later_run and Run(4, TIMER, run_no=2).later_run

@@ -203,3 +203,77 @@ def test_single_term_has_one_boundary() -> None:
     (b,) = t.boundaries()
     assert b.index == 1 and b.last and b.ends is PhaseKind.STUDY
     assert b.at_ms == START + 25 * M
+
+
+# -- long breaks ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def long_pomodoro() -> Timer:
+    """8 × (25 + 5), a 20-minute break after every 4th study period (only after the 4th: the
+    8th ends the run)."""
+    return Timer(Pattern.from_minutes(25, 5, 8, long_break=20, long_every=4), START)
+
+
+def test_a_long_break_after_every_kth_study_period(long_pomodoro: Timer) -> None:
+    p = long_pomodoro.pattern
+    breaks = [p.phase(i) for i in range(2, p.boundary_count + 1, 2)]
+    assert [b.nominal_ms // M for b in breaks] == [5, 5, 5, 20, 5, 5, 5]
+    assert [b.long for b in breaks] == [False, False, False, True, False, False, False]
+    assert minutes(long_pomodoro) == [
+        *(25, 30, 55, 60, 85, 90, 115, 135),
+        *(160, 165, 190, 195, 220, 225, 250),
+    ]
+    assert p.total_ms == 250 * M and p.long_break_count == 1
+    assert long_pomodoro.boundaries()[-1].last
+
+
+def test_the_last_study_period_is_never_followed_by_a_long_break() -> None:
+    p = Pattern.from_minutes(25, 5, 4, long_break=30, long_every=2)
+    assert [p.phase(i).long for i in (2, 4, 6)] == [False, True, False]
+    assert p.long_break_count == 1  # after study 2; study 4 ends the run
+    two = Pattern.from_minutes(25, 5, 2, long_break=30, long_every=2)
+    assert two.long_break_count == 0 and two.total_ms == 55 * M
+
+
+def test_pause_and_skip_across_a_long_break(long_pomodoro: Timer) -> None:
+    # into the long break (it starts at 115), pause 7 minutes in it, resume, then skip it
+    t = long_pomodoro.pause(START + 120 * M)
+    state = t.state_at(START + 121 * M)
+    assert state.phase is not None and state.phase.long and state.remaining_ms == 15 * M
+    t = t.resume(START + 127 * M)
+    assert t.state_at(START + 127 * M).phase_ends_ms == START + 142 * M
+    assert minutes(t)[7] == 142  # the long break ends 7 minutes later
+    t = t.skip(START + 130 * M)
+    b8 = t.boundaries()[7]
+    assert b8.skipped and b8.at_ms == START + 130 * M
+    # the rest of the run keeps its short breaks
+    assert minutes(t)[8:] == [155, 160, 185, 190, 215, 220, 245]
+
+
+@pytest.mark.parametrize(
+    ("long_break", "long_every", "field"),
+    [
+        (20, None, "long_break"),
+        (None, 4, "long_break"),
+        (0, 4, "long_break"),
+        (61, 4, "long_break"),
+        (20, 1, "long_every"),
+        (20, 13, "long_every"),
+    ],
+)
+def test_long_break_options_are_checked(
+    long_break: int | None, long_every: int | None, field: str
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        Pattern.from_minutes(25, 5, 8, long_break=long_break, long_every=long_every)
+    assert refused.value.field == field
+    code = "pair" if long_break is None or long_every is None else "out_of_range"
+    assert refused.value.problem == code
+
+
+def test_a_pattern_needs_both_long_break_values() -> None:
+    with pytest.raises(ValidationError):
+        Pattern(M, M, 4, long_break_ms=M)
+    with pytest.raises(ValidationError):
+        Pattern(M, M, 4, long_every=2)

@@ -59,7 +59,14 @@ class Ref:
         return 2 * self.pattern.terms - 1
 
     def nominal(self, idx: int) -> int:
-        return self.pattern.study_ms if idx % 2 == 1 else self.pattern.break_ms
+        p = self.pattern
+        if idx % 2 == 1:
+            return p.study_ms
+        # break j follows study period j; every long_every-th one is long
+        j = idx // 2
+        if p.long_break_ms is not None and p.long_every is not None and j % p.long_every == 0:
+            return p.long_break_ms
+        return p.break_ms
 
     @property
     def finished(self) -> bool:
@@ -150,7 +157,17 @@ def apply_control(timer: Timer, kind: EventKind, t: int) -> Timer:
 
 # mostly phases long against the steps between controls, sometimes tiny ones
 phase_ms = st.one_of(st.integers(1, 3_000), st.integers(800, 3_000), st.integers(800, 3_000))
-patterns = st.builds(Pattern, study_ms=phase_ms, break_ms=phase_ms, terms=st.integers(1, 5))
+short_patterns = st.builds(Pattern, study_ms=phase_ms, break_ms=phase_ms, terms=st.integers(1, 5))
+# with a long break after every k-th study period (k up to the number of terms and beyond)
+long_patterns = st.builds(
+    Pattern,
+    study_ms=phase_ms,
+    break_ms=phase_ms,
+    terms=st.integers(1, 7),
+    long_break_ms=phase_ms,
+    long_every=st.integers(2, 8),
+)
+patterns = st.one_of(short_patterns, long_patterns)
 starts = st.integers(0, 2_000_000_000_000)
 steps = st.one_of(
     st.integers(0, 400),
@@ -508,3 +525,38 @@ def test_kinds_of_phases_alternate() -> None:
     p = Pattern(3, 2, 4)
     kinds_ = [p.phase(i).kind for i in range(1, p.boundary_count + 1)]
     assert kinds_ == [PhaseKind.STUDY, PhaseKind.BREAK] * 3 + [PhaseKind.STUDY]
+
+
+@SETTINGS
+@given(long_patterns, starts)
+def test_long_breaks_fall_after_every_kth_study_period(pattern: Pattern, start: int) -> None:
+    bs = Timer(pattern, start).boundaries()
+    assert len(bs) == 2 * pattern.terms - 1
+    assert all(a.at_ms < b.at_ms for a, b in itertools.pairwise(bs))
+    assert pattern.long_every is not None
+    prev, longs = start, 0
+    for b in bs:
+        length = b.at_ms - prev
+        phase = pattern.phase(b.index)
+        if phase.kind is PhaseKind.STUDY:
+            assert length == pattern.study_ms and not phase.long
+        else:
+            expect_long = phase.term % pattern.long_every == 0
+            assert phase.long == expect_long
+            assert length == (pattern.long_break_ms if expect_long else pattern.break_ms)
+            assert phase.term < pattern.terms  # no break after the last study period
+            longs += expect_long
+        prev = b.at_ms
+    assert longs == (pattern.terms - 1) // pattern.long_every == pattern.long_break_count
+    assert bs[-1].last and bs[-1].at_ms - start == pattern.total_ms
+
+
+@SETTINGS
+@given(long_patterns, starts, st.integers(0, 10**7))
+def test_another_run_repeats_the_long_breaks(pattern: Pattern, start: int, gap: int) -> None:
+    """Extend starts a new run of the same pattern: its phases are the first run's."""
+    first = Timer(pattern, start).boundaries()
+    second_start = first[-1].at_ms + gap
+    second = Timer(pattern, second_start).boundaries()
+    assert [b.at_ms - start for b in first] == [b.at_ms - second_start for b in second]
+    assert [pattern.phase(b.index) for b in first] == [pattern.phase(b.index) for b in second]

@@ -32,6 +32,7 @@ class TimerView:
     finished: bool
     vote_until_ms: int | None
     now_ms: int
+    run_no: int | None = None  # which run of the room this is
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,7 @@ class DismissOutcome:
     recorded: bool  # False: this member had already dismissed it
     on_time: bool
     dismissed_ms: int
+    run_no: int | None = None  # which run of the room the alarm belongs to
 
 
 def next_wakeup(run: Run, grace_ms: int, woke_ms: int | None = None) -> int | None:
@@ -77,4 +79,5 @@ def view_of(key: RoomKey, state: Run, now: int) -> TimerView:
         finished=state.finished,
         vote_until_ms=state.vote_until_ms,
         now_ms=now,
+        run_no=state.run_no,
     )

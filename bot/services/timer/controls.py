@@ -7,12 +7,13 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 
 from bot.clock import Clock
 from bot.domain.alarms import AlarmDismissal, dismissals_of_alarm, is_on_time
 from bot.domain.errors import InvalidTimerAction, NotFound, NotMember, NotOwner
 from bot.domain.run import Run, RunStatus
-from bot.domain.timer import Pattern, Timer
+from bot.domain.timer import Timer
 from bot.services.base import SqlService
 from bot.services.events import RoomListener, RunEnding, notify_run_ending
 from bot.services.ports import WakeScheduler
@@ -62,7 +63,29 @@ class TimerService(SqlService):
 
     async def restore(self, owns: Callable[[RoomKey], bool] | None = None) -> int:
         """Reschedule every stored run after a restart (``owns``: the rooms this serves)."""
+        await self._number_stored_runs(owns)
         return await self._dispatch.restore(owns)
+
+    async def _number_stored_runs(self, owns: Callable[[RoomKey], bool] | None) -> None:
+        """Give a run stored before runs carried their number its number from SQL, so its
+        later alarms say which run they belong to like every other run's."""
+        keys = [k for k in await self._store.running_rooms() if owns is None or owns(k)]
+        unnumbered = {
+            k: r for k, r in (await self._store.get_runs(keys)).items() if r.run_no is None
+        }
+        if not unnumbered:
+            return
+        numbers: dict[RoomKey, tuple[int, int]] = {}  # room → (run id, its number)
+        async with self._uow() as uow:
+            for key, run in unnumbered.items():
+                row = await uow.runs.get(run.run_id)
+                if row is not None and row.room_id == key.room_id:
+                    numbers[key] = (run.run_id, row.run_no)
+        for key, (run_id, number) in numbers.items():
+            async with self._lock(key):
+                stored = await self._store.get_run(key)
+                if stored is not None and stored.run_id == run_id and stored.run_no is None:
+                    await self._store.put_run(key, replace(stored, run_no=number))
 
     # -- owner controls -------------------------------------------------------------------
 
@@ -110,7 +133,7 @@ class TimerService(SqlService):
                     # SQL still counts a run as running whose live state is gone (the store
                     # was lost or cleared): nothing of it can be announced any more
                     await uow.runs.finish(orphan, RunStatus.STOPPED, now)
-                pattern = Pattern(room.study_ms, room.break_ms, room.terms)
+                pattern = room.info().pattern  # Extend repeats it, long breaks and all
                 run = await uow.runs.add(
                     room_id=room.id,
                     run_no=await uow.runs.last_run_no(room.id) + 1,
@@ -123,7 +146,7 @@ class TimerService(SqlService):
                 await uow.commit()
             if stored is not None:
                 await self._store.delete_run(key)
-            state = Run(run.id, Timer(pattern, now))
+            state = Run(run.id, Timer(pattern, now), run_no=run.run_no)
             await self._store.put_run(key, state)
             self._dispatch.reschedule(key, state)
             return view_of(key, state, now)
@@ -238,7 +261,9 @@ class TimerService(SqlService):
         recorded = await self._store.add_dismissal(key, run_id, boundary, user_id, at)
         if not recorded:
             at = (await self._store.get_dismissals(key, run_id))[(boundary, user_id)]
-        return DismissOutcome(boundary, recorded, is_on_time(rang, at, self._grace_s(key)), at)
+        return DismissOutcome(
+            boundary, recorded, is_on_time(rang, at, self._grace_s(key)), at, state.run_no
+        )
 
     async def alarm_dismissals(
         self, key: RoomKey, run_id: int, boundary: int, *, alarm_shown_ms: int

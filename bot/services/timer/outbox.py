@@ -98,6 +98,7 @@ class Announcements:
             late=now - b.at_ms > LATE_MS,
             next_phase=next_phase,
             next_phase_ends_ms=next_end,
+            run_no=run.run_no,
         )
 
     @staticmethod
