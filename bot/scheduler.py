@@ -12,9 +12,10 @@ name, scheduled the same way.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC
 
 from apscheduler.jobstores.base import JobLookupError
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 WakeUp = Callable[[RoomKey], Awaitable[None]]
 Call = Callable[[], Awaitable[None]]
 CALL_INSTANCES = 100
+CLOSE_WAIT_S = 5.0  # how long closing waits for running jobs to unwind
 _IDLE_DAYS = 3650  # a room's job between wake-ups: paused, or moved to the next one
 
 
@@ -47,6 +49,7 @@ class TimerScheduler:
         self._wake_up = wake_up
         self._retry_ms = retry_ms
         self._clock = SystemClock()  # APScheduler reads the wall clock; so do retries
+        self._running: set[asyncio.Task[object]] = set()  # jobs running now
         self._scheduler = AsyncIOScheduler(
             timezone=UTC,
             job_defaults={
@@ -134,12 +137,40 @@ class TimerScheduler:
         return sum(1 for j in self._scheduler.get_jobs() if j.next_run_time is not None)
 
     async def _run_call(self, name: str, call: Call) -> None:
+        with self._tracked():
+            try:
+                await call()
+            except Exception:  # the call retries itself when it must; the scheduler goes on
+                log.exception("scheduled call %s failed", name)
+
+    @contextlib.contextmanager
+    def _tracked(self) -> Iterator[None]:
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
         try:
-            await call()
-        except Exception:  # the call retries itself when it must; the scheduler goes on
-            log.exception("scheduled call %s failed", name)
+            yield
+        finally:
+            if task is not None:
+                self._running.discard(task)
+
+    async def aclose(self) -> None:
+        """Stop, cancel the wake-ups and calls still running, and wait for them to unwind
+        (bounded), so nothing is still using the database when it closes."""
+        self.shutdown()  # cancels what runs
+        running = [t for t in self._running if not t.done()]
+        for task in running:
+            task.cancel()
+        if running:
+            _, pending = await asyncio.wait(running, timeout=CLOSE_WAIT_S)
+            if pending:
+                log.warning("%d scheduled job(s) did not stop in time", len(pending))
 
     async def _run(self, key: RoomKey) -> None:
+        with self._tracked():
+            await self._run_tracked(key)
+
+    async def _run_tracked(self, key: RoomKey) -> None:
         job = self._scheduler.get_job(job_id(key))
         if job is not None:
             job.modify(next_run_time=None)  # nothing pending until the wake-up says when

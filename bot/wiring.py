@@ -63,7 +63,7 @@ class Services:
         if self._closed:
             return
         self._closed = True
-        self.scheduler.shutdown()
+        await self.scheduler.aclose()
         await self.store.close()
         await dispose(self.engine)
 
