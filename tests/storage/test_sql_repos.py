@@ -653,6 +653,12 @@ async def test_runs_kings_leaderboard(uow_factory: UnitOfWorkFactory) -> None:
         assert await uow.runs.kings_leaderboard(G) == [(BOB, 3), (ALICE, 1), (CAROL, 1)]
         assert await uow.runs.kings_leaderboard(G, limit=1) == [(BOB, 3)]
         assert await uow.runs.kings_leaderboard(G, since_ms=T0 + 2000) == [(BOB, 2), (CAROL, 1)]
+        # a past period: runs started at or after its end are not in it
+        assert await uow.runs.kings_leaderboard(G, since_ms=T0, until_ms=T0 + 3000) == [
+            (BOB, 2),
+            (ALICE, 1),
+        ]
+        assert await uow.runs.kings_leaderboard(G, until_ms=T0 + 1000) == []
         assert await uow.runs.kings_leaderboard(G2) == []
 
 
