@@ -1,7 +1,8 @@
 """``/profile [member]``: a member's page as an image card, privately.
 
-Anyone may look at anyone's page (points, todos done, study time, streak, kings and ratings
-are public in the guild); the reply is ephemeral either way, so asking is not announced.
+Anyone may look at anyone's page (points, todos done, study time and the weekly goal, streak,
+kings and ratings are public in the guild); the reply is ephemeral either way, so asking is
+not announced.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.i18n import ls, t
-from bot.render.profile import card_for, duration, render_profile_png
+from bot.render.profile import card_for, duration, goal_text, render_profile_png
 from cogs._common import member_locale, reply, studyon
 
 FILENAME = "profile.png"
@@ -56,6 +57,15 @@ class Profile(commands.Cog):
             streak=data.streak_days,
             today=duration(data.study_today_ms, locale),
         )
+        goal = data.goal
+        if goal is not None and data.weekly_goal_minutes is not None:
+            summary += " · " + t(
+                "profile.reply.goal",
+                locale,
+                done=duration(data.study_week_ms, locale),
+                goal=goal_text(data.weekly_goal_minutes, locale),
+                percent=goal.percent,
+            )
         await reply(
             interaction,
             summary,

@@ -1,5 +1,6 @@
 """The profile card ("my page") image: name, points, today's todos, study time today and this
-week, the current streak, Study Kings won and a strip of this month's day ratings.
+week (against the weekly goal, with a bar, when the member set one), the current streak,
+Study Kings won and a strip of this month's day ratings.
 
 Drawn for Discord's dark theme. ``card_for`` turns the data into labelled values in the
 member's language; ``layout_card`` is the geometry alone (which tile goes where, where each
@@ -37,6 +38,7 @@ TILE: RGB = SURFACE
 GOLD: RGB = (240, 178, 50)
 STREAK: RGB = (242, 139, 60)
 NO_RATING: RGB = (64, 66, 73)
+GOAL_REACHED: RGB = (87, 242, 135)  # the week's bar once the goal is met
 
 WIDTH = 880
 PAD = 28
@@ -135,6 +137,29 @@ def duration(ms: int, locale: str) -> str:
     return t("study.duration.m", locale, m=rest)
 
 
+def goal_text(minutes: int, locale: str) -> str:
+    """A goal in hours: "20h" / "20시간", or "12h 30m" / "12시간 30분" for a half hour."""
+    hours, rest = divmod(minutes, 60)
+    if rest:
+        return duration(minutes * 60_000, locale)
+    return t("study.duration.h", locale, h=hours)
+
+
+def week_tile(data: ProfileData, lang: str) -> Tile:
+    """This week's study time; with a goal, "12h 30m of 20h" and a bar of the way there."""
+    week = duration(data.study_week_ms, lang)
+    goal = data.goal
+    if goal is None or data.weekly_goal_minutes is None:
+        return Tile("week", t("profile.study_week", lang), week, ACCENT)
+    return Tile(
+        "week",
+        t("profile.study_week.goal", lang),
+        t("profile.goal.value", lang, done=week, goal=goal_text(data.weekly_goal_minutes, lang)),
+        GOAL_REACHED if goal.reached else ACCENT,
+        goal.fraction,
+    )
+
+
 def card_for(data: ProfileData, name: str, locale: str) -> ProfileCard:
     lang = image_locale(locale)
     todo_progress = data.todos_done / data.todos_total if data.todos_total else None
@@ -160,7 +185,7 @@ def card_for(data: ProfileData, name: str, locale: str) -> ProfileCard:
             ACCENT,
             min(1.0, data.study_today_ms / STREAK_STUDY_MS),
         ),
-        Tile("week", t("profile.study_week", lang), duration(data.study_week_ms, lang), ACCENT),
+        week_tile(data, lang),
         Tile(
             "kings",
             t("profile.kings", lang),
@@ -226,6 +251,19 @@ def _fit(draw: ImageDraw.ImageDraw, text: str, face: Font, width: int) -> str:
     return text + "…"
 
 
+VALUE_SIZE = 32
+VALUE_MIN_SIZE = 16
+
+
+def _value_size(draw: ImageDraw.ImageDraw, text: str, width: int) -> int:
+    """The biggest bold size, 32 px down to 16, at which ``text`` fits ``width`` pixels (a
+    goal's "12h 30m of 20h" is longer than a plain value)."""
+    for size in range(VALUE_SIZE, VALUE_MIN_SIZE, -2):
+        if draw.textlength(text, font=font(size, "Bold")) <= width:
+            return size
+    return VALUE_MIN_SIZE
+
+
 def _centered(
     draw: ImageDraw.ImageDraw, center: tuple[int, int], text: str, face: Font, fill: RGB
 ) -> None:
@@ -262,7 +300,6 @@ def draw_card(layout: CardLayout) -> Image.Image:
 
     # tiles: a label, a big value, an accent stripe and (for some) a progress bar
     label_face = font(16)
-    value_face = font(32, "Bold")
     for placed in layout.tiles:
         left, top, right, bottom = placed.box
         draw.rounded_rectangle((left, top, right - 1, bottom - 1), radius=12, fill=TILE)
@@ -274,8 +311,11 @@ def draw_card(layout: CardLayout) -> Image.Image:
             font=label_face,
             fill=MUTED,
         )
+        size = _value_size(draw, placed.tile.value, inner)
+        value_face = font(size, "Bold")
         draw.text(
-            (left + 18, top + 36),
+            # a smaller value sits on the same middle line as a full-size one
+            (left + 18, top + 36 + (VALUE_SIZE - size) // 2),
             _fit(draw, placed.tile.value, value_face, inner),
             font=value_face,
             fill=TEXT,

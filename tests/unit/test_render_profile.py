@@ -6,14 +6,16 @@ import io
 from datetime import date
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
-from bot.render.fonts import has_hangul
-from bot.render.palette import BACKGROUND, BAR_FILL, BAR_TRACK, RATING_COLORS
+from bot.render.fonts import font, has_hangul
+from bot.render.palette import ACCENT, BACKGROUND, BAR_FILL, BAR_TRACK, RATING_COLORS
 from bot.render.profile import (
+    GOAL_REACHED,
     NO_RATING,
     TILE,
     WIDTH,
+    _value_size,
     card_for,
     draw_card,
     duration,
@@ -131,3 +133,56 @@ def test_png_decodes() -> None:
     assert image.size[0] == WIDTH and 300 < image.size[1] < 700
     empty = Image.open(io.BytesIO(render_profile_png(card_for(data(ratings={}), "b", "en"))))
     assert empty.size == image.size
+
+
+def test_a_weekly_goal_turns_the_week_tile_into_progress() -> None:
+    plain = card_for(data(), "alice", "en")
+    week = next(tile for tile in plain.tiles if tile.key == "week")
+    assert (week.label, week.value, week.progress) == ("This week", "5h 00m", None)
+    goal = card_for(data(study_week_ms=750 * M, weekly_goal_minutes=20 * 60), "alice", "en")
+    week = next(tile for tile in goal.tiles if tile.key == "week")
+    assert week.label == "This week · goal"
+    assert week.value == "12h 30m of 20h"
+    assert week.progress == 0.625
+    half = card_for(data(study_week_ms=0, weekly_goal_minutes=90), "alice", "en")
+    assert next(t for t in half.tiles if t.key == "week").value == "0m of 1h 30m"
+
+
+@pytest.mark.skipif(not has_hangul(), reason="no font with Hangul installed")
+def test_the_goal_in_korean() -> None:
+    card = card_for(data(study_week_ms=750 * M, weekly_goal_minutes=20 * 60), "앨리스", "ko")
+    week = next(tile for tile in card.tiles if tile.key == "week")
+    assert (week.label, week.value) == ("이번 주 · 목표", "12시간 30분 / 20시간")
+
+
+def test_the_goal_bar_is_drawn_and_turns_green_once_reached() -> None:
+    layout = layout_card(
+        card_for(data(study_week_ms=5 * 60 * M, weekly_goal_minutes=1200), "a", "en")
+    )
+    image = draw_card(layout)
+    bar = layout.tile("week").bar_box
+    middle = (bar[1] + bar[3]) // 2
+    width = bar[2] - bar[0]
+    assert pixel(image, bar[0] + 4, middle) == ACCENT  # a quarter of the goal
+    assert pixel(image, bar[0] + width // 5, middle) == ACCENT
+    assert pixel(image, bar[0] + width // 2, middle) == BAR_TRACK
+    done = layout_card(
+        card_for(data(study_week_ms=21 * 60 * M, weekly_goal_minutes=1200), "a", "en")
+    )
+    image = draw_card(done)
+    assert pixel(image, bar[0] + 4, middle) == GOAL_REACHED
+    assert pixel(image, bar[2] - 5, middle) == GOAL_REACHED
+
+
+def test_a_long_goal_value_is_drawn_smaller_and_whole() -> None:
+    long = data(study_week_ms=(167 * 60 + 30) * M, weekly_goal_minutes=168 * 60 - 30)
+    for locale in ("en", "ko"):
+        card = card_for(long, "alice", locale)
+        layout = layout_card(card)
+        box = layout.tile("week").box
+        image = draw_card(layout)
+        draw = ImageDraw.Draw(image)
+        week = layout.tile("week").tile
+        size = _value_size(draw, week.value, box[2] - box[0] - 36)
+        assert size < 32
+        assert draw.textlength(week.value, font=font(size, "Bold")) <= box[2] - box[0] - 36
