@@ -15,6 +15,7 @@ from bot.render.profile import (
     NO_RATING,
     TILE,
     WIDTH,
+    CardLayout,
     _value_size,
     card_for,
     draw_card,
@@ -186,3 +187,60 @@ def test_a_long_goal_value_is_drawn_smaller_and_whole() -> None:
         size = _value_size(draw, week.value, box[2] - box[0] - 36)
         assert size < 32
         assert draw.textlength(week.value, font=font(size, "Bold")) <= box[2] - box[0] - 36
+
+
+def solid_png(colour: tuple[int, int, int], size: tuple[int, int] = (128, 128)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, format="PNG")
+    return out.getvalue()
+
+
+RED = (220, 40, 60)
+
+
+def avatar_points(layout: CardLayout) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
+    """The avatar circle's middle, a point inside it by its left edge, and its box's corner."""
+    left, top, right, bottom = layout.avatar
+    middle_y = (top + bottom) // 2
+    return ((left + right) // 2, middle_y), (left + 6, middle_y), (left + 1, top + 1)
+
+
+def test_the_avatar_is_drawn_in_a_circle() -> None:
+    layout = layout_card(card_for(data(), "alice", "en", solid_png(RED)))
+    image = draw_card(layout)
+    middle, inside, corner = avatar_points(layout)
+    assert pixel(image, *middle) == RED and pixel(image, *inside) == RED
+    assert pixel(image, *corner) == BACKGROUND
+    _, top, right, bottom = layout.avatar
+    assert pixel(image, right + 2, (top + bottom) // 2) == BACKGROUND  # nothing spills over
+
+
+def test_an_avatar_that_is_not_square_is_cut_to_its_middle() -> None:
+    wide = io.BytesIO()
+    picture = Image.new("RGB", (300, 100), (0, 0, 255))
+    picture.paste(RED, (100, 0, 200, 100))  # the middle third is red
+    picture.save(wide, format="PNG")
+    layout = layout_card(card_for(data(), "alice", "en", wide.getvalue()))
+    image = draw_card(layout)
+    middle, inside, _ = avatar_points(layout)
+    assert pixel(image, *middle) == RED and pixel(image, *inside) == RED
+
+
+def test_a_transparent_avatar_shows_the_card_behind_it() -> None:
+    clear = io.BytesIO()
+    Image.new("RGBA", (64, 64), (255, 255, 255, 0)).save(clear, format="PNG")
+    layout = layout_card(card_for(data(), "alice", "en", clear.getvalue()))
+    middle, _, _ = avatar_points(layout)
+    assert pixel(draw_card(layout), *middle) == BACKGROUND
+
+
+@pytest.mark.parametrize("avatar", [None, b"", b"not an image", solid_png(RED, (5000, 10))])
+def test_without_a_readable_avatar_the_initial_is_drawn(avatar: bytes | None) -> None:
+    layout = layout_card(card_for(data(), "alice", "en", avatar))
+    image = draw_card(layout)
+    middle, inside, corner = avatar_points(layout)
+    assert pixel(image, *inside) == ACCENT  # the blurple circle
+    assert pixel(image, *corner) == BACKGROUND
+    assert pixel(image, *middle) != RED
+    png = render_profile_png(layout.card)
+    assert Image.open(io.BytesIO(png)).size == (layout.width, layout.height)
