@@ -45,6 +45,7 @@ GUIDE_COMMANDS = (
     "rate",
     "points",
     "profile",
+    "goal",
     "leaderboard",
     "settings timezone",
     "settings language",

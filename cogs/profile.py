@@ -1,7 +1,9 @@
 """``/profile [member]``: a member's page as an image card, privately.
 
-Anyone may look at anyone's page (points, todos done, study time, streak, kings and ratings
-are public in the guild); the reply is ephemeral either way, so asking is not announced.
+Anyone may look at anyone's page (points, todos done, study time and the weekly goal, streak,
+kings and ratings are public in the guild); the reply is ephemeral either way, so asking is
+not announced. The card shows the member's avatar, fetched from Discord's CDN once and kept
+(``cogs._avatars``), or their initial when they have none or it could not be fetched.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.i18n import ls, t
-from bot.render.profile import card_for, duration, render_profile_png
+from bot.render.profile import card_for, duration, goal_text, render_profile_png
+from cogs._avatars import AvatarCache
 from cogs._common import member_locale, reply, studyon
 
 FILENAME = "profile.png"
@@ -23,6 +26,7 @@ FILENAME = "profile.png"
 class Profile(commands.Cog):
     def __init__(self, bot: commands.Bot) -> None:
         self.bot = bot
+        self.avatars = AvatarCache()
 
     @app_commands.command(
         name=ls("cmd.profile"),
@@ -44,7 +48,8 @@ class Profile(commands.Cog):
         if member is not None:
             bot.remember_name(interaction.guild_id, member)
         name = target.display_name
-        card = card_for(data, name, locale)
+        avatar = await self.avatars.image(target)
+        card = card_for(data, name, locale, avatar)
         png = await asyncio.to_thread(render_profile_png, card)
         summary = t(
             "profile.reply",
@@ -56,6 +61,15 @@ class Profile(commands.Cog):
             streak=data.streak_days,
             today=duration(data.study_today_ms, locale),
         )
+        goal = data.goal
+        if goal is not None and data.weekly_goal_minutes is not None:
+            summary += " · " + t(
+                "profile.reply.goal",
+                locale,
+                done=duration(data.study_week_ms, locale),
+                goal=goal_text(data.weekly_goal_minutes, locale),
+                percent=goal.percent,
+            )
         await reply(
             interaction,
             summary,

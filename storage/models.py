@@ -53,12 +53,20 @@ class Member(Base):
     """A user as seen in one guild: their settings. Created on first use."""
 
     __tablename__ = "members"
+    __table_args__ = (
+        CheckConstraint(
+            "weekly_goal_minutes IS NULL OR weekly_goal_minutes BETWEEN 60 AND 10080",
+            name="weekly_goal",
+        ),
+    )
 
     guild_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     timezone: Mapped[str | None] = mapped_column(String(64))
     locale: Mapped[str | None] = mapped_column(String(16))
     created_ms: Mapped[int] = mapped_column(BigInteger)
+    # this week's study-time goal in minutes (``bot.domain.goals``); None: no goal
+    weekly_goal_minutes: Mapped[int | None] = mapped_column(Integer)
 
 
 class LedgerEntry(Base):

@@ -1,5 +1,7 @@
 """The profile card ("my page") image: name, points, today's todos, study time today and this
-week, the current streak, Study Kings won and a strip of this month's day ratings.
+week (against the weekly goal, with a bar, when the member set one), the current streak,
+Study Kings won and a strip of this month's day ratings; the member's avatar in a circle
+(their initial when there is none).
 
 Drawn for Discord's dark theme. ``card_for`` turns the data into labelled values in the
 member's language; ``layout_card`` is the geometry alone (which tile goes where, where each
@@ -37,6 +39,7 @@ TILE: RGB = SURFACE
 GOLD: RGB = (240, 178, 50)
 STREAK: RGB = (242, 139, 60)
 NO_RATING: RGB = (64, 66, 73)
+GOAL_REACHED: RGB = (87, 242, 135)  # the week's bar once the goal is met
 
 WIDTH = 880
 PAD = 28
@@ -50,6 +53,7 @@ DAY_H = 30
 DAY_GAP = 3
 DAY_NUMBER_H = 20
 BAR_H = 6
+AVATAR_MAX_SOURCE = 4096  # pixels a side: a bigger "avatar" is not decoded
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +78,7 @@ class ProfileCard:
     month_days: int
     today: int  # day of the month
     ratings: dict[int, int]  # day -> 1..5
+    avatar: bytes | None = None  # the member's avatar image (any format Pillow reads)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +140,32 @@ def duration(ms: int, locale: str) -> str:
     return t("study.duration.m", locale, m=rest)
 
 
-def card_for(data: ProfileData, name: str, locale: str) -> ProfileCard:
+def goal_text(minutes: int, locale: str) -> str:
+    """A goal in hours: "20h" / "20시간", or "12h 30m" / "12시간 30분" for a half hour."""
+    hours, rest = divmod(minutes, 60)
+    if rest:
+        return duration(minutes * 60_000, locale)
+    return t("study.duration.h", locale, h=hours)
+
+
+def week_tile(data: ProfileData, lang: str) -> Tile:
+    """This week's study time; with a goal, "12h 30m of 20h" and a bar of the way there."""
+    week = duration(data.study_week_ms, lang)
+    goal = data.goal
+    if goal is None or data.weekly_goal_minutes is None:
+        return Tile("week", t("profile.study_week", lang), week, ACCENT)
+    return Tile(
+        "week",
+        t("profile.study_week.goal", lang),
+        t("profile.goal.value", lang, done=week, goal=goal_text(data.weekly_goal_minutes, lang)),
+        GOAL_REACHED if goal.reached else ACCENT,
+        goal.fraction,
+    )
+
+
+def card_for(data: ProfileData, name: str, locale: str, avatar: bytes | None = None) -> ProfileCard:
+    """The card's words in ``locale``; ``avatar``: the member's avatar image, drawn in the
+    header's circle (their initial when None or unreadable)."""
     lang = image_locale(locale)
     todo_progress = data.todos_done / data.todos_total if data.todos_total else None
     tiles = (
@@ -160,7 +190,7 @@ def card_for(data: ProfileData, name: str, locale: str) -> ProfileCard:
             ACCENT,
             min(1.0, data.study_today_ms / STREAK_STUDY_MS),
         ),
-        Tile("week", t("profile.study_week", lang), duration(data.study_week_ms, lang), ACCENT),
+        week_tile(data, lang),
         Tile(
             "kings",
             t("profile.kings", lang),
@@ -178,6 +208,7 @@ def card_for(data: ProfileData, name: str, locale: str) -> ProfileCard:
         month_days=data.month_days,
         today=data.today.day,
         ratings=dict(data.ratings),
+        avatar=avatar,
     )
 
 
@@ -226,6 +257,19 @@ def _fit(draw: ImageDraw.ImageDraw, text: str, face: Font, width: int) -> str:
     return text + "…"
 
 
+VALUE_SIZE = 32
+VALUE_MIN_SIZE = 16
+
+
+def _value_size(draw: ImageDraw.ImageDraw, text: str, width: int) -> int:
+    """The biggest bold size, 32 px down to 16, at which ``text`` fits ``width`` pixels (a
+    goal's "12h 30m of 20h" is longer than a plain value)."""
+    for size in range(VALUE_SIZE, VALUE_MIN_SIZE, -2):
+        if draw.textlength(text, font=font(size, "Bold")) <= width:
+            return size
+    return VALUE_MIN_SIZE
+
+
 def _centered(
     draw: ImageDraw.ImageDraw, center: tuple[int, int], text: str, face: Font, fill: RGB
 ) -> None:
@@ -235,14 +279,44 @@ def _centered(
     draw.text((x, y), text, font=face, fill=fill)
 
 
-def draw_card(layout: CardLayout) -> Image.Image:
-    card = layout.card
-    image = Image.new("RGB", (layout.width, layout.height), BACKGROUND)
-    draw = ImageDraw.Draw(image)
+def _avatar_image(data: bytes, size: int) -> Image.Image | None:
+    """The avatar as a ``size`` square, or None when ``data`` is no image Pillow can read
+    (or an unreasonably large one)."""
+    try:
+        with Image.open(io.BytesIO(data)) as source:
+            width, height = source.size
+            if not (0 < width <= AVATAR_MAX_SOURCE and 0 < height <= AVATAR_MAX_SOURCE):
+                return None
+            source.seek(0)  # an animated image's first frame
+            picture = source.convert("RGBA")
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+    side = min(picture.size)  # the middle square of a picture that is not one
+    left, top = (picture.width - side) // 2, (picture.height - side) // 2
+    picture = picture.crop((left, top, left + side, top + side))
+    return picture.resize((size, size), Image.Resampling.LANCZOS)
 
-    # header: an initial in a blurple circle, the name and the day it describes
-    draw.ellipse(layout.avatar, fill=ACCENT)
-    a_left, a_top, a_right, a_bottom = layout.avatar
+
+def _circle_mask(size: int) -> Image.Image:
+    """A smooth-edged disc: drawn four times larger, then scaled down."""
+    big = Image.new("L", (size * 4, size * 4), 0)
+    ImageDraw.Draw(big).ellipse((0, 0, size * 4 - 1, size * 4 - 1), fill=255)
+    return big.resize((size, size), Image.Resampling.LANCZOS)
+
+
+def _draw_avatar(image: Image.Image, box: Box, card: ProfileCard) -> None:
+    """The member's avatar in a circle, or, without one, their initial in a blurple circle."""
+    a_left, a_top, a_right, a_bottom = box
+    size = a_right - a_left
+    picture = _avatar_image(card.avatar, size) if card.avatar is not None else None
+    if picture is not None:
+        # composited on the card's background, so a transparent avatar shows the card
+        backed = Image.new("RGBA", picture.size, (*BACKGROUND, 255))
+        backed.alpha_composite(picture)
+        image.paste(backed.convert("RGB"), (a_left, a_top), _circle_mask(size))
+        return
+    draw = ImageDraw.Draw(image)
+    draw.ellipse(box, fill=ACCENT)
     _centered(
         draw,
         ((a_left + a_right) // 2, (a_top + a_bottom) // 2),
@@ -250,6 +324,16 @@ def draw_card(layout: CardLayout) -> Image.Image:
         font(36, "Bold"),
         TEXT,
     )
+
+
+def draw_card(layout: CardLayout) -> Image.Image:
+    card = layout.card
+    image = Image.new("RGB", (layout.width, layout.height), BACKGROUND)
+
+    # header: the avatar (or an initial) in a circle, the name and the day it describes
+    _draw_avatar(image, layout.avatar, card)
+    draw = ImageDraw.Draw(image)
+    a_right = layout.avatar[2]
     text_left = a_right + 20
     name_width = layout.width - PAD - text_left
     draw.text(
@@ -262,7 +346,6 @@ def draw_card(layout: CardLayout) -> Image.Image:
 
     # tiles: a label, a big value, an accent stripe and (for some) a progress bar
     label_face = font(16)
-    value_face = font(32, "Bold")
     for placed in layout.tiles:
         left, top, right, bottom = placed.box
         draw.rounded_rectangle((left, top, right - 1, bottom - 1), radius=12, fill=TILE)
@@ -274,8 +357,11 @@ def draw_card(layout: CardLayout) -> Image.Image:
             font=label_face,
             fill=MUTED,
         )
+        size = _value_size(draw, placed.tile.value, inner)
+        value_face = font(size, "Bold")
         draw.text(
-            (left + 18, top + 36),
+            # a smaller value sits on the same middle line as a full-size one
+            (left + 18, top + 36 + (VALUE_SIZE - size) // 2),
             _fit(draw, placed.tile.value, value_face, inner),
             font=value_face,
             fill=TEXT,

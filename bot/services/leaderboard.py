@@ -1,9 +1,9 @@
 """The guild's rankings: study time and Study Kings, per day, week, month or all time.
 
 Both come from SQL aggregates (``study.leaderboard`` sums the study spans clipped to the
-period; ``runs.kings_leaderboard`` counts king results of runs started in it). Periods are
-days of the asking member's time zone; weeks start on Monday. A page shows ten places of each
-ranking; ties share a rank ("1, 2, 2, 4").
+period; ``runs.kings_leaderboard`` counts king results of runs started in it, between its
+start and its end). Periods are days of the asking member's time zone; weeks start on Monday.
+A page shows ten places of each ranking; ties share a rank ("1, 2, 2, 4").
 """
 
 from __future__ import annotations
@@ -60,10 +60,14 @@ class LeaderboardService(SqlService):
         if not 0 <= page < MAX_PAGES:
             raise ValidationError("page", "out_of_range", min=1, max=MAX_PAGES)
         want = (page + 1) * PAGE_SIZE + 1  # one more than shown tells whether a next page exists
-        since = None if period is Period.ALL else start_ms
+        # a period counts the kings of the runs started in it, and in it only: a page of a
+        # past period (its buttons carry its bounds) must not count titles won since
+        since, until = (None, None) if period is Period.ALL else (start_ms, end_ms)
         async with self._uow() as uow:
             study = await uow.study.leaderboard(guild_id, start_ms, end_ms, limit=want)
-            kings = await uow.runs.kings_leaderboard(guild_id, limit=want, since_ms=since)
+            kings = await uow.runs.kings_leaderboard(
+                guild_id, limit=want, since_ms=since, until_ms=until
+            )
         study = [(u, ms) for u, ms in study if ms > 0]
         lo, hi = page * PAGE_SIZE, (page + 1) * PAGE_SIZE
         study_places = ranked(study)[lo:hi]

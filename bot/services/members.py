@@ -1,4 +1,5 @@
-"""A member's own settings in a guild: the time zone their days follow and their language.
+"""A member's own settings in a guild: the time zone their days follow, their language and
+their weekly study-time goal.
 
 The time zone decides what "today" is for todos, ratings and the calendar; the language is
 what every personal reply to the member is written in. Both are stored on the member
@@ -12,6 +13,7 @@ from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.domain.errors import ValidationError
+from bot.domain.goals import goal_minutes
 from bot.domain.members import validate_locale
 from bot.domain.rooms import clean_text
 from bot.services.base import SqlService
@@ -128,6 +130,17 @@ class MemberService(SqlService):
             await uow.members.set_locale(guild_id, user_id, value, now)
             await uow.commit()
         return value
+
+    async def set_weekly_goal(self, guild_id: int, user_id: int, hours: float) -> int | None:
+        """Store the member's weekly study-time goal (0 hours clears it); returns it in
+        minutes, None when cleared. A value that is no goal is refused and changes nothing."""
+        minutes = goal_minutes(hours)
+        now = self._clock.now_ms()
+        async with self._uow() as uow:
+            await ensure_member(uow, guild_id, user_id, now, self._settings.signup_bonus)
+            await uow.members.set_weekly_goal(guild_id, user_id, minutes, now)
+            await uow.commit()
+        return minutes
 
     async def today(self, guild_id: int, user_id: int) -> tuple[ZoneInfo, int]:
         """The member's zone and the current instant (for "it is now 18:00 there")."""

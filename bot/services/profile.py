@@ -1,4 +1,5 @@
-"""The "my page" of a member: points, today's todos, study time, streak, kings and ratings.
+"""The "my page" of a member: points, today's todos, study time, streak, kings and ratings,
+and this week's study time against their weekly goal (``bot.domain.goals``).
 
 Days are the member's own (their time zone, else the configured default); weeks start on
 Monday (``bot.domain.periods``). Which days count toward the streak, and where the current
@@ -13,6 +14,7 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
+from bot.domain.goals import GoalProgress, progress
 from bot.domain.periods import Period, days_bounds, days_in_month, period_bounds
 from bot.domain.streaks import STREAK_STUDY_MS as STREAK_STUDY_MS
 from bot.domain.streaks import DayValue, count_back, day_values, with_live_today
@@ -42,6 +44,12 @@ class ProfileData:
     streak_days: int
     kings: int
     ratings: dict[int, int] = field(default_factory=dict)  # day of this month -> 1..5
+    weekly_goal_minutes: int | None = None  # the member's goal for a week; None: no goal
+
+    @property
+    def goal(self) -> GoalProgress | None:
+        """This week's study time against the weekly goal (None without a goal)."""
+        return progress(self.weekly_goal_minutes, self.study_week_ms)
 
     @property
     def month_days(self) -> int:
@@ -74,6 +82,7 @@ class ProfileService(SqlService):
             zone = await member_zone(
                 uow, guild_id, user_id, self._settings.for_guild(guild_id).default_timezone
             )
+            member = await uow.members.get(guild_id, user_id)
             today = day_of(now, zone)
             day_start, day_end = period_bounds(Period.DAY, now, zone)
             week_from, week_to = period_bounds(Period.WEEK, now, zone)
@@ -99,6 +108,7 @@ class ProfileService(SqlService):
             streak_days=streak,
             kings=kings,
             ratings={r.day.day: r.score for r in ratings},
+            weekly_goal_minutes=member.weekly_goal_minutes if member else None,
         )
 
     async def _streak(

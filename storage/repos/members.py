@@ -65,3 +65,13 @@ class MemberRepository(Repository):
         member.locale = locale
         await self.session.flush()
         return member
+
+    async def set_weekly_goal(
+        self, guild_id: int, user_id: int, minutes: int | None, now_ms: int
+    ) -> Member:
+        """Set (None: clear) the member's weekly study-time goal, in minutes, creating the
+        member if needed."""
+        member, _ = await self.get_or_create(guild_id, user_id, now_ms)
+        member.weekly_goal_minutes = minutes
+        await self.session.flush()
+        return member

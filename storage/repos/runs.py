@@ -121,10 +121,15 @@ class RunRepository(Repository):
         return int((await self.session.execute(stmt)).scalar_one())
 
     async def kings_leaderboard(
-        self, guild_id: int, limit: int = 10, since_ms: int | None = None
+        self,
+        guild_id: int,
+        limit: int = 10,
+        since_ms: int | None = None,
+        until_ms: int | None = None,
     ) -> list[tuple[int, int]]:
-        """``(user_id, kings)`` of the guild, most first (ties by user id); ``since_ms``
-        counts only runs started at or after it."""
+        """``(user_id, kings)`` of the guild, most first (ties by user id); only runs
+        started in ``[since_ms, until_ms)`` count (either end open when None), so a past
+        period never counts titles won after it ended."""
         kings = func.count().label("kings")
         stmt = (
             select(RunResult.user_id, kings)
@@ -137,4 +142,6 @@ class RunRepository(Repository):
         )
         if since_ms is not None:
             stmt = stmt.where(Run.started_ms >= since_ms)
+        if until_ms is not None:
+            stmt = stmt.where(Run.started_ms < until_ms)
         return [(int(u), int(k)) for u, k in (await self.session.execute(stmt)).all()]

@@ -401,6 +401,38 @@ async def test_leaderboard_ranks_study_time_and_kings_by_period(world: World) ->
     assert [(p.rank, p.user_id, p.value) for p in forever.kings] == [(1, CAROL, 2), (2, ALICE, 1)]
 
 
+async def test_a_past_periods_kings_leave_out_titles_won_after_it(world: World) -> None:
+    lb = LeaderboardService(world.app.uow, world.app.clock, world.app.settings)
+    now = world.now_ms()  # a Monday morning
+    this_week, _ = await lb.bounds(GUILD, ALICE, Period.WEEK)
+    last_week = (this_week - 7 * DAY, this_week)
+    key = await make_room(world)
+    async with world.app.uow() as uow:
+        # CAROL was king last Saturday; ALICE this morning, after last week ended
+        for run_no, (started, king) in enumerate([(now - 2 * DAY, CAROL), (now - M, ALICE)], 1):
+            run = await uow.runs.add(
+                room_id=key.room_id,
+                run_no=run_no,
+                study_ms=M,
+                break_ms=M,
+                terms=1,
+                started_ms=started,
+                status=RunStatus.FINISHED,
+            )
+            await uow.runs.add_results(
+                [
+                    RunResult(
+                        run_id=run.id, user_id=king, alarms=1, dismissed=1, on_time=1, is_king=True
+                    )
+                ]
+            )
+        await uow.commit()
+    past = await lb.page(GUILD, Period.WEEK, *last_week)
+    assert [(p.user_id, p.value) for p in past.kings] == [(CAROL, 1)]
+    current = await lb.page(GUILD, Period.WEEK, *await lb.bounds(GUILD, ALICE, Period.WEEK))
+    assert [(p.user_id, p.value) for p in current.kings] == [(ALICE, 1)]
+
+
 async def test_leaderboard_pages_and_ties(world: World) -> None:
     assert [p.rank for p in ranked([(1, 9), (2, 7), (3, 7), (4, 5)])] == [1, 2, 2, 4]
     lb = LeaderboardService(world.app.uow, world.app.clock, world.app.settings)

@@ -149,6 +149,39 @@ async def test_members_settings(uow_factory: UnitOfWorkFactory) -> None:
         assert stored is not None and stored.timezone is None and stored.locale == "ko"
 
 
+async def test_members_weekly_goal(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        assert await uow.members.get(G, ALICE) is None
+        member = await uow.members.set_weekly_goal(G, ALICE, 20 * 60, T0)  # creates the member
+        assert (member.weekly_goal_minutes, member.created_ms) == (1200, T0)
+        await uow.members.get_or_create(G, BOB, T0)
+        await uow.commit()
+    async with uow_factory() as uow:
+        alice, bob = await uow.members.get(G, ALICE), await uow.members.get(G, BOB)
+        assert alice is not None and alice.weekly_goal_minutes == 1200
+        assert bob is not None and bob.weekly_goal_minutes is None  # no goal until one is set
+        assert await uow.members.get(G2, ALICE) is None  # a goal is per server
+        await uow.members.set_weekly_goal(G, ALICE, 12 * 60 + 30, T0)
+        await uow.commit()
+    async with uow_factory() as uow:
+        alice = await uow.members.get(G, ALICE)
+        assert alice is not None and alice.weekly_goal_minutes == 750
+        await uow.members.set_weekly_goal(G, ALICE, None, T0)
+        await uow.commit()
+    async with uow_factory() as uow:
+        alice = await uow.members.get(G, ALICE)
+        assert alice is not None and alice.weekly_goal_minutes is None
+
+
+@pytest.mark.parametrize("minutes", [0, 59, 168 * 60 + 1])
+async def test_members_weekly_goal_out_of_range_is_refused_by_the_database(
+    uow_factory: UnitOfWorkFactory, minutes: int
+) -> None:
+    async with uow_factory() as uow:
+        with pytest.raises(IntegrityError):
+            await uow.members.set_weekly_goal(G, ALICE, minutes, T0)
+
+
 # -- ledger ---------------------------------------------------------------------------------
 
 
@@ -653,6 +686,12 @@ async def test_runs_kings_leaderboard(uow_factory: UnitOfWorkFactory) -> None:
         assert await uow.runs.kings_leaderboard(G) == [(BOB, 3), (ALICE, 1), (CAROL, 1)]
         assert await uow.runs.kings_leaderboard(G, limit=1) == [(BOB, 3)]
         assert await uow.runs.kings_leaderboard(G, since_ms=T0 + 2000) == [(BOB, 2), (CAROL, 1)]
+        # a past period: runs started at or after its end are not in it
+        assert await uow.runs.kings_leaderboard(G, since_ms=T0, until_ms=T0 + 3000) == [
+            (BOB, 2),
+            (ALICE, 1),
+        ]
+        assert await uow.runs.kings_leaderboard(G, until_ms=T0 + 1000) == []
         assert await uow.runs.kings_leaderboard(G2) == []
 
 

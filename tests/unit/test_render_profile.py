@@ -6,14 +6,17 @@ import io
 from datetime import date
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
-from bot.render.fonts import has_hangul
-from bot.render.palette import BACKGROUND, BAR_FILL, BAR_TRACK, RATING_COLORS
+from bot.render.fonts import font, has_hangul
+from bot.render.palette import ACCENT, BACKGROUND, BAR_FILL, BAR_TRACK, RATING_COLORS
 from bot.render.profile import (
+    GOAL_REACHED,
     NO_RATING,
     TILE,
     WIDTH,
+    CardLayout,
+    _value_size,
     card_for,
     draw_card,
     duration,
@@ -131,3 +134,113 @@ def test_png_decodes() -> None:
     assert image.size[0] == WIDTH and 300 < image.size[1] < 700
     empty = Image.open(io.BytesIO(render_profile_png(card_for(data(ratings={}), "b", "en"))))
     assert empty.size == image.size
+
+
+def test_a_weekly_goal_turns_the_week_tile_into_progress() -> None:
+    plain = card_for(data(), "alice", "en")
+    week = next(tile for tile in plain.tiles if tile.key == "week")
+    assert (week.label, week.value, week.progress) == ("This week", "5h 00m", None)
+    goal = card_for(data(study_week_ms=750 * M, weekly_goal_minutes=20 * 60), "alice", "en")
+    week = next(tile for tile in goal.tiles if tile.key == "week")
+    assert week.label == "This week · goal"
+    assert week.value == "12h 30m of 20h"
+    assert week.progress == 0.625
+    half = card_for(data(study_week_ms=0, weekly_goal_minutes=90), "alice", "en")
+    assert next(t for t in half.tiles if t.key == "week").value == "0m of 1h 30m"
+
+
+@pytest.mark.skipif(not has_hangul(), reason="no font with Hangul installed")
+def test_the_goal_in_korean() -> None:
+    card = card_for(data(study_week_ms=750 * M, weekly_goal_minutes=20 * 60), "앨리스", "ko")
+    week = next(tile for tile in card.tiles if tile.key == "week")
+    assert (week.label, week.value) == ("이번 주 · 목표", "12시간 30분 / 20시간")
+
+
+def test_the_goal_bar_is_drawn_and_turns_green_once_reached() -> None:
+    layout = layout_card(
+        card_for(data(study_week_ms=5 * 60 * M, weekly_goal_minutes=1200), "a", "en")
+    )
+    image = draw_card(layout)
+    bar = layout.tile("week").bar_box
+    middle = (bar[1] + bar[3]) // 2
+    width = bar[2] - bar[0]
+    assert pixel(image, bar[0] + 4, middle) == ACCENT  # a quarter of the goal
+    assert pixel(image, bar[0] + width // 5, middle) == ACCENT
+    assert pixel(image, bar[0] + width // 2, middle) == BAR_TRACK
+    done = layout_card(
+        card_for(data(study_week_ms=21 * 60 * M, weekly_goal_minutes=1200), "a", "en")
+    )
+    image = draw_card(done)
+    assert pixel(image, bar[0] + 4, middle) == GOAL_REACHED
+    assert pixel(image, bar[2] - 5, middle) == GOAL_REACHED
+
+
+def test_a_long_goal_value_is_drawn_smaller_and_whole() -> None:
+    long = data(study_week_ms=(167 * 60 + 30) * M, weekly_goal_minutes=168 * 60 - 30)
+    for locale in ("en", "ko"):
+        card = card_for(long, "alice", locale)
+        layout = layout_card(card)
+        box = layout.tile("week").box
+        image = draw_card(layout)
+        draw = ImageDraw.Draw(image)
+        week = layout.tile("week").tile
+        size = _value_size(draw, week.value, box[2] - box[0] - 36)
+        assert size < 32
+        assert draw.textlength(week.value, font=font(size, "Bold")) <= box[2] - box[0] - 36
+
+
+def solid_png(colour: tuple[int, int, int], size: tuple[int, int] = (128, 128)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, format="PNG")
+    return out.getvalue()
+
+
+RED = (220, 40, 60)
+
+
+def avatar_points(layout: CardLayout) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
+    """The avatar circle's middle, a point inside it by its left edge, and its box's corner."""
+    left, top, right, bottom = layout.avatar
+    middle_y = (top + bottom) // 2
+    return ((left + right) // 2, middle_y), (left + 6, middle_y), (left + 1, top + 1)
+
+
+def test_the_avatar_is_drawn_in_a_circle() -> None:
+    layout = layout_card(card_for(data(), "alice", "en", solid_png(RED)))
+    image = draw_card(layout)
+    middle, inside, corner = avatar_points(layout)
+    assert pixel(image, *middle) == RED and pixel(image, *inside) == RED
+    assert pixel(image, *corner) == BACKGROUND
+    _, top, right, bottom = layout.avatar
+    assert pixel(image, right + 2, (top + bottom) // 2) == BACKGROUND  # nothing spills over
+
+
+def test_an_avatar_that_is_not_square_is_cut_to_its_middle() -> None:
+    wide = io.BytesIO()
+    picture = Image.new("RGB", (300, 100), (0, 0, 255))
+    picture.paste(RED, (100, 0, 200, 100))  # the middle third is red
+    picture.save(wide, format="PNG")
+    layout = layout_card(card_for(data(), "alice", "en", wide.getvalue()))
+    image = draw_card(layout)
+    middle, inside, _ = avatar_points(layout)
+    assert pixel(image, *middle) == RED and pixel(image, *inside) == RED
+
+
+def test_a_transparent_avatar_shows_the_card_behind_it() -> None:
+    clear = io.BytesIO()
+    Image.new("RGBA", (64, 64), (255, 255, 255, 0)).save(clear, format="PNG")
+    layout = layout_card(card_for(data(), "alice", "en", clear.getvalue()))
+    middle, _, _ = avatar_points(layout)
+    assert pixel(draw_card(layout), *middle) == BACKGROUND
+
+
+@pytest.mark.parametrize("avatar", [None, b"", b"not an image", solid_png(RED, (5000, 10))])
+def test_without_a_readable_avatar_the_initial_is_drawn(avatar: bytes | None) -> None:
+    layout = layout_card(card_for(data(), "alice", "en", avatar))
+    image = draw_card(layout)
+    middle, inside, corner = avatar_points(layout)
+    assert pixel(image, *inside) == ACCENT  # the blurple circle
+    assert pixel(image, *corner) == BACKGROUND
+    assert pixel(image, *middle) != RED
+    png = render_profile_png(layout.card)
+    assert Image.open(io.BytesIO(png)).size == (layout.width, layout.height)
