@@ -135,6 +135,8 @@ class Room(Base):
     status: Mapped[str] = mapped_column(String(16), default=RoomStatus.OPEN.value)
     created_ms: Mapped[int] = mapped_column(BigInteger)
     closed_ms: Mapped[int | None] = mapped_column(BigInteger)
+    # when the owner scheduled the next run to start (``/timer start at``); None: not scheduled
+    scheduled_start_ms: Mapped[int | None] = mapped_column(BigInteger)
 
     def info(self) -> RoomInfo:
         return RoomInfo(
@@ -156,6 +158,7 @@ class Room(Base):
             card_message_id=self.card_message_id,
             created_ms=self.created_ms,
             closed_ms=self.closed_ms,
+            starts_at_ms=self.scheduled_start_ms,
         )
 
 

@@ -59,6 +59,7 @@ class RoomInfo:
     closed_ms: int | None = None
     long_break_ms: int | None = None  # a long break after every ``long_every``-th period
     long_every: int | None = None
+    starts_at_ms: int | None = None  # a scheduled start of the next run, when there is one
 
     @property
     def key(self) -> RoomKey:

@@ -223,10 +223,20 @@ class RoomRepository(Repository):
         )
         return list(await self.session.scalars(stmt))
 
+    async def scheduled_starts(self) -> list[Room]:
+        """Open rooms with a scheduled start, soonest first."""
+        stmt = (
+            select(Room)
+            .where(Room.status == RoomStatus.OPEN.value, Room.scheduled_start_ms.is_not(None))
+            .order_by(Room.scheduled_start_ms, Room.id)
+        )
+        return list(await self.session.scalars(stmt))
+
     async def close(self, room: Room, now_ms: int) -> None:
         """Close the room and end every stay still open in it."""
         room.status = RoomStatus.CLOSED.value
         room.closed_ms = now_ms
+        room.scheduled_start_ms = None
         await self.session.execute(
             update(RoomMember)
             .where(RoomMember.room_id == room.id, RoomMember.left_ms.is_(None))
