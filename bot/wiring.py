@@ -121,7 +121,7 @@ async def open_services(
     points = PointsService(uow, clock, settings)
     cleanups = CleanupService(uow, scheduler, clock)
     rooms = RoomService(uow, store, scheduler, events, clock, settings, cleanups)
-    timers = TimerService(uow, store, scheduler, events, clock, settings, rooms)
+    timers = TimerService(uow, store, scheduler, events, clock, settings, rooms, calls=scheduler)
     holder.append(timers)
     todos = TodoService(uow, clock, settings, events)
     study = StudyService(uow, store, clock)

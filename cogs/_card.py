@@ -93,8 +93,12 @@ def _scheduled(view: TimerView) -> bool:
     return len(bs) == view.pattern.boundary_count and bool(bs) and bs[-1].last
 
 
-def timer_line(view: TimerView | None, locale: str) -> str:
-    """The summary of the run: never a phase "now", which only time would change."""
+def timer_line(view: TimerView | None, locale: str, starts_at_ms: int | None = None) -> str:
+    """The summary of the run: never a phase "now", which only time would change. With no
+    run, a scheduled start (``starts_at_ms``) in each reader's zone, with a countdown."""
+    if view is None and starts_at_ms is not None:
+        secs = starts_at_ms // 1000
+        return t("card.timer.scheduled", locale, when=f"<t:{secs}:F>", rel=f"<t:{secs}:R>")
     if view is None:
         return t("card.timer.idle", locale)
     if view.finished:
@@ -211,7 +215,9 @@ def render_card(room: RoomView, timer: TimerView | None, locale: str) -> discord
         value=" ".join(members) or "—",
         inline=False,
     )
-    embed.add_field(name=t("card.timer", locale), value=timer_line(timer, locale), inline=False)
+    embed.add_field(
+        name=t("card.timer", locale), value=timer_line(timer, locale, r.starts_at_ms), inline=False
+    )
     parts = _chunks(schedule_lines(timer, locale))
     for part, value in enumerate(parts, start=1):
         name = (

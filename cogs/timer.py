@@ -20,6 +20,7 @@ from bot.domain.timer import PhaseKind, Status
 from bot.i18n import ls, t
 from bot.services.rooms import key_of
 from bot.services.timer import TimerView
+from bot.services.timer.scheduled import ScheduledStart
 from cogs._common import NO_MENTIONS, member_locale, reply, studyon
 from cogs._delivery import answer_when_slow, member_name, post_text, refresh_card_quietly
 from cogs.alarms import minutes_left, phase_text, unix
@@ -71,8 +72,23 @@ def control_text(action: str, view: TimerView, name: str, locale: str) -> str:
     return t("timer.stopped", locale, name=name)
 
 
+def starts_text(at_ms: int) -> tuple[str, str]:
+    """A scheduled start as Discord shows it to each reader: the full date and time in their
+    own zone, and a live countdown."""
+    return f"<t:{unix(at_ms)}:F>", f"<t:{unix(at_ms)}:R>"
+
+
+def scheduled_text(name: str, start: ScheduledStart, locale: str) -> str:
+    when, rel = starts_text(start.starts_at_ms)
+    return t("timer.scheduled", locale, name=name, when=when, rel=rel, zone=start.zone)
+
+
 def status_text(room: RoomInfo, view: TimerView | None, locale: str) -> str:
     lines = [t("timer.status.title", locale, title=discord.utils.escape_markdown(room.title))]
+    if view is None and room.starts_at_ms is not None:
+        when, rel = starts_text(room.starts_at_ms)
+        lines.append(t("timer.status.scheduled", locale, when=when, rel=rel))
+        return "\n".join(lines)
     if view is None:
         lines.append(t("timer.status.idle", locale))
         return "\n".join(lines)
@@ -169,8 +185,24 @@ class Timer(commands.Cog):
         name=ls("cmd.timer.start"),
         description=ls("cmd.timer.start.desc"),
     )
-    async def start(self, interaction: discord.Interaction) -> None:
-        await self._control(interaction, "start")
+    @app_commands.rename(at=ls("cmd.timer.opt.at"), day=ls("cmd.timer.opt.date"))
+    @app_commands.describe(at=ls("cmd.timer.opt.at.desc"), day=ls("cmd.timer.opt.date.desc"))
+    async def start(
+        self, interaction: discord.Interaction, at: str | None = None, day: str | None = None
+    ) -> None:
+        if at is None and day is not None:
+            raise InvalidTimerAction("date_without_at")
+        if at is None:
+            await self._control(interaction, "start")
+            return
+        bot = studyon(interaction)
+        room = await self._room_here(interaction)
+        start = await bot.services.timers.schedule_start(room.id, interaction.user.id, at, day)
+        text = scheduled_text(
+            member_name(interaction), start, bot.guild_locale(interaction.guild_id)
+        )
+        await interaction.response.send_message(text, allowed_mentions=NO_MENTIONS)
+        await refresh_card_quietly(bot, room.id)
 
     @timer.command(
         name=ls("cmd.timer.pause"),
@@ -198,7 +230,20 @@ class Timer(commands.Cog):
         description=ls("cmd.timer.stop.desc"),
     )
     async def stop(self, interaction: discord.Interaction) -> None:
-        await self._control(interaction, "stop")
+        bot = studyon(interaction)
+        room = await self._room_here(interaction)
+        # a room has a scheduled start or a run, never both: stop cancels whichever it has
+        cancelled = await bot.services.timers.cancel_scheduled_start(room.id, interaction.user.id)
+        if cancelled is None:
+            await self._control(interaction, "stop")
+            return
+        text = t(
+            "timer.unscheduled",
+            bot.guild_locale(interaction.guild_id),
+            name=member_name(interaction),
+        )
+        await interaction.response.send_message(text, allowed_mentions=NO_MENTIONS)
+        await refresh_card_quietly(bot, room.id)
 
     @timer.command(
         name=ls("cmd.timer.status"),

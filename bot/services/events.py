@@ -9,11 +9,14 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.domain.alarms import MemberResult
 from bot.domain.timer import Boundary, Pattern, Phase
 from storage.session.base import RoomKey
+
+if TYPE_CHECKING:
+    from bot.services.timer.common import TimerView
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +82,23 @@ class RunEnding:
     at_ms: int
 
 
+@dataclass(frozen=True, slots=True)
+class RunStarted:
+    """A scheduled start happened: the run of ``view`` began on its own, for ``owner_id``
+    (a start from ``/timer start`` is answered by the command itself)."""
+
+    key: RoomKey
+    owner_id: int
+    view: TimerView
+
+
+async def notify_run_started(listener: object, event: RunStarted) -> None:
+    """Tell ``listener`` a scheduled run started, if it listens for that (optional hook)."""
+    hook = getattr(listener, "on_run_started", None)
+    if hook is not None:
+        await hook(event)
+
+
 async def notify_run_ending(listener: object, event: RunEnding) -> None:
     """Tell ``listener`` a run is ending, if it listens for that (an optional hook, so
     existing room listeners need not implement it)."""
@@ -134,6 +154,12 @@ class ListenerHub:
             for listener in list(self._room):
                 with failures.kept():
                     await notify_run_ending(listener, event)
+
+    async def on_run_started(self, event: RunStarted) -> None:
+        async with _each_runs() as failures:
+            for listener in list(self._room):
+                with failures.kept():
+                    await notify_run_started(listener, event)
 
     async def on_todo_completed(self, event: TodoCompleted) -> None:
         async with _each_runs() as failures:

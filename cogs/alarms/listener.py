@@ -13,9 +13,9 @@ from bot.domain.errors import StudyOnError
 from bot.domain.run import RoomKey
 from bot.i18n import t
 from bot.pacing import Lane
-from bot.services.events import BoundaryFired, RoomClosed, RunFinished
+from bot.services.events import BoundaryFired, RoomClosed, RunFinished, RunStarted
 from cogs._common import NO_MENTIONS
-from cogs._delivery import refresh_card_quietly
+from cogs._delivery import post_text, refresh_card_quietly
 from cogs.alarms.board import AlarmBoards, AlarmRef
 from cogs.alarms.buttons import DYNAMIC_ITEMS, SCORES, DismissButton, ExtendButton, RateButton
 from cogs.alarms.text import ALARM_EMOJI, alarm_text, created_ms, end_text
@@ -98,6 +98,21 @@ class Alarms(commands.Cog):
         # what a member adds with one more tap (the Dismiss button is right there)
         await posted.record_alarm(key, event.run_id, k, message.id)
         return created_ms(message.id)
+
+    async def on_run_started(self, event: RunStarted) -> None:
+        """A scheduled start happened: the board says so as ``/timer start`` would, in the
+        owner's name, and the card shows the run."""
+        self._require_active()
+        from cogs.timer import control_text  # the timer cog imports this package
+
+        bot = self.bot
+        channel_id = await self._channel_of(event.key)
+        if channel_id is None:
+            return
+        locale = bot.guild_locale(event.key.guild_id)
+        name = bot.display_name(event.key.guild_id, event.owner_id)
+        await post_text(bot, channel_id, control_text("start", event.view, name, locale))
+        await refresh_card_quietly(bot, event.key.room_id)
 
     async def on_run_finished(self, event: RunFinished) -> None:
         self._require_active()

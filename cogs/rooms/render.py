@@ -68,8 +68,14 @@ def room_list_page(
             long = t("rooms.list.long", locale, long=r.long_break_ms // 60_000, every=r.long_every)
             line = f"{line} · {long}"
         tags = " ".join(f"`#{tag}`" for tag in r.tags)
+        starts = ""
+        if r.starts_at_ms is not None:
+            secs = r.starts_at_ms // 1000
+            starts = t("rooms.list.scheduled", locale, when=f"<t:{secs}:F>", rel=f"<t:{secs}:R>")
         embed.add_field(
-            name=r.title, value="\n".join(part for part in (line, tags) if part), inline=False
+            name=r.title,
+            value="\n".join(part for part in (line, starts, tags) if part),
+            inline=False,
         )
     embed.set_footer(text=t("rooms.list.footer", locale, page=page, pages=pages, total=total))
     return embed

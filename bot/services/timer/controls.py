@@ -11,20 +11,29 @@ from dataclasses import replace
 
 from bot.clock import Clock
 from bot.domain.alarms import AlarmDismissal, dismissals_of_alarm, is_on_time
-from bot.domain.errors import InvalidTimerAction, NotFound, NotMember, NotOwner
+from bot.domain.errors import InvalidTimerAction, NotFound, NotMember, NotOwner, StudyOnError
 from bot.domain.run import Run, RunStatus
+from bot.domain.schedule import scheduled_start
 from bot.domain.timer import Timer
 from bot.services.base import SqlService
-from bot.services.events import RoomListener, RunEnding, notify_run_ending
-from bot.services.ports import WakeScheduler
+from bot.services.events import (
+    RoomListener,
+    RunEnding,
+    RunStarted,
+    notify_run_ending,
+    notify_run_started,
+)
+from bot.services.members import member_zone
+from bot.services.ports import CallScheduler, WakeScheduler
 from bot.services.rooms import RoomService, key_of, open_room
 from bot.services.settings import ServiceSettings
 from bot.services.timer.common import RETRY_MS, DismissOutcome, RoomLocks, TimerView, view_of
 from bot.services.timer.dispatch import BoundaryDispatch
 from bot.services.timer.ending import RunEnd
 from bot.services.timer.outbox import Announcements
+from bot.services.timer.scheduled import ScheduledStart, start_call
 from storage.session.base import RoomKey, SessionStore
-from storage.uow import UnitOfWorkFactory
+from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +48,13 @@ class TimerService(SqlService):
         clock: Clock,
         settings: ServiceSettings,
         rooms: RoomService,
+        *,
+        calls: CallScheduler,
     ) -> None:
         super().__init__(uow_factory, clock, settings)
         self._store = store
         self._scheduler = scheduler
+        self._calls = calls
         self._listener = listener
         self._lock = RoomLocks()
         token = uuid.uuid4().hex[:12]  # this process, in owed-delivery records
@@ -64,7 +76,9 @@ class TimerService(SqlService):
     async def restore(self, owns: Callable[[RoomKey], bool] | None = None) -> int:
         """Reschedule every stored run after a restart (``owns``: the rooms this serves)."""
         await self._number_stored_runs(owns)
-        return await self._dispatch.restore(owns)
+        restored = await self._dispatch.restore(owns)
+        await self._restore_scheduled(owns)
+        return restored
 
     async def _number_stored_runs(self, owns: Callable[[RoomKey], bool] | None) -> None:
         """Give a run stored before runs carried their number its number from SQL, so its
@@ -96,7 +110,12 @@ class TimerService(SqlService):
         """Any member keeps the room for another run with the same pattern, during the vote."""
         return await self._start(room_id, user_id, owner_only=False)
 
-    async def _start(self, room_id: int, user_id: int, *, owner_only: bool) -> TimerView:
+    async def _start(
+        self, room_id: int, user_id: int, *, owner_only: bool, scheduled_ms: int | None = None
+    ) -> TimerView:
+        """Start the room's run now. ``scheduled_ms``: the scheduled start of that instant
+        is what starts it (refused unless it is still the room's scheduled start); any other
+        start is refused while a start is scheduled."""
         async with self._uow() as uow:
             room = await open_room(uow, room_id)
             key = key_of(room)
@@ -108,6 +127,11 @@ class TimerService(SqlService):
                     raise NotOwner()
                 if not owner_only and await uow.rooms.active_membership(room_id, user_id) is None:
                     raise NotMember()
+                if room.scheduled_start_ms != scheduled_ms:
+                    if scheduled_ms is not None:
+                        raise InvalidTimerAction("not_scheduled")
+                    raise InvalidTimerAction("already_scheduled")
+                room.scheduled_start_ms = None
                 # the stored run counts only if SQL knows it as this room's: running, or
                 # finished (in its extension vote). Anything else was left by a crash or by
                 # another database whose room had this id: stale, it never blocks a start.
@@ -150,6 +174,115 @@ class TimerService(SqlService):
             await self._store.put_run(key, state)
             self._dispatch.reschedule(key, state)
             return view_of(key, state, now)
+
+    # -- scheduled starts -----------------------------------------------------------------
+
+    async def schedule_start(
+        self, room_id: int, user_id: int, at: str, day: str | None = None
+    ) -> ScheduledStart:
+        """The owner schedules the room's run to start at ``at`` (HH:MM) on ``day``
+        (YYYY-MM-DD; default: the next time the clocks show ``at``), in the owner's zone.
+        Refused while a run is in progress (or in its extension vote) or a start is already
+        scheduled."""
+        async with self._uow() as uow:
+            room = await open_room(uow, room_id)
+            key = key_of(room)
+        async with self._lock(key):
+            now = self._clock.now_ms()
+            async with self._uow() as uow:
+                room = await open_room(uow, room_id, lock=True)
+                if room.owner_id != user_id:
+                    raise NotOwner()
+                default = self._settings.for_guild(room.guild_id).default_timezone
+                zone = await member_zone(uow, room.guild_id, user_id, default)
+                starts = scheduled_start(at, day, zone, now)
+                if room.scheduled_start_ms is not None:
+                    raise InvalidTimerAction("already_scheduled")
+                await self._refuse_live_run(uow, key, room.id, now)
+                room.scheduled_start_ms = starts
+                await uow.commit()
+            self._schedule_call(key, starts)
+            return ScheduledStart(key, starts, zone.key)
+
+    async def _refuse_live_run(self, uow: UnitOfWork, key: RoomKey, room_id: int, now: int) -> None:
+        """Refuse while the room has a run SQL knows as running, or one in its vote."""
+        stored = await self._store.get_run(key)
+        if stored is None:
+            return
+        row = await uow.runs.get(stored.run_id)
+        if row is None or row.room_id != room_id:
+            return  # stale: left by a crash or another database
+        if not stored.finished and row.status == RunStatus.RUNNING:
+            raise InvalidTimerAction("already_running")
+        if stored.finished and row.status == RunStatus.FINISHED and stored.vote_open(now):
+            raise InvalidTimerAction("in_vote")
+
+    async def cancel_scheduled_start(self, room_id: int, user_id: int) -> ScheduledStart | None:
+        """The owner cancels the room's scheduled start; None when none was scheduled."""
+        async with self._uow() as uow:
+            room = await open_room(uow, room_id)
+            key = key_of(room)
+        if room.owner_id != user_id:
+            raise NotOwner()
+        async with self._lock(key):
+            async with self._uow() as uow:
+                room = await open_room(uow, room_id, lock=True)
+                if room.owner_id != user_id:
+                    raise NotOwner()
+                starts = room.scheduled_start_ms
+                if starts is None:
+                    return None
+                room.scheduled_start_ms = None
+                await uow.commit()
+            self._calls.cancel_call(start_call(key))
+            return ScheduledStart(key, starts, "")
+
+    def _schedule_call(self, key: RoomKey, at_ms: int, when_ms: int | None = None) -> None:
+        """Run the start scheduled for ``at_ms`` then (or at ``when_ms``: a retry)."""
+
+        async def call() -> None:
+            await self._start_scheduled(key, at_ms)
+
+        self._calls.schedule_call(start_call(key), at_ms if when_ms is None else when_ms, call)
+
+    async def _start_scheduled(self, key: RoomKey, at_ms: int) -> None:
+        """The scheduled instant came: start the run for the room's owner, counted from now,
+        and tell the listeners (the board line, the card). A start cancelled or replaced
+        meanwhile, or a room closed, starts nothing."""
+        if self._clock.now_ms() < at_ms:  # woken early (clocks disagree): wait for it
+            self._schedule_call(key, at_ms)
+            return
+        async with self._uow() as uow:
+            room = await uow.rooms.get(key.room_id)
+            if room is None or not room.info().is_open or room.scheduled_start_ms != at_ms:
+                return
+            owner = room.owner_id
+        try:
+            view = await self._start(key.room_id, owner, owner_only=True, scheduled_ms=at_ms)
+        except StudyOnError as error:
+            # the start cannot happen (a stale run blocks it, the room closed): say so in the
+            # log and drop it rather than retry for ever
+            log.warning("room %s: scheduled start at %s not made: %s", key, at_ms, error)
+            async with self._uow() as uow:
+                row = await uow.rooms.get(key.room_id)
+                if row is not None and row.scheduled_start_ms == at_ms:
+                    row.scheduled_start_ms = None
+                    await uow.commit()
+            return
+        except Exception:  # the database was busy or gone: try again shortly
+            log.exception("room %s: scheduled start failed; retrying", key)
+            self._schedule_call(key, at_ms, self._clock.now_ms() + RETRY_MS)
+            return
+        await notify_run_started(self._listener, RunStarted(key, owner, view))
+
+    async def _restore_scheduled(self, owns: Callable[[RoomKey], bool] | None) -> None:
+        """Schedule every open room's start again (after a restart); one already due
+        starts at once."""
+        async with self._uow() as uow:
+            rooms = [r.info() for r in await uow.rooms.scheduled_starts()]
+        for room in rooms:
+            if room.starts_at_ms is not None and (owns is None or owns(room.key)):
+                self._schedule_call(room.key, room.starts_at_ms)
 
     async def pause(self, room_id: int, user_id: int) -> TimerView:
         return await self._control(room_id, user_id, "pause")
