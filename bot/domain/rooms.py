@@ -59,6 +59,7 @@ class RoomInfo:
     closed_ms: int | None = None
     long_break_ms: int | None = None  # a long break after every ``long_every``-th period
     long_every: int | None = None
+    focus: bool = False  # nobody speaks in the voice channel during study phases
 
     @property
     def key(self) -> RoomKey:
