@@ -15,7 +15,13 @@ from bot.domain.errors import InvalidTimerAction, NotFound, NotMember, NotOwner
 from bot.domain.run import Run, RunStatus
 from bot.domain.timer import Timer
 from bot.services.base import SqlService
-from bot.services.events import RoomListener, RunEnding, notify_run_ending
+from bot.services.events import (
+    RoomListener,
+    RunEnding,
+    TimerChanged,
+    notify_run_ending,
+    notify_timer_changed,
+)
 from bot.services.ports import WakeScheduler
 from bot.services.rooms import RoomService, key_of, open_room
 from bot.services.settings import ServiceSettings
@@ -90,11 +96,20 @@ class TimerService(SqlService):
     # -- owner controls -------------------------------------------------------------------
 
     async def start(self, room_id: int, user_id: int) -> TimerView:
-        return await self._start(room_id, user_id, owner_only=True)
+        return await self._changed(await self._start(room_id, user_id, owner_only=True))
 
     async def extend(self, room_id: int, user_id: int) -> TimerView:
         """Any member keeps the room for another run with the same pattern, during the vote."""
-        return await self._start(room_id, user_id, owner_only=False)
+        return await self._changed(await self._start(room_id, user_id, owner_only=False))
+
+    async def _changed(self, view: TimerView) -> TimerView:
+        """Tell the listeners (outside the room's lock) what the owner changed. The change is
+        made already: a listener failing is logged, and catches up at the next boundary."""
+        try:
+            await notify_timer_changed(self._listener, TimerChanged(view.key, view.now_ms))
+        except Exception:
+            log.exception("a listener missed the timer change in room %s", view.key)
+        return view
 
     async def _start(self, room_id: int, user_id: int, *, owner_only: bool) -> TimerView:
         async with self._uow() as uow:
@@ -152,10 +167,10 @@ class TimerService(SqlService):
             return view_of(key, state, now)
 
     async def pause(self, room_id: int, user_id: int) -> TimerView:
-        return await self._control(room_id, user_id, "pause")
+        return await self._changed(await self._control(room_id, user_id, "pause"))
 
     async def resume(self, room_id: int, user_id: int) -> TimerView:
-        return await self._control(room_id, user_id, "resume")
+        return await self._changed(await self._control(room_id, user_id, "resume"))
 
     async def skip(self, room_id: int, user_id: int) -> TimerView:
         view = await self._control(room_id, user_id, "skip")
