@@ -194,3 +194,18 @@ async def test_a_restart_during_study_keeps_the_room_quiet(studio: Studio) -> No
     assert not can_speak(studio, town, bob.id, voice)
     await studio.advance(25 * MINUTE)  # the break, after the restart
     assert can_speak(studio, town, bob.id, voice)
+
+
+async def test_a_member_joining_during_study_cannot_speak_until_the_break(studio: Studio) -> None:
+    town = studio.guild("alice", "bob")
+    alice, bob = town.members
+    room = await open_room(studio, town, alice, study=25, brk=5, terms=2, focus=True)
+    voice = await voice_of(studio, room)
+    await alice.slash(room.channel, "timer start")
+    await studio.advance(MINUTE)
+    joined = await bob.slash(town.general, "room join", room=str(room.room_id))
+    assert joined.acknowledged
+    await studio.env.settle()
+    assert not can_speak(studio, town, bob.id, voice)  # his own overwrite leaves Speak alone
+    await studio.advance(25 * MINUTE)
+    assert can_speak(studio, town, bob.id, voice)
