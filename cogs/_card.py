@@ -209,6 +209,8 @@ def render_card(room: RoomView, timer: TimerView | None, locale: str) -> discord
         embed.add_field(
             name=t("card.tags", locale), value=" ".join(f"`#{tag}`" for tag in r.tags), inline=True
         )
+    focus = t("card.focus.on" if r.focus else "card.focus.off", locale)
+    embed.add_field(name=t("card.focus", locale), value=focus, inline=True)
     members = [f"<@{m.user_id}>" for m in room.members[:MEMBERS_SHOWN]]
     embed.add_field(
         name=t("card.members", locale, count=len(room.members), capacity=r.capacity),

@@ -4,6 +4,11 @@ A room is a text channel and a voice channel under the guild's study-room catego
 from @everyone and opened to each member through a member permission overwrite (added on
 join, removed on leave). Overwrites are changed by id through the REST API, so they work
 whether or not the channel or the member is in the bot's cache.
+
+Speaking in the voice channel comes from the @everyone overwrite of the voice channel, not
+from the members' overwrites (which leave Speak neutral): a focus room mutes everyone in it
+with one call, denying Speak there during study phases (``set_quiet``), and no member's own
+overwrite can allow it back.
 """
 
 from __future__ import annotations
@@ -27,10 +32,12 @@ MEMBER_ACCESS = discord.PermissionOverwrite(
     read_message_history=True,
     add_reactions=True,
     connect=True,
-    speak=True,
 )
 # what everyone else may not: see the channels or join the voice
 HIDDEN = discord.PermissionOverwrite(view_channel=False, connect=False)
+# permissions the bot needs besides, in a focus room: Discord lets a bot allow or deny in an
+# overwrite only what it holds itself, so muting a room takes Speak as well as Manage Roles
+FOCUS_PERMISSIONS = ("manage_roles", "speak")
 # what the bot keeps for itself whatever @everyone is denied (only the ones its role holds:
 # Discord refuses an overwrite granting what the bot itself lacks). Manage Permissions is not
 # set here: Discord lets only administrators put it in a channel overwrite; the bot holds it
@@ -94,13 +101,23 @@ async def ensure_category(guild: discord.Guild, name: str) -> discord.CategoryCh
     return await guild.create_category(name, reason="StudyOn study rooms")
 
 
+def voice_everyone(quiet: bool, *, speak_held: bool = True) -> discord.PermissionOverwrite:
+    """The @everyone overwrite of a room's voice channel: hidden from those not in the room;
+    Speak denied when ``quiet`` (a focus room's study phase), else allowed (when the bot holds
+    Speak itself: Discord refuses an overwrite setting what the bot lacks)."""
+    speak = False if quiet else (True if speak_held else None)
+    return discord.PermissionOverwrite(**{**dict(HIDDEN), "speak": speak})
+
+
 def room_overwrites(
-    guild: discord.Guild, owner: discord.abc.Snowflake
+    guild: discord.Guild, owner: discord.abc.Snowflake, *, voice: bool = False
 ) -> dict[discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite]:
-    """A new room's overwrites: hidden from @everyone, open to the bot and ``owner``."""
+    """A new room's overwrites: hidden from @everyone, open to the bot and ``owner``; in the
+    voice channel, speaking allowed through @everyone (see ``voice_everyone``)."""
     me = guild.me
+    everyone = voice_everyone(False, speak_held=me.guild_permissions.speak) if voice else HIDDEN
     return {
-        guild.default_role: HIDDEN,
+        guild.default_role: everyone,
         me: bot_access(me),
         discord.Object(owner.id, type=discord.Member): MEMBER_ACCESS,
     }
@@ -133,7 +150,7 @@ async def create_room_voice(
     return await guild.create_voice_channel(
         voice_channel_name(title, fallback_id),
         category=category,
-        overwrites=room_overwrites(guild, owner),
+        overwrites=room_overwrites(guild, owner, voice=True),
         reason="StudyOn: new study room",
     )
 
@@ -156,6 +173,23 @@ async def grant_access(
             1,  # member overwrite
             reason="StudyOn: joined the room",
         )
+
+
+async def set_quiet(
+    http: discord.http.HTTPClient, voice_channel_id: int, guild_id: int, quiet: bool
+) -> None:
+    """Mute (``quiet``) or unmute everyone in a room's voice channel: one overwrite, for
+    @everyone (whose role id is the guild's). Discord applies it to members already connected;
+    setting the same state again changes nothing."""
+    allow, deny = voice_everyone(quiet).pair()
+    await http.edit_channel_permissions(
+        voice_channel_id,
+        guild_id,
+        str(allow.value),
+        str(deny.value),
+        0,  # role overwrite
+        reason="StudyOn: focus, study phase" if quiet else "StudyOn: focus, speaking allowed",
+    )
 
 
 class ChannelCleaner:

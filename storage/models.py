@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.dialects import sqlite
@@ -129,6 +130,8 @@ class Room(Base):
     # a long break after every ``long_every``-th study period: both set, or neither
     long_break_ms: Mapped[int | None] = mapped_column(BigInteger)
     long_every: Mapped[int | None] = mapped_column(Integer)
+    # a focus room: nobody speaks in its voice channel during study phases
+    focus: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     text_channel_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     voice_channel_id: Mapped[int | None] = mapped_column(BigInteger)
     card_message_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -152,6 +155,7 @@ class Room(Base):
             terms=self.terms,
             long_break_ms=self.long_break_ms,
             long_every=self.long_every,
+            focus=self.focus,
             status=RoomStatus(self.status),
             text_channel_id=self.text_channel_id,
             voice_channel_id=self.voice_channel_id,

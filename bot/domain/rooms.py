@@ -60,6 +60,7 @@ class RoomInfo:
     long_break_ms: int | None = None  # a long break after every ``long_every``-th period
     long_every: int | None = None
     starts_at_ms: int | None = None  # a scheduled start of the next run, when there is one
+    focus: bool = False  # nobody speaks in the voice channel during study phases
 
     @property
     def key(self) -> RoomKey:

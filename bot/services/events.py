@@ -107,6 +107,22 @@ async def notify_run_ending(listener: object, event: RunEnding) -> None:
         await hook(event)
 
 
+@dataclass(frozen=True, slots=True)
+class TimerChanged:
+    """The owner started, paused or resumed the room's run (boundaries, the end and a stop
+    have events of their own): what the room's timer shows changed at ``at_ms``."""
+
+    key: RoomKey
+    at_ms: int
+
+
+async def notify_timer_changed(listener: object, event: TimerChanged) -> None:
+    """Tell ``listener`` the timer changed, if it listens for that (an optional hook)."""
+    hook = getattr(listener, "on_timer_changed", None)
+    if hook is not None:
+        await hook(event)
+
+
 class TodoListener(Protocol):
     async def on_todo_completed(self, event: TodoCompleted) -> None: ...
 
@@ -160,6 +176,12 @@ class ListenerHub:
             for listener in list(self._room):
                 with failures.kept():
                     await notify_run_started(listener, event)
+
+    async def on_timer_changed(self, event: TimerChanged) -> None:
+        async with _each_runs() as failures:
+            for listener in list(self._room):
+                with failures.kept():
+                    await notify_timer_changed(listener, event)
 
     async def on_todo_completed(self, event: TodoCompleted) -> None:
         async with _each_runs() as failures:

@@ -65,6 +65,7 @@ class RoomDraft:
     tags: tuple[str, ...]
     capacity: int
     pattern: Pattern
+    focus: bool = False  # nobody speaks in the voice channel during study phases
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +137,7 @@ class RoomService(SqlService):
         long_every: int | None = None,
         *,
         guild_id: int | None = None,
+        focus: bool = False,
     ) -> RoomDraft:
         """Check everything a new room needs (raises ``ValidationError``); writes nothing,
         so callers can refuse before creating anything outside the database. The largest
@@ -153,6 +155,7 @@ class RoomService(SqlService):
             pattern=Pattern.from_minutes(
                 study_minutes, break_minutes, terms, long_break_minutes, long_every
             ),
+            focus=focus,
         )
 
     async def create(
@@ -241,6 +244,7 @@ class RoomService(SqlService):
                 terms=draft.pattern.terms,
                 long_break_ms=draft.pattern.long_break_ms,
                 long_every=draft.pattern.long_every,
+                focus=draft.focus,
                 status=status,
                 created_ms=now,
             )

@@ -90,6 +90,7 @@ class Rooms(commands.Cog, name=ROOMS_COG):
         capacity=ls("cmd.room.opt.capacity"),
         long_break=ls("cmd.room.opt.long_break"),
         long_every=ls("cmd.room.opt.long_every"),
+        focus=ls("cmd.room.opt.focus"),
     )
     @app_commands.describe(
         title=ls("cmd.room.opt.title.desc"),
@@ -101,6 +102,7 @@ class Rooms(commands.Cog, name=ROOMS_COG):
         capacity=ls("cmd.room.opt.capacity.desc"),
         long_break=ls("cmd.room.opt.long_break.desc"),
         long_every=ls("cmd.room.opt.long_every.desc"),
+        focus=ls("cmd.room.opt.focus.desc"),
     )
     async def create(
         self,
@@ -114,6 +116,7 @@ class Rooms(commands.Cog, name=ROOMS_COG):
         capacity: app_commands.Range[int, 2, 25] | None = None,
         long_break: app_commands.Range[int, 1, 60] | None = None,
         long_every: app_commands.Range[int, 2, 12] | None = None,
+        focus: bool | None = None,
     ) -> None:
         guild = interaction.guild
         assert guild is not None
@@ -132,9 +135,13 @@ class Rooms(commands.Cog, name=ROOMS_COG):
             long_break,
             long_every,
             guild_id=guild.id,
+            # left out, the server's default (``/config set rooms.focus``)
+            focus=bot.guild_settings(guild.id).focus if focus is None else focus,
         )
         await rooms.check_can_create(guild.id, user.id)
         check_bot_permissions(interaction, _channels.REQUIRED_GUILD_PERMISSIONS)
+        if draft.focus:
+            check_bot_permissions(interaction, _channels.FOCUS_PERMISSIONS)
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
             made = await rooms.create_with_channels(

@@ -35,6 +35,7 @@ class RoomRepository(Repository):
         card_message_id: int | None = None,
         long_break_ms: int | None = None,
         long_every: int | None = None,
+        focus: bool = False,
     ) -> Room:
         """A new room, open by default (flushed, so it has an id)."""
         room = Room(
@@ -50,6 +51,7 @@ class RoomRepository(Repository):
             terms=terms,
             long_break_ms=long_break_ms,
             long_every=long_every,
+            focus=focus,
             text_channel_id=text_channel_id,
             voice_channel_id=voice_channel_id,
             card_message_id=card_message_id,

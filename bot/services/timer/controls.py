@@ -20,8 +20,10 @@ from bot.services.events import (
     RoomListener,
     RunEnding,
     RunStarted,
+    TimerChanged,
     notify_run_ending,
     notify_run_started,
+    notify_timer_changed,
 )
 from bot.services.members import member_zone
 from bot.services.ports import CallScheduler, WakeScheduler
@@ -104,11 +106,20 @@ class TimerService(SqlService):
     # -- owner controls -------------------------------------------------------------------
 
     async def start(self, room_id: int, user_id: int) -> TimerView:
-        return await self._start(room_id, user_id, owner_only=True)
+        return await self._changed(await self._start(room_id, user_id, owner_only=True))
 
     async def extend(self, room_id: int, user_id: int) -> TimerView:
         """Any member keeps the room for another run with the same pattern, during the vote."""
-        return await self._start(room_id, user_id, owner_only=False)
+        return await self._changed(await self._start(room_id, user_id, owner_only=False))
+
+    async def _changed(self, view: TimerView) -> TimerView:
+        """Tell the listeners (outside the room's lock) what the owner changed. The change is
+        made already: a listener failing is logged, and catches up at the next boundary."""
+        try:
+            await notify_timer_changed(self._listener, TimerChanged(view.key, view.now_ms))
+        except Exception:
+            log.exception("a listener missed the timer change in room %s", view.key)
+        return view
 
     async def _start(
         self, room_id: int, user_id: int, *, owner_only: bool, scheduled_ms: int | None = None
@@ -274,6 +285,7 @@ class TimerService(SqlService):
             self._schedule_call(key, at_ms, self._clock.now_ms() + RETRY_MS)
             return
         await notify_run_started(self._listener, RunStarted(key, owner, view))
+        await notify_timer_changed(self._listener, TimerChanged(view.key, view.now_ms))
 
     async def _restore_scheduled(self, owns: Callable[[RoomKey], bool] | None) -> None:
         """Schedule every open room's start again (after a restart); one already due
@@ -285,10 +297,10 @@ class TimerService(SqlService):
                 self._schedule_call(room.key, room.starts_at_ms)
 
     async def pause(self, room_id: int, user_id: int) -> TimerView:
-        return await self._control(room_id, user_id, "pause")
+        return await self._changed(await self._control(room_id, user_id, "pause"))
 
     async def resume(self, room_id: int, user_id: int) -> TimerView:
-        return await self._control(room_id, user_id, "resume")
+        return await self._changed(await self._control(room_id, user_id, "resume"))
 
     async def skip(self, room_id: int, user_id: int) -> TimerView:
         view = await self._control(room_id, user_id, "skip")
