@@ -25,7 +25,8 @@ from tests.support.rooms import (
 from tests.support.studio import Studio
 from tests.support.timer import MINUTE, finished
 
-pytestmark = pytest.mark.simcord(settle_timeout=0.5)
+# under the shortest retry pause (1 s), with room for a loaded machine to settle in
+pytestmark = pytest.mark.simcord(settle_timeout=0.9)
 
 CHANNEL = "/channels/*"
 OVERWRITE = "/channels/*/permissions/*"

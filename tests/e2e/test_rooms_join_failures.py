@@ -9,7 +9,8 @@ import pytest
 from tests.support.rooms import answered, balance, board, can_see, make_room
 from tests.support.studio import Studio
 
-pytestmark = pytest.mark.simcord(settle_timeout=0.5)
+# under the shortest retry pause (1 s), with room for a loaded machine to settle in
+pytestmark = pytest.mark.simcord(settle_timeout=0.9)
 
 CALLBACK = "/interactions/*/callback"
 OVERWRITE = "/channels/*/permissions/*"
