@@ -11,7 +11,15 @@ import pytest
 from bot.config import Config
 from bot.domain.timer import MINUTE_MS
 from tests.support.studio import Studio, make_config
-from tests.support.timer import MINUTE, StudyRoom, clock, open_room, relative, requests_since
+from tests.support.timer import (
+    MINUTE,
+    StudyRoom,
+    clock,
+    open_room,
+    relative,
+    requests_since,
+    schedule_of,
+)
 
 # phase ends, minutes after the start, of the default 4 × (50 + 10) run
 ENDS = [50, 60, 110, 120, 170, 180, 230]
@@ -24,16 +32,6 @@ NAMES = [
     "☕ Break 3/3",
     "📖 Study 4/4",
 ]
-
-
-def schedule_of(t0: int, names: list[str], ends: list[int]) -> list[str]:
-    """The card's lines for a run started at ``t0`` with no control since."""
-    lines, start = [], t0
-    for name, minute in zip(names, ends, strict=True):
-        end = t0 + minute * MINUTE_MS
-        lines.append(f"{name} · {clock(start)} → {clock(end)} ({relative(end)})")
-        start = end
-    return lines
 
 
 async def started(studio: Studio, *, terms: int = 4, study: int = 50) -> tuple[StudyRoom, int]:

@@ -23,6 +23,7 @@ from tests.support.timer import (
     confirmation,
     open_room,
     relative,
+    schedule_of,
 )
 
 # 4 × 25 min of study, 5-minute breaks, a 20-minute long break after every 2nd study period:
@@ -37,15 +38,6 @@ NAMES = [
     "☕ Break 3/3",
     "📖 Study 4/4",
 ]
-
-
-def schedule_of(t0: int, names: list[str], ends: list[int]) -> list[str]:
-    lines, start = [], t0
-    for name, minute in zip(names, ends, strict=True):
-        end = t0 + minute * MINUTE_MS
-        lines.append(f"{name} · {clock(start)} → {clock(end)} ({relative(end)})")
-        start = end
-    return lines
 
 
 async def long_room(

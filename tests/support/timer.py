@@ -150,6 +150,17 @@ def relative(ms: int) -> str:
     return f"<t:{ms // 1000}:R>"
 
 
+def schedule_of(t0: int, names: list[str], ends: list[int]) -> list[str]:
+    """The card's schedule lines for a run started at ``t0`` with no control since: each
+    phase named in ``names`` ending ``ends`` minutes after the start."""
+    lines, start = [], t0
+    for name, minute in zip(names, ends, strict=True):
+        end = t0 + minute * 60_000
+        lines.append(f"{name} · {clock(start)} → {clock(end)} ({relative(end)})")
+        start = end
+    return lines
+
+
 def at(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
