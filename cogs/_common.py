@@ -54,6 +54,8 @@ def error_text(error: StudyOnError, locale: str) -> str:
     params = dict(error.params)
     if isinstance(error, ValidationError):
         params["field_name"] = t(f"field.{error.field}", locale)
+        if "mode" in params:
+            params["mode"] = t(f"mode.{params['mode']}", locale)
     elif isinstance(error, NotFound):
         params["what"] = t(f"what.{error.what}", locale)
     elif isinstance(error, MissingPermission):

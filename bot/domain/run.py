@@ -111,7 +111,7 @@ class Run:
 
     @property
     def all_fired(self) -> bool:
-        return self.fired_through >= self.timer.pattern.boundary_count
+        return self.fired_through >= self.timer.boundary_count
 
     def last_alarm_settled_ms(self, grace_ms: int) -> int | None:
         """When the last alarm's grace window ends, counted from when it appeared; None while

@@ -42,7 +42,7 @@ def study_spans(timer: Timer, until_ms: int) -> list[Span]:
     Breaks do not count, and neither does paused time: a member sitting in voice while the
     owner paused is not studying by the room's clock."""
     bounds = timer.boundaries()
-    stop_at = next((e.at_ms for e in timer.events if e.kind is EventKind.STOP), None)
+    stop_at = timer.ended_early_at_ms
     phases: list[tuple[int, int, int]] = []  # (phase index, start, end)
     start = timer.started_at_ms
     for b in bounds:
