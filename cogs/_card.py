@@ -19,12 +19,13 @@ import discord
 
 from bot import pacing
 from bot.domain.rooms import RoomInfo, RoomView
-from bot.domain.timer import Phase, PhaseKind, Status
+from bot.domain.timer import Mode, Pattern, Phase, PhaseKind, Status
 from bot.i18n import t
 from bot.pacing import Lane, Superseded
 from bot.services.rooms import key_of
 from bot.services.timer import TimerView
 from cogs._common import NO_MENTIONS
+from cogs._modes import mode_text
 
 if TYPE_CHECKING:
     from bot.app import StudyOnBot
@@ -57,8 +58,11 @@ def _relative(ms: int) -> str:
     return f"<t:{ms // 1000}:R>"
 
 
-def phase_name(phase: Phase, terms: int, locale: str) -> str:
-    """The phase as the card names it (Study 2/4, Break 1/3): n studies, n − 1 breaks."""
+def phase_name(phase: Phase, terms: int, locale: str, mode: Mode = Mode.POMODORO) -> str:
+    """The phase as the card names it (Study 2/4, Break 1/3): n studies, n − 1 breaks; in
+    a count-up run, the check-in it counts up to (Check-in 2/12)."""
+    if mode is Mode.COUNTUP:
+        return t("card.phase.countup", locale, term=phase.term, terms=terms)
     if phase.kind is PhaseKind.STUDY:
         return t("card.phase.study", locale, term=phase.term, terms=terms)
     key = "card.phase.long_break" if phase.long else "card.phase.break"
@@ -66,7 +70,10 @@ def phase_name(phase: Phase, terms: int, locale: str) -> str:
 
 
 def pattern_text(room: RoomInfo, locale: str) -> str:
-    """The room's pattern: study, break, terms and, if it has one, its long break."""
+    """The room's pattern: study, break, terms and, if it has one, its long break; how a
+    flowtime or count-up room's timer runs."""
+    if room.mode is not Mode.POMODORO:
+        return mode_text(room.pattern, locale)
     text = t(
         "card.pattern.value",
         locale,
@@ -109,13 +116,18 @@ def timer_line(view: TimerView | None, locale: str, starts_at_ms: int | None = N
         return t(
             "card.timer.paused",
             locale,
-            phase=phase_name(state.phase, view.pattern.terms, locale),
+            phase=phase_name(state.phase, view.pattern.terms, locale, view.pattern.mode),
             minutes=_minutes_left(state.remaining_ms or 0),
         )
     if _scheduled(view):
         end = view.boundaries[-1].at_ms
+        key = {
+            Mode.POMODORO: "card.timer.running",
+            Mode.FLOWTIME: "card.timer.flow_running",
+            Mode.COUNTUP: "card.timer.countup_running",
+        }[view.pattern.mode]
         return t(
-            "card.timer.running",
+            key,
             locale,
             start=_clock(view.started_ms),
             end=_clock(end),
@@ -131,16 +143,23 @@ def schedule_lines(view: TimerView | None, locale: str) -> list[str]:
         return []
     pattern = view.pattern
     terms = pattern.terms
+    mode = pattern.mode
     lines: list[str] = []
     start = view.started_ms
+    flow = mode is Mode.FLOWTIME
     for b in view.boundaries:
         phase = pattern.phase(b.index)
+        if flow and b.at_ms > view.fixed_until_ms:
+            # flowtime: no boundary after the owner's last control is fixed yet; the study
+            # period after it runs until the break is called, and the rest is counted only
+            lines.extend(_flow_rest(view, b.index, start, locale))
+            return lines
         lines.append(
             t(
                 "card.schedule.skipped" if b.skipped else "card.schedule.line",
                 locale,
                 icon=_icon(phase),
-                phase=phase_name(phase, terms, locale),
+                phase=phase_name(phase, terms, locale, mode),
                 start=_clock(start),
                 end=_clock(b.at_ms),
                 end_rel=_relative(b.at_ms),
@@ -157,11 +176,16 @@ def schedule_lines(view: TimerView | None, locale: str) -> list[str]:
         t(
             "card.schedule.paused",
             locale,
-            phase=phase_name(state.phase, terms, locale),
+            phase=phase_name(state.phase, terms, locale, mode),
             start=_clock(state.phase_started_ms or start),
             minutes=_minutes_left(state.remaining_ms or 0),
         )
     )
+    if flow:
+        rest = _studies_after(pattern, state.phase.index)
+        if rest:
+            lines.append(t("card.schedule.flow_rest", locale, count=rest))
+        return lines
     for index in range(state.phase.index + 1, pattern.boundary_count + 1):
         phase = pattern.phase(index)
         lines.append(
@@ -169,10 +193,59 @@ def schedule_lines(view: TimerView | None, locale: str) -> list[str]:
                 "card.schedule.later",
                 locale,
                 icon=_icon(phase),
-                phase=phase_name(phase, terms, locale),
+                phase=phase_name(phase, terms, locale, mode),
                 minutes=_minutes(phase.nominal_ms),
             )
         )
+    return lines
+
+
+def _studies_after(pattern: Pattern, index: int) -> int:
+    """How many study periods come after phase ``index``."""
+    return sum(
+        1
+        for j in range(index + 1, pattern.boundary_count + 1)
+        if pattern.phase(j).kind is PhaseKind.STUDY
+    )
+
+
+def _flow_rest(view: TimerView, index: int, start: int, locale: str) -> list[str]:
+    """A flowtime run's schedule from phase ``index`` on, which began at ``start``: a break
+    (its end is fixed by the study before it), then the study period that runs until the
+    owner calls the break, at the latest its longest; then how many more there are."""
+    pattern = view.pattern
+    bounds = view.boundaries
+    lines: list[str] = []
+    phase = pattern.phase(index)
+    if phase.kind is PhaseKind.BREAK:
+        end = bounds[index - 1].at_ms
+        lines.append(
+            t(
+                "card.schedule.line",
+                locale,
+                icon=_icon(phase),
+                phase=phase_name(phase, pattern.terms, locale),
+                start=_clock(start),
+                end=_clock(end),
+                end_rel=_relative(end),
+            )
+        )
+        start, index = end, index + 1
+        phase = pattern.phase(index)
+    latest = bounds[index - 1].at_ms
+    lines.append(
+        t(
+            "card.schedule.flow_study",
+            locale,
+            icon=_icon(phase),
+            phase=phase_name(phase, pattern.terms, locale),
+            start=_clock(start),
+            latest=_clock(latest),
+        )
+    )
+    rest = _studies_after(pattern, index)
+    if rest:
+        lines.append(t("card.schedule.flow_rest", locale, count=rest))
     return lines
 
 

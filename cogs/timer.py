@@ -1,4 +1,6 @@
-"""``/timer start|pause|resume|skip|stop`` (the room owner) and ``/timer status`` (members).
+"""``/timer start|pause|resume|skip|break|stop`` (the room owner) and ``/timer status``
+(members). ``/timer break`` ends a flowtime room's study period; ``/timer stop`` ends a
+count-up run with its results once a check-in has fallen.
 
 The controls work in the room's own text channel. Each is answered with one public line in
 that channel ("⏸ **alice** paused the timer: 12 min left in study period 2 of 4"), so everyone
@@ -8,6 +10,7 @@ language. ``/timer status`` answers privately with the phase, its end and the ne
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -16,15 +19,21 @@ from discord.ext import commands
 
 from bot.domain.errors import InvalidTimerAction, NotMember
 from bot.domain.rooms import RoomInfo
-from bot.domain.timer import PhaseKind, Status
+from bot.domain.timer import Mode, PhaseKind, Status
 from bot.i18n import ls, t
 from bot.services.rooms import key_of
 from bot.services.timer import TimerView
 from bot.services.timer.scheduled import ScheduledStart
-from cogs._common import NO_MENTIONS, member_locale, reply, studyon
-from cogs._delivery import answer_when_slow, member_name, post_text, refresh_card_quietly
+from cogs._common import NO_MENTIONS, PersistentButton, member_locale, reply, studyon
+from cogs._delivery import (
+    answer_when_slow,
+    guarded,
+    member_name,
+    post_text,
+    refresh_card_quietly,
+)
 from cogs.alarms import minutes_left, phase_text, unix
-from cogs.alarms.text import long_breaks_text
+from cogs.alarms.text import duration_text, long_breaks_text, mode_text
 
 if TYPE_CHECKING:
     from bot.app import StudyOnBot
@@ -34,7 +43,9 @@ def _phase(view: TimerView, locale: str) -> str | None:
     phase = view.state.phase
     if phase is None:
         return None
-    return phase_text(phase.kind, phase.term, view.pattern.terms, locale, phase.long)
+    return phase_text(
+        phase.kind, phase.term, view.pattern.terms, locale, phase.long, view.pattern.mode
+    )
 
 
 def control_text(action: str, view: TimerView, name: str, locale: str) -> str:
@@ -44,17 +55,27 @@ def control_text(action: str, view: TimerView, name: str, locale: str) -> str:
     ends = f"<t:{unix(state.phase_ends_ms)}:R>" if state.phase_ends_ms else "—"
     p = view.pattern
     if action == "start":
-        text = t(
-            "timer.started",
-            locale,
-            name=name,
-            terms=p.terms,
-            study=p.study_ms // 60_000,
-            brk=p.break_ms // 60_000,
-            ends=ends,
-        )
+        if p.mode is Mode.POMODORO:
+            text = t(
+                "timer.started",
+                locale,
+                name=name,
+                terms=p.terms,
+                study=p.study_ms // 60_000,
+                brk=p.break_ms // 60_000,
+                ends=ends,
+            )
+        else:
+            text = t(f"timer.started.{p.mode.value}", locale, name=name, ends=ends)
+            text = f"{text}\n{mode_text(p, locale)}"
         long = long_breaks_text(p, locale)
         return f"{text}\n{long}" if long else text
+    if action == "break":
+        if phase is None or state.status is not Status.RUNNING:
+            return t("timer.break_called_last", locale, name=name)
+        return t("timer.break_called", locale, name=name, ends=ends)
+    if action == "stop" and view.ended_with_results:
+        return t("timer.ended_countup", locale, name=name, checks=len(view.boundaries))
     if action == "pause":
         return t(
             "timer.paused",
@@ -98,6 +119,12 @@ def status_text(room: RoomInfo, view: TimerView | None, locale: str) -> str:
         return "\n".join(lines)
     state = view.state
     phase = _phase(view, locale)
+    lines.append(mode_text(view.pattern, locale))
+    flow_study = (
+        view.pattern.mode is Mode.FLOWTIME
+        and state.phase is not None
+        and state.phase.kind is PhaseKind.STUDY
+    )
     if state.status is Status.PAUSED:
         lines.append(
             t(
@@ -113,6 +140,10 @@ def status_text(room: RoomInfo, view: TimerView | None, locale: str) -> str:
             if state.phase is not None and state.phase.kind is PhaseKind.STUDY
             else "timer.status.break"
         )
+        if flow_study:
+            key = "timer.status.flow_study"
+        elif view.pattern.mode is Mode.COUNTUP:
+            key = "timer.status.countup"
         lines.append(
             t(
                 key,
@@ -120,6 +151,8 @@ def status_text(room: RoomInfo, view: TimerView | None, locale: str) -> str:
                 phase=phase,
                 ends=f"<t:{unix(state.phase_ends_ms)}:R>",
                 at=f"<t:{unix(state.phase_ends_ms)}:t>",
+                since=f"<t:{unix(state.phase_started_ms or view.started_ms)}:R>",
+                studied=duration_text(view.studied_ms, locale),
             )
         )
     else:  # the last alarm rang; the kings are announced after its grace window
@@ -139,6 +172,73 @@ def status_text(room: RoomInfo, view: TimerView | None, locale: str) -> str:
     return "\n".join(lines)
 
 
+async def run_control(interaction: discord.Interaction[Any], room_id: int, action: str) -> None:
+    """The owner's control ``action`` on the room's timer, answered with its public line in
+    the channel (the card refreshed after)."""
+    bot = studyon(interaction)
+    timers = bot.services.timers
+    call = {
+        "start": timers.start,
+        "pause": timers.pause,
+        "resume": timers.resume,
+        "skip": timers.skip,
+        "break": timers.call_break,
+        "stop": timers.stop,
+    }[action]
+    # skip and break post the alarm of the phase they end: slow when Discord is
+    view, deferred = await answer_when_slow(interaction, call(room_id, interaction.user.id))
+    text = control_text(
+        action, view, member_name(interaction), bot.guild_locale(interaction.guild_id)
+    )
+    if deferred:
+        await reply(interaction, t("timer.done", await member_locale(interaction)))
+        await post_text(bot, interaction.channel_id, text)
+    else:
+        await interaction.response.send_message(text, allowed_mentions=NO_MENTIONS)
+    await refresh_card_quietly(bot, room_id)
+
+
+class BreakButton(
+    PersistentButton,
+    template=r"studyon:break:(?P<guild>[0-9]+):(?P<room>[0-9]+)",
+):
+    """The flowtime card's **Break** button: ``/timer break`` in one tap, for the owner."""
+
+    def __init__(self, guild_id: int, room_id: int, label: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                emoji="☕",
+                style=discord.ButtonStyle.primary,
+                custom_id=f"studyon:break:{guild_id}:{room_id}",
+            )
+        )
+        self.guild_id = guild_id
+        self.room_id = room_id
+
+    @classmethod
+    def from_match(cls, match: re.Match[str], label: str) -> BreakButton:
+        return cls(int(match["guild"]), int(match["room"]), label or "Break")
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await guarded(interaction, lambda: self._call_break(interaction))
+
+    async def _call_break(self, interaction: discord.Interaction[Any]) -> None:
+        if interaction.guild_id != self.guild_id:
+            raise InvalidTimerAction("not_running")
+        await run_control(interaction, self.room_id, "break")
+
+
+def card_view(room: RoomInfo, locale: str) -> discord.ui.View | None:
+    """The buttons of the room's card: a flowtime room's has **Break**; others have none.
+    A card keeps its buttons for the room's life, so no boundary needs to edit it."""
+    if room.mode is not Mode.FLOWTIME:
+        return None
+    view = discord.ui.View(timeout=None)
+    view.add_item(BreakButton(room.guild_id, room.id, t("card.break_button", locale)))
+    return view
+
+
 class Timer(commands.Cog):
     timer = app_commands.Group(
         name=ls("cmd.timer"),
@@ -148,6 +248,12 @@ class Timer(commands.Cog):
 
     def __init__(self, bot: StudyOnBot) -> None:
         self.bot = bot
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(BreakButton)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(BreakButton)
 
     async def _room_here(self, interaction: discord.Interaction[Any]) -> RoomInfo:
         """The open room whose text channel this is; refused anywhere else."""
@@ -159,27 +265,8 @@ class Timer(commands.Cog):
         return room
 
     async def _control(self, interaction: discord.Interaction[Any], action: str) -> None:
-        bot = studyon(interaction)
         room = await self._room_here(interaction)
-        timers = bot.services.timers
-        call = {
-            "start": timers.start,
-            "pause": timers.pause,
-            "resume": timers.resume,
-            "skip": timers.skip,
-            "stop": timers.stop,
-        }[action]
-        # skip posts the alarm of the phase it ends: slow when Discord is
-        view, deferred = await answer_when_slow(interaction, call(room.id, interaction.user.id))
-        text = control_text(
-            action, view, member_name(interaction), bot.guild_locale(interaction.guild_id)
-        )
-        if deferred:
-            await reply(interaction, t("timer.done", await member_locale(interaction)))
-            await post_text(bot, interaction.channel_id, text)
-        else:
-            await interaction.response.send_message(text, allowed_mentions=NO_MENTIONS)
-        await refresh_card_quietly(bot, room.id)
+        await run_control(interaction, room.id, action)
 
     @timer.command(
         name=ls("cmd.timer.start"),
@@ -224,6 +311,13 @@ class Timer(commands.Cog):
     )
     async def skip(self, interaction: discord.Interaction) -> None:
         await self._control(interaction, "skip")
+
+    @timer.command(
+        name=ls("cmd.timer.break"),
+        description=ls("cmd.timer.break.desc"),
+    )
+    async def call_break(self, interaction: discord.Interaction) -> None:
+        await self._control(interaction, "break")
 
     @timer.command(
         name=ls("cmd.timer.stop"),

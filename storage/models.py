@@ -33,6 +33,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 from bot.domain.points import LedgerLine
 from bot.domain.rooms import RoomInfo, RoomStatus, Stay
 from bot.domain.run import RunStatus
+from bot.domain.timer import Mode
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -111,6 +112,11 @@ class Room(Base):
             " OR (long_break_ms > 0 AND long_every BETWEEN 2 AND 12)",
             name="long_break",
         ),
+        CheckConstraint(
+            "(mode = 'flowtime' AND break_share BETWEEN 2 AND 10)"
+            " OR (mode IN ('pomodoro', 'countup') AND break_share IS NULL)",
+            name="mode",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -132,6 +138,13 @@ class Room(Base):
     long_every: Mapped[int | None] = mapped_column(Integer)
     # a focus room: nobody speaks in its voice channel during study phases
     focus: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # how the timer runs (``bot.domain.timer.Mode``); a count-up room checks in every
+    # ``study_ms``, ``terms`` times at most; a flowtime room's break is one ``break_share``-th
+    # of the study period before it, which lasts ``study_ms`` at most
+    mode: Mapped[str] = mapped_column(
+        String(16), default=Mode.POMODORO.value, server_default=Mode.POMODORO.value
+    )
+    break_share: Mapped[int | None] = mapped_column(Integer)
     text_channel_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     voice_channel_id: Mapped[int | None] = mapped_column(BigInteger)
     card_message_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -156,6 +169,8 @@ class Room(Base):
             long_break_ms=self.long_break_ms,
             long_every=self.long_every,
             focus=self.focus,
+            mode=Mode(self.mode),
+            break_share=self.break_share,
             status=RoomStatus(self.status),
             text_channel_id=self.text_channel_id,
             voice_channel_id=self.voice_channel_id,

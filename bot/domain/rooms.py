@@ -18,7 +18,7 @@ from enum import StrEnum
 
 from bot.domain.errors import RoomFull, ValidationError
 from bot.domain.run import RoomKey
-from bot.domain.timer import Pattern
+from bot.domain.timer import Mode, Pattern
 
 TITLE_MAX = 50
 NOTICE_MAX = 500
@@ -61,6 +61,8 @@ class RoomInfo:
     long_every: int | None = None
     starts_at_ms: int | None = None  # a scheduled start of the next run, when there is one
     focus: bool = False  # nobody speaks in the voice channel during study phases
+    mode: Mode = Mode.POMODORO
+    break_share: int | None = None  # flowtime: the break is this fraction of the study
 
     @property
     def key(self) -> RoomKey:
@@ -69,7 +71,13 @@ class RoomInfo:
     @property
     def pattern(self) -> Pattern:
         return Pattern(
-            self.study_ms, self.break_ms, self.terms, self.long_break_ms, self.long_every
+            self.study_ms,
+            self.break_ms,
+            self.terms,
+            self.long_break_ms,
+            self.long_every,
+            self.mode,
+            self.break_share,
         )
 
     @property

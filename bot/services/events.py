@@ -32,6 +32,8 @@ class BoundaryFired:
     next_phase: Phase | None  # the phase that starts now; None when the run ended
     next_phase_ends_ms: int | None
     run_no: int | None = None  # which run of the room (None: not known for an old run)
+    studied_ms: int = 0  # the run's study time up to this boundary, pauses left out
+    phase_studied_ms: int = 0  # of that, the study time of the phase this boundary ends
 
 
 @dataclass(frozen=True, slots=True)

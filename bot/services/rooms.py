@@ -38,7 +38,7 @@ from bot.domain.errors import (
 from bot.domain.points import Reason, check_spend, room_create_key, room_join_key, undo_entry
 from bot.domain.rooms import RoomInfo, RoomStatus, RoomView
 from bot.domain.run import RoomKey, RunStatus
-from bot.domain.timer import Pattern
+from bot.domain.timer import Mode, Pattern
 from bot.services.base import SqlService
 from bot.services.cleanups import CleanupService, Owed, access_removals, channel_deletes, owe
 from bot.services.events import RoomClosed as RoomClosedEvent
@@ -127,9 +127,9 @@ class RoomService(SqlService):
     def validate_create(
         self,
         title: str,
-        study_minutes: int,
-        break_minutes: int,
-        terms: int,
+        study_minutes: int | None,
+        break_minutes: int | None,
+        terms: int | None,
         tags: str | Sequence[str] | None = None,
         notice: str | None = None,
         capacity: int | None = None,
@@ -138,11 +138,15 @@ class RoomService(SqlService):
         *,
         guild_id: int | None = None,
         focus: bool = False,
+        mode: Mode = Mode.POMODORO,
+        break_share: int | None = None,
+        check_every_minutes: int | None = None,
     ) -> RoomDraft:
         """Check everything a new room needs (raises ``ValidationError``); writes nothing,
         so callers can refuse before creating anything outside the database. The largest
         capacity is the server's (``guild_id``) when given. A long break needs both its
-        minutes and how often it comes, or neither."""
+        minutes and how often it comes, or neither. Pattern options left out (None) take
+        the ``mode``'s defaults; an option of another mode is refused."""
         settings = self._settings if guild_id is None else self._settings.for_guild(guild_id)
         return RoomDraft(
             title=rules.validate_title(title),
@@ -152,8 +156,15 @@ class RoomService(SqlService):
                 capacity if capacity is not None else settings.max_capacity,
                 settings.max_capacity,
             ),
-            pattern=Pattern.from_minutes(
-                study_minutes, break_minutes, terms, long_break_minutes, long_every
+            pattern=Pattern.for_mode(
+                mode,
+                study=study_minutes,
+                break_=break_minutes,
+                terms=terms,
+                long_break=long_break_minutes,
+                long_every=long_every,
+                break_share=break_share,
+                check_every=check_every_minutes,
             ),
             focus=focus,
         )
@@ -245,6 +256,8 @@ class RoomService(SqlService):
                 long_break_ms=draft.pattern.long_break_ms,
                 long_every=draft.pattern.long_every,
                 focus=draft.focus,
+                mode=draft.pattern.mode,
+                break_share=draft.pattern.break_share,
                 status=status,
                 created_ms=now,
             )

@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.domain.timer import Pattern, PhaseKind
+from bot.domain.timer import Mode, Pattern, PhaseKind
 from bot.i18n import t
 from bot.services.events import BoundaryFired, RunFinished
 from bot.services.timer import TimerView
 from cogs._common import MESSAGE_MAX
+from cogs._modes import duration_text as duration_text
+from cogs._modes import mode_text as mode_text
 
 if TYPE_CHECKING:
     from bot.app import StudyOnBot
@@ -38,8 +40,17 @@ def minutes_left(ms: int) -> int:
     return max(1, -(-ms // 60_000))
 
 
-def phase_text(kind: PhaseKind, term: int, terms: int, locale: str, long: bool = False) -> str:
-    if kind is PhaseKind.STUDY:
+def phase_text(
+    kind: PhaseKind,
+    term: int,
+    terms: int,
+    locale: str,
+    long: bool = False,
+    mode: Mode = Mode.POMODORO,
+) -> str:
+    if mode is Mode.COUNTUP:
+        key = "timer.phase.countup"  # ``term``: the check-in it is counting up to
+    elif kind is PhaseKind.STUDY:
         key = "timer.phase.study"
     else:
         key = "timer.phase.long_break" if long else "timer.phase.break"
@@ -77,12 +88,54 @@ def long_breaks_text(pattern: Pattern, locale: str) -> str | None:
     )
 
 
+def _mode_alarm_line(event: BoundaryFired, name: str, locale: str) -> str | None:
+    """The first line of a flowtime or count-up alarm (None: a pomodoro alarm's)."""
+    b, pattern = event.boundary, event.pattern
+    ends = f"<t:{unix(event.next_phase_ends_ms)}:R>" if event.next_phase_ends_ms else "—"
+    if pattern.mode is Mode.COUNTUP:
+        key = "alarm.check_in_last" if b.last else "alarm.check_in"
+        return t(
+            key,
+            locale,
+            alarm=name,
+            k=b.index,
+            count=pattern.terms,
+            studied=duration_text(event.studied_ms, locale),
+            next=ends,
+        )
+    if pattern.mode is not Mode.FLOWTIME or b.last:
+        return None
+    if b.ends is PhaseKind.STUDY:
+        brk = (event.next_phase_ends_ms or b.at_ms) - b.at_ms
+        return t(
+            "alarm.flow_study_over",
+            locale,
+            alarm=name,
+            studied=duration_text(event.phase_studied_ms, locale),
+            term=b.term,
+            terms=pattern.terms,
+            minutes=max(1, brk // 60_000),
+            ends=ends,
+        )
+    return t(
+        "alarm.flow_break_over",
+        locale,
+        alarm=name,
+        term=b.term + 1,
+        terms=pattern.terms,
+        latest=f"<t:{unix(event.next_phase_ends_ms)}:t>" if event.next_phase_ends_ms else "—",
+    )
+
+
 def alarm_text(event: BoundaryFired, locale: str, grace_s: int) -> str:
     b = event.boundary
     terms = event.pattern.terms
     name = alarm_name(b.index, event.run_no, locale)
     lines: list[str] = []
-    if b.last:
+    moded = _mode_alarm_line(event, name, locale)
+    if moded is not None:
+        lines.append(moded)
+    elif b.last:
         lines.append(t("alarm.last", locale, alarm=name, term=b.term, terms=terms))
     elif b.ends is PhaseKind.STUDY:
         ends = event.next_phase_ends_ms
@@ -113,10 +166,11 @@ def alarm_text(event: BoundaryFired, locale: str, grace_s: int) -> str:
         )
     if b.skipped:
         lines.append(t("alarm.skipped", locale))
+
     if event.late:
         lines.append(t("alarm.late", locale, at=f"<t:{unix(b.at_ms)}:R>"))
     lines.append(t("alarm.hint", locale, grace=grace_s, emoji=ALARM_EMOJI))
-    if b.ends is PhaseKind.STUDY and not b.last:
+    if b.ends is PhaseKind.STUDY and not b.last and event.pattern.mode is not Mode.COUNTUP:
         # the board line for the next study period rides on the alarm: one message, not two
         lines.append(t("alarms.board.next_study", locale, term=b.term + 1, terms=terms))
     return "\n".join(lines)

@@ -22,6 +22,7 @@ from bot.services.ports import PostedCard
 from cogs import _channels
 from cogs._card import digest, render_card
 from cogs._common import NO_MENTIONS
+from cogs.timer import card_view
 
 if TYPE_CHECKING:
     from bot.app import StudyOnBot
@@ -103,10 +104,15 @@ class DiscordRoomChannels:
         return channel.id
 
     async def post_card(self, text_channel_id: int, room: RoomView) -> PostedCard:
-        embed = render_card(room, None, self._bot.guild_locale(self._guild.id))
+        locale = self._bot.guild_locale(self._guild.id)
+        embed = render_card(room, None, locale)
         channel = self._bot.get_partial_messageable(text_channel_id)
+        buttons = card_view(room.room, locale)
         with _needs("send_messages"):
-            card = await channel.send(embed=embed, allowed_mentions=NO_MENTIONS)
+            if buttons is None:
+                card = await channel.send(embed=embed, allowed_mentions=NO_MENTIONS)
+            else:
+                card = await channel.send(embed=embed, allowed_mentions=NO_MENTIONS, view=buttons)
         try:
             await card.pin(reason="StudyOn: room card")
         except discord.HTTPException:

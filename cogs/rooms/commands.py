@@ -14,6 +14,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.domain.errors import NotOwner, RoomClosed, RoomNotCreated
+from bot.domain.timer import Mode
 from bot.i18n import ls, t
 from cogs import _channels
 from cogs._card import render_card
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from bot.app import StudyOnBot
 
 PAGE_SIZE = 10
+MODE_CHOICES = [app_commands.Choice(name=ls(f"mode.{m.value}"), value=m.value) for m in Mode]
 
 
 class Rooms(commands.Cog, name=ROOMS_COG):
@@ -91,6 +93,9 @@ class Rooms(commands.Cog, name=ROOMS_COG):
         long_break=ls("cmd.room.opt.long_break"),
         long_every=ls("cmd.room.opt.long_every"),
         focus=ls("cmd.room.opt.focus"),
+        mode=ls("cmd.room.opt.mode"),
+        break_share=ls("cmd.room.opt.break_share"),
+        check_every=ls("cmd.room.opt.check_every"),
     )
     @app_commands.describe(
         title=ls("cmd.room.opt.title.desc"),
@@ -103,20 +108,27 @@ class Rooms(commands.Cog, name=ROOMS_COG):
         long_break=ls("cmd.room.opt.long_break.desc"),
         long_every=ls("cmd.room.opt.long_every.desc"),
         focus=ls("cmd.room.opt.focus.desc"),
+        mode=ls("cmd.room.opt.mode.desc"),
+        break_share=ls("cmd.room.opt.break_share.desc"),
+        check_every=ls("cmd.room.opt.check_every.desc"),
     )
+    @app_commands.choices(mode=MODE_CHOICES)
     async def create(
         self,
         interaction: discord.Interaction,
         title: str,
-        study: app_commands.Range[int, 1, 180],
-        break_minutes: app_commands.Range[int, 1, 60],
-        terms: app_commands.Range[int, 1, 12],
+        mode: app_commands.Choice[str] | None = None,
+        study: app_commands.Range[int, 1, 180] | None = None,
+        break_minutes: app_commands.Range[int, 1, 60] | None = None,
+        terms: app_commands.Range[int, 1, 12] | None = None,
         tags: str | None = None,
         notice: str | None = None,
         capacity: app_commands.Range[int, 2, 25] | None = None,
         long_break: app_commands.Range[int, 1, 60] | None = None,
         long_every: app_commands.Range[int, 2, 12] | None = None,
         focus: bool | None = None,
+        break_share: app_commands.Range[int, 2, 10] | None = None,
+        check_every: app_commands.Range[int, 10, 120] | None = None,
     ) -> None:
         guild = interaction.guild
         assert guild is not None
@@ -137,6 +149,9 @@ class Rooms(commands.Cog, name=ROOMS_COG):
             guild_id=guild.id,
             # left out, the server's default (``/config set rooms.focus``)
             focus=bot.guild_settings(guild.id).focus if focus is None else focus,
+            mode=Mode(mode.value) if mode is not None else Mode.POMODORO,
+            break_share=break_share,
+            check_every_minutes=check_every,
         )
         await rooms.check_can_create(guild.id, user.id)
         check_bot_permissions(interaction, _channels.REQUIRED_GUILD_PERMISSIONS)

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from sqlalchemy import ColumnElement, Exists, func, literal, select, update
 
 from bot.domain.rooms import RoomStatus
+from bot.domain.timer import Mode
 from storage.models import Room, RoomMember
 from storage.repos.base import Repository
 
@@ -36,6 +37,8 @@ class RoomRepository(Repository):
         long_break_ms: int | None = None,
         long_every: int | None = None,
         focus: bool = False,
+        mode: Mode = Mode.POMODORO,
+        break_share: int | None = None,
     ) -> Room:
         """A new room, open by default (flushed, so it has an id)."""
         room = Room(
@@ -52,6 +55,8 @@ class RoomRepository(Repository):
             long_break_ms=long_break_ms,
             long_every=long_every,
             focus=focus,
+            mode=mode.value,
+            break_share=break_share,
             text_channel_id=text_channel_id,
             voice_channel_id=voice_channel_id,
             card_message_id=card_message_id,

@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.domain.alarms import MemberResult
 from bot.domain.run import Owed, Run, RunOutcome
-from bot.domain.timer import EventKind, Pattern, Timer, TimerEvent
+from bot.domain.timer import EventKind, Mode, Pattern, Timer, TimerEvent
 
 FORMAT = 2
 
@@ -53,15 +53,35 @@ def _outcome_from_json(value: dict[str, Any]) -> RunOutcome:
     )
 
 
-def _pattern_to_json(p: Pattern) -> list[int]:
-    """``[study, break, terms]``, then ``long_break, long_every`` when it has long breaks."""
-    out = [p.study_ms, p.break_ms, p.terms]
+def _pattern_to_json(p: Pattern) -> list[int] | dict[str, Any]:
+    """A pomodoro pattern as ``[study, break, terms]``, then ``long_break, long_every`` when it
+    has long breaks (the form stored before modes existed); any other mode as an object."""
+    if p.mode is not Mode.POMODORO:
+        out: dict[str, Any] = {
+            "mode": p.mode.value,
+            "study": p.study_ms,
+            "break": p.break_ms,
+            "terms": p.terms,
+        }
+        if p.break_share is not None:
+            out["share"] = p.break_share
+        return out
+    plain = [p.study_ms, p.break_ms, p.terms]
     if p.long_break_ms is not None and p.long_every is not None:
-        out += [p.long_break_ms, p.long_every]
-    return out
+        plain += [p.long_break_ms, p.long_every]
+    return plain
 
 
-def _pattern_from_json(value: list[int]) -> Pattern:
+def _pattern_from_json(value: list[int] | dict[str, Any]) -> Pattern:
+    if isinstance(value, dict):
+        share = value.get("share")
+        return Pattern(
+            int(value["study"]),
+            int(value["break"]),
+            int(value["terms"]),
+            mode=Mode(value["mode"]),
+            break_share=int(share) if share is not None else None,
+        )
     # a run stored before long breaks existed has the three values only
     study, brk, terms, *long = value
     if len(long) == 2:

@@ -18,6 +18,7 @@ from bot.domain.timer import (
     Status,
     Timer,
 )
+from storage.session.codec import run_from_json, run_to_json
 
 START = 1_767_225_600_000  # 2026-01-01T00:00Z
 M = MINUTE_MS
@@ -62,7 +63,7 @@ def test_each_mode_fills_in_its_defaults() -> None:
 )
 def test_an_option_of_another_mode_is_refused(mode: Mode, option: dict[str, int]) -> None:
     with pytest.raises(ValidationError) as refused:
-        Pattern.for_mode(mode, **option)  # type: ignore[arg-type]
+        Pattern.for_mode(mode, **option)
     assert refused.value.code == "error.validation.not_in_mode"
     assert refused.value.params["mode"] == mode.value
 
@@ -80,7 +81,7 @@ def test_an_option_of_another_mode_is_refused(mode: Mode, option: dict[str, int]
 )
 def test_out_of_range_options_are_refused(mode: Mode, option: dict[str, int], field: str) -> None:
     with pytest.raises(ValidationError) as refused:
-        Pattern.for_mode(mode, **option)  # type: ignore[arg-type]
+        Pattern.for_mode(mode, **option)
     assert refused.value.field == field
 
 
@@ -226,3 +227,14 @@ def test_only_countup_runs_end_with_results_when_stopped() -> None:
     pomodoro = Timer(Pattern.from_minutes(25, 5, 2), START)
     assert not pomodoro.ends_with_results(START + 40 * M)
     assert not flow().call_break(START + 5 * M).ends_with_results(START + 40 * M)
+
+
+def test_runs_of_every_mode_survive_the_store_codec() -> None:
+    for timer in (
+        flow().pause(START + M).call_break(START + 30 * M),
+        countup().end(START + 25 * M),
+    ):
+        run = Run(7, timer, fired_through=1, run_no=2)
+        back = run_from_json(run_to_json(run))
+        assert back == run
+        assert back.timer.boundaries() == timer.boundaries()

@@ -7,6 +7,7 @@ import asyncio
 from dataclasses import dataclass
 
 from bot.domain.run import Run
+from bot.domain.study import study_spans, total
 from bot.domain.timer import Boundary, Pattern, TimerState
 from storage.session.base import RoomKey
 
@@ -33,6 +34,12 @@ class TimerView:
     vote_until_ms: int | None
     now_ms: int
     run_no: int | None = None  # which run of the room this is
+    # the owner's stop ended a count-up run with its results, not early without them
+    ended_with_results: bool = False
+    studied_ms: int = 0  # the run's study time so far, pauses left out
+    # the owner's last control (or the start): what falls after it, a flowtime owner may
+    # still move
+    fixed_until_ms: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,4 +87,8 @@ def view_of(key: RoomKey, state: Run, now: int) -> TimerView:
         vote_until_ms=state.vote_until_ms,
         now_ms=now,
         run_no=state.run_no,
+        studied_ms=total(study_spans(state.timer, now)),
+        fixed_until_ms=(
+            state.timer.events[-1].at_ms if state.timer.events else state.timer.started_at_ms
+        ),
     )

@@ -302,8 +302,8 @@ class TimerService(SqlService):
     async def resume(self, room_id: int, user_id: int) -> TimerView:
         return await self._changed(await self._control(room_id, user_id, "resume"))
 
-    async def skip(self, room_id: int, user_id: int) -> TimerView:
-        view = await self._control(room_id, user_id, "skip")
+    async def skip(self, room_id: int, user_id: int, *, action: str = "skip") -> TimerView:
+        view = await self._control(room_id, user_id, action)
         try:
             await self._dispatch.wake(view.key)  # the skipped phase's alarm falls now
         except Exception:  # the alarm stays owed; a wake-up shortly delivers it
@@ -311,9 +311,17 @@ class TimerService(SqlService):
             self._scheduler.schedule(view.key, self._clock.now_ms() + RETRY_MS)
         return await self.status_of(view.key) or view
 
+    async def call_break(self, room_id: int, user_id: int) -> TimerView:
+        """Flowtime: the owner ends the study period now; its alarm falls now, as a skip's."""
+        return await self.skip(room_id, user_id, action="break")
+
     async def stop(self, room_id: int, user_id: int) -> TimerView:
-        """End the run early: no kings, no refunds. The room stays open."""
-        view = await self._control(room_id, user_id, "stop")
+        """End the run early: no kings, no refunds. The room stays open. A count-up run
+        with a check-in behind it ends instead, as after its last check-in (``end``)."""
+        view = await self._control(room_id, user_id, "end_or_stop")
+        if view.ended_with_results:
+            await self._dispatch.wake(view.key)  # its end may be due already
+            return await self._changed(await self.status_of(view.key) or view)
         async with self._lock(view.key):
             async with self._uow() as uow:
                 run = await uow.runs.get(view.run_id)
@@ -343,14 +351,20 @@ class TimerService(SqlService):
                 timer = timer.resume(now)
             elif action == "skip":
                 timer = timer.skip(now)
+            elif action == "break":
+                timer = timer.call_break(now)
+            elif timer.ends_with_results(now):  # a count-up run's owner ends it
+                action = "end"
+                timer = timer.end(now)
             else:
+                action = "stop"
                 timer = timer.stop(now)
             state = state.with_timer(timer)
             if action != "stop":
                 await self._store.put_run(key, state)
-                if action != "skip":  # skip wakes the room itself, right after
+                if action not in ("skip", "break"):  # those wake the room, right after
                     self._dispatch.reschedule(key, state)
-            return view_of(key, state, now)
+            return replace(view_of(key, state, now), ended_with_results=action == "end")
 
     # -- queries --------------------------------------------------------------------------
 

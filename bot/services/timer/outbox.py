@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 
 from bot.domain.run import Owed, Run, RunOutcome
+from bot.domain.study import study_spans, total
 from bot.services.events import BoundaryFired, RoomListener, RunFinished
 from bot.services.settings import ServiceSettings
 from bot.services.timer.common import LATE_MS, MAX_DELIVERY_ATTEMPTS, OWED_LEASE_MS
@@ -89,6 +90,9 @@ class Announcements:
         b = bounds[index - 1]
         next_phase = None if b.last else timer.pattern.phase(b.index + 1)
         next_end = bounds[b.index].at_ms if not b.last and len(bounds) > b.index else None
+        studied = total(study_spans(timer, b.at_ms))
+        before = bounds[index - 2].at_ms if index > 1 else timer.started_at_ms
+        studied_before = total(study_spans(timer, before))
         return BoundaryFired(
             key=key,
             run_id=run.run_id,
@@ -99,6 +103,8 @@ class Announcements:
             next_phase=next_phase,
             next_phase_ends_ms=next_end,
             run_no=run.run_no,
+            studied_ms=studied,
+            phase_studied_ms=studied - studied_before,
         )
 
     @staticmethod
