@@ -33,6 +33,7 @@ GUIDE_COMMANDS = (
     "timer pause",
     "timer resume",
     "timer skip",
+    "timer break",
     "timer stop",
     "timer status",
     "todo add",

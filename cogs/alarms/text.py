@@ -217,6 +217,14 @@ def end_text(bot: StudyOnBot, event: RunFinished, locale: str, vote_s: int) -> s
 
 def extend_text(view: TimerView, name: str, locale: str) -> str:
     ends = view.state.phase_ends_ms
+    if view.pattern.mode is not Mode.POMODORO:
+        first = t(
+            f"alarms.extend.done_{view.pattern.mode.value}",
+            locale,
+            name=name,
+            ends=f"<t:{unix(ends)}:R>" if ends else "—",
+        )
+        return f"{first}\n{mode_text(view.pattern, locale)}"
     text = t(
         "alarms.extend.done",
         locale,

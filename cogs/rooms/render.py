@@ -9,6 +9,7 @@ from typing import Any
 import discord
 
 from bot.domain.rooms import RoomView
+from bot.domain.timer import Mode
 from bot.i18n import t
 from cogs._common import reply
 
@@ -64,6 +65,27 @@ def room_list_page(
             brk=r.break_ms // 60_000,
             terms=r.terms,
         )
+        if r.mode is Mode.FLOWTIME:
+            line = t(
+                "rooms.list.line_flowtime",
+                locale,
+                title=title_text(r.title),
+                members=len(view.members),
+                capacity=r.capacity,
+                terms=r.terms,
+                longest=r.study_ms // 60_000,
+                share=r.break_share,
+            )
+        elif r.mode is Mode.COUNTUP:
+            line = t(
+                "rooms.list.line_countup",
+                locale,
+                title=title_text(r.title),
+                members=len(view.members),
+                capacity=r.capacity,
+                every=r.study_ms // 60_000,
+                checks=r.terms,
+            )
         if r.long_break_ms is not None and r.long_every is not None:
             long = t("rooms.list.long", locale, long=r.long_break_ms // 60_000, every=r.long_every)
             line = f"{line} · {long}"

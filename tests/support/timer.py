@@ -102,21 +102,21 @@ async def open_room(
     town: Town,
     owner: MemberActor,
     *joiners: MemberActor,
-    study: int = 50,
-    brk: int = 10,
-    terms: int = 4,
+    study: int | None = 50,
+    brk: int | None = 10,
+    terms: int | None = 4,
     title: str = "Morning grind",
-    **options: int,
+    **options: int | str,
 ) -> StudyRoom:
     """``owner`` runs ``/room create`` in #general (with any further ``options``, such as
-    ``long_break`` and ``long_every``), then each joiner ``/room join``."""
+    ``long_break`` and ``long_every``, or a ``mode``; a pattern option given as None is left
+    out), then each joiner ``/room join``."""
+    pattern = {"study": study, "break": brk, "terms": terms}
     created = await owner.slash(
         town.general,
         "room create",
         title=title,
-        study=study,
-        terms=terms,
-        **{"break": brk},
+        **{name: value for name, value in pattern.items() if value is not None},
         **options,
     )
     assert created.acknowledged

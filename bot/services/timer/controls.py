@@ -320,8 +320,9 @@ class TimerService(SqlService):
         with a check-in behind it ends instead, as after its last check-in (``end``)."""
         view = await self._control(room_id, user_id, "end_or_stop")
         if view.ended_with_results:
-            await self._dispatch.wake(view.key)  # its end may be due already
-            return await self._changed(await self.status_of(view.key) or view)
+            # its end follows from the room's next wake-up (rescheduled already), after the
+            # last check-in's window: the owner's line comes first, then the results
+            return await self._changed(view)
         async with self._lock(view.key):
             async with self._uow() as uow:
                 run = await uow.runs.get(view.run_id)
