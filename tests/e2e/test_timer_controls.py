@@ -200,6 +200,7 @@ async def test_status_shows_phase_end_and_next_alarm(studio: Studio) -> None:
     shown = first.response.content
     assert shown.splitlines() == [
         "⏱ **Morning grind**",
+        "Pomodoro: 4 × 50 min of study with 10-minute breaks.",
         f"Now: study period 1 of 4, ends {ts(t0 + 50 * MINUTE_MS)} "
         f"(at <t:{(t0 + 50 * MINUTE_MS) // 1000}:t>).",
         "Next alarm: #1 of 7.",
