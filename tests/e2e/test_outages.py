@@ -39,6 +39,7 @@ from tests.support.timer import StudyRoom, balance, confirmation, open_room
 pytestmark = pytest.mark.simcord(settle_timeout=0.9)
 
 UNAVAILABLE = "StudyOn can't reach its storage right now, so nothing was changed."
+PARTLY_DONE = "StudyOn lost its storage part-way through, so this may be only partly done."
 UNAVAILABLE_KO = "지금 StudyOn이 저장소에 연결할 수 없어서 아무것도 바뀌지 않았어요."
 
 
@@ -94,9 +95,10 @@ def answer(result: InteractionResult) -> str:
 
 
 async def running_room(studio: Studio) -> tuple[StudyRoom, int]:
-    """alice's room with bob, a run of 2 × (1 + 1) min started: alarms at 1, 2 and 3 min."""
-    town = studio.guild("alice", "bob")
-    alice, bob = town.members
+    """alice's room with bob, a run of 2 × (1 + 1) min started: alarms at 1, 2 and 3 min.
+    carol is in the server, not in the room."""
+    town = studio.guild("alice", "bob", "carol")
+    alice, bob, _carol = town.members
     room = await open_room(studio, town, alice, bob, study=1, brk=1, terms=2)
     await alice.slash(room.channel, "timer start")
     return room, studio.now_ms()
@@ -124,7 +126,7 @@ def tracebacks(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
 
 
-async def finish_and_check(studio: Studio, room: StudyRoom, t0: int) -> None:
+async def finish_and_check(studio: Studio, room: StudyRoom, t0: int, *, ledgers: int = 2) -> None:
     """The rest of the run: alarm #3, the end, kings and refunds as without an outage."""
     await studio.advance_to(t0 + 3 * MINUTE_MS)
     await dismiss_all(room, 3)
@@ -148,7 +150,7 @@ async def finish_and_check(studio: Studio, room: StudyRoom, t0: int) -> None:
             .order_by(LedgerEntry.user_id)
         )
         # signup bonus, the room's cost, its refund: three lines each, none doubled
-        assert [(n, total) for _, n, total in rows] == [(3, 1000), (3, 1000)]
+        assert [(n, total) for _, n, total in rows] == [(3, 1000)] * ledgers
 
 
 async def test_redis_restarted_mid_run(
@@ -169,6 +171,10 @@ async def test_redis_restarted_mid_run(
     assert answer(paused).startswith(UNAVAILABLE)
     again = await bob.click(room.alarm(1), label="Dismiss")
     assert answer(again).startswith(UNAVAILABLE)
+    # a join pays in SQL first: it is taken back when the live state cannot be written
+    carol = room.town.members[2]
+    joined = await carol.slash(room.town.general, "room join", room=str(room.room_id))
+    assert answer(joined).startswith(UNAVAILABLE)
     # alarm #2 falls while Redis is down: it is owed, not lost
     await studio.advance_to(t0 + 2 * MINUTE_MS + 5_000)
     assert alarm_names(room) == ["Alarm #1"]
@@ -181,8 +187,11 @@ async def test_redis_restarted_mid_run(
     await studio.advance(30)
     assert alarm_names(room) == ["Alarm #1", "Alarm #2"]  # posted once
 
-    # "nothing was changed" was true: the pause did not happen, the timer ran on
-    await finish_and_check(studio, room, t0)
+    # "nothing was changed" was true: the pause did not happen, the timer ran on, and
+    # carol is not in the room, her payment returned (signup, join, refund)
+    assert await studio.bot.services.rooms.rooms_of(room.town.guild.id, carol.id) == []
+    assert await balance(carol, room.town) == "Balance: **1000** points"
+    await finish_and_check(studio, room, t0, ledgers=3)
     down, back = outage_lines(caplog)
     assert len(down) == 1 and down[0].startswith("storage unavailable (session store: ")
     assert len(back) == 1 and back[0].startswith("storage back (session store, ")
@@ -224,6 +233,20 @@ async def test_postgres_unreachable_for_30_seconds(
     assert len(down) == 1 and down[0].startswith("storage unavailable (database: ")
     assert len(back) == 1 and back[0].startswith("storage back (database, ")
     assert tracebacks(caplog) == []
+
+
+async def test_a_leave_recorded_before_redis_went_away_says_what_to_check(
+    studio: Studio, redis_server: RedisServer
+) -> None:
+    room, _ = await running_room(studio)
+    _alice, bob = room.members
+    redis_server.kill()
+    left = await bob.slash(room.town.general, "room leave", room=str(room.room_id))
+    assert answer(left).startswith(PARTLY_DONE)
+    redis_server.start()
+    await studio.advance(6)
+    # what /room info shows: bob has left
+    assert await studio.bot.services.rooms.rooms_of(room.town.guild.id, bob.id) == []
 
 
 async def test_a_korean_member_is_told_in_korean(
