@@ -48,6 +48,17 @@ _ASYNCPG_GONE: tuple[type[BaseException], ...] = (
     asyncpg.CrashShutdownError,
     asyncpg.ConnectionDoesNotExistError,  # the connection was closed mid-query
 )
+_REDIS_GONE: tuple[type[BaseException], ...] = (
+    redis.exceptions.ConnectionError,  # refused, reset, closed; LOADING after a restart
+    redis.exceptions.TimeoutError,
+    # a cluster mid-failover: no node serves the slot yet, or it is a replica still
+    redis.exceptions.ClusterDownError,
+    redis.exceptions.TryAgainError,
+    redis.exceptions.SlotNotCoveredError,
+    redis.exceptions.ReadOnlyError,
+)
+# a server that answers but refuses writes until an operator acts (its disk is full)
+_REDIS_REFUSING = ("MISCONF",)
 _SQLITE_BUSY = ("database is locked", "unable to open database file", "disk i/o error")
 
 
@@ -107,7 +118,10 @@ def storage_failure(error: BaseException) -> StorageFailure | None:
             return None
         if isinstance(link, SessionStoreUnavailable):
             return StorageFailure(SESSION_STORE, _describe(link))
-        if isinstance(link, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)):
+        if isinstance(link, _REDIS_GONE) or (
+            isinstance(link, redis.exceptions.ResponseError)
+            and str(link).startswith(_REDIS_REFUSING)
+        ):
             return StorageFailure(SESSION_STORE, _describe(link))
         if isinstance(link, _ASYNCPG_GONE):
             return StorageFailure(DATABASE, _describe(link))

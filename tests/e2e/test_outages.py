@@ -249,6 +249,24 @@ async def test_a_leave_recorded_before_redis_went_away_says_what_to_check(
     assert await studio.bot.services.rooms.rooms_of(room.town.guild.id, bob.id) == []
 
 
+async def test_a_room_made_while_redis_is_down_is_undone_and_paid_back(
+    studio: Studio, redis_server: RedisServer
+) -> None:
+    town = studio.guild("alice")
+    [alice] = town.members
+    redis_server.kill()
+    created = await alice.slash(
+        town.general, "room create", title="Night owls", study=25, terms=2, **{"break": 5}
+    )
+    assert answer(created).startswith("I could not finish making your room, so it was not")
+    redis_server.start()
+    await studio.advance(6)
+    # its channels are gone (the category made for rooms stays)
+    assert [c.name for c in town.guild.channels.values()] == ["general", "Study Rooms"]
+    assert await studio.bot.services.rooms.rooms_of(town.guild.id, alice.id) == []
+    assert await balance(alice, town) == "Balance: **1000** points"
+
+
 async def test_a_korean_member_is_told_in_korean(
     studio: Studio, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:
