@@ -23,6 +23,7 @@ from bot import pacing
 from bot.config import TOKEN_ENV, Config
 from bot.domain.guild_settings import GuildSettings
 from bot.i18n import StudyOnTranslator, normalise_locale
+from bot.services.outage import StorageFailure, storage_failure
 from bot.services.settings import ServiceSettings
 from bot.wiring import Services, open_services
 from cogs._common import on_app_command_error
@@ -125,6 +126,24 @@ class StudyOnBot(commands.AutoShardedBot):
                 member = await uow.members.get(guild_id, user_id)
                 self._locales[key] = member.locale if member else None
         return self._locales[key]
+
+    def cached_member_locale(self, guild_id: int, user_id: int) -> str | None:
+        """The member's chosen language if it is known without asking the database."""
+        return self._locales.get((guild_id, user_id))
+
+    def note_outage(self, error: BaseException) -> StorageFailure | None:
+        """Whether ``error`` is a store out of reach (recorded: logged once per outage)."""
+        if self._services is None:
+            return storage_failure(error)
+        return self._services.outages.note(error)
+
+    async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
+        # a voice event or a reaction that found a store out of reach: logged once per
+        # outage, not as a traceback per event
+        error = sys.exc_info()[1]
+        if error is not None and self.note_outage(error) is not None:
+            return
+        await super().on_error(event_method, *args, **kwargs)
 
     def forget_member_locale(self, guild_id: int, user_id: int) -> None:
         self._locales.pop((guild_id, user_id), None)

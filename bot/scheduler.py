@@ -23,6 +23,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.clock import SystemClock, from_datetime, to_datetime
+from bot.services.outage import StorageOutages
 from storage.session.base import RoomKey
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 WakeUp = Callable[[RoomKey], Awaitable[None]]
 Call = Callable[[], Awaitable[None]]
 CALL_INSTANCES = 100
+MAX_RETRY_MS = 60_000  # the longest pause between retries of a failing wake-up
 CLOSE_WAIT_S = 5.0  # how long closing waits for running jobs to unwind
 _IDLE_DAYS = 3650  # a room's job between wake-ups: paused, or moved to the next one
 
@@ -45,9 +47,23 @@ def call_id(name: str) -> str:
 class TimerScheduler:
     """Schedules ``wake_up(room)`` at given instants; at most one pending job per room."""
 
-    def __init__(self, wake_up: WakeUp, retry_ms: int = 5_000) -> None:
+    def __init__(
+        self,
+        wake_up: WakeUp,
+        retry_ms: int = 5_000,
+        *,
+        outages: StorageOutages | None = None,
+        max_retry_ms: int = MAX_RETRY_MS,
+    ) -> None:
         self._wake_up = wake_up
         self._retry_ms = retry_ms
+        self._max_retry_ms = max(retry_ms, max_retry_ms)
+        self._failures: dict[RoomKey, int] = {}  # room -> wake-ups in a row a store failed
+        # rooms whose wake-up found a store out of reach: woken at once when it is back
+        self._waiting: set[RoomKey] = set()
+        self._outages = outages
+        if outages is not None:
+            outages.on_back(self._store_back)
         self._clock = SystemClock()  # APScheduler reads the wall clock; so do retries
         self._running: set[asyncio.Task[object]] = set()  # jobs running now
         self._scheduler = AsyncIOScheduler(
@@ -99,6 +115,8 @@ class TimerScheduler:
         )
 
     def cancel(self, key: RoomKey) -> None:
+        self._failures.pop(key, None)
+        self._waiting.discard(key)
         with contextlib.suppress(JobLookupError):
             self._scheduler.remove_job(job_id(key))
 
@@ -140,8 +158,9 @@ class TimerScheduler:
         with self._tracked():
             try:
                 await call()
-            except Exception:  # the call retries itself when it must; the scheduler goes on
-                log.exception("scheduled call %s failed", name)
+            except Exception as error:  # the call retries itself when it must
+                if self._outages is None or self._outages.note(error) is None:
+                    log.exception("scheduled call %s failed", name)
 
     @contextlib.contextmanager
     def _tracked(self) -> Iterator[None]:
@@ -176,7 +195,33 @@ class TimerScheduler:
             job.modify(next_run_time=None)  # nothing pending until the wake-up says when
         try:
             await self._wake_up(key)
-        except Exception:  # a failing room must not take the scheduler down
-            log.exception("wake-up of room %s failed; retrying", key)
+        except Exception as error:  # a failing room must not take the scheduler down
+            delay = self._retry_ms
+            if self._outages is not None and self._outages.note(error) is not None:
+                # said once for the whole outage; the room waits for the store to be back
+                # (woken then at once), retried meanwhile ever less often
+                failed = self._failures[key] = self._failures.get(key, 0) + 1
+                delay = self.retry_delay_ms(failed)
+                self._waiting.add(key)
+            else:
+                log.exception("wake-up of room %s failed; retrying", key)
             if self.scheduled_ms(key) is None:
-                self.schedule(key, self._clock.now_ms() + self._retry_ms)
+                self.schedule(key, self._clock.now_ms() + delay)
+        else:
+            self._failures.pop(key, None)
+            self._waiting.discard(key)
+
+    def retry_delay_ms(self, failed: int) -> int:
+        """How long after its ``failed``-th wake-up in a row that found a store out of reach
+        a room is tried again: doubling from ``retry_ms`` up to ``max_retry_ms``."""
+        return int(min(self._retry_ms * 2 ** min(failed - 1, 16), self._max_retry_ms))
+
+    def _store_back(self, store: str) -> None:
+        """A store came back: every room that waited for one is woken now (still-failing
+        rooms wait again), rather than at their next backed-off retry."""
+        waiting, self._waiting = self._waiting, set()
+        now = self._clock.now_ms()
+        for key in waiting:
+            self._failures.pop(key, None)
+            if self.scheduled_ms(key) is not None:  # not cancelled meanwhile
+                self.schedule(key, now)

@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock, SystemClock
@@ -20,6 +21,7 @@ from bot.services.events import ListenerHub
 from bot.services.guild_settings import GuildSettingsService
 from bot.services.leaderboard import LeaderboardService
 from bot.services.members import MemberService
+from bot.services.outage import DATABASE, SESSION_STORE, Probe, StorageOutages
 from bot.services.points import PointsService
 from bot.services.posted import PostedMessages
 from bot.services.profile import ProfileService
@@ -57,6 +59,7 @@ class Services:
     cleanups: CleanupService
     posted: PostedMessages
     guild_settings: GuildSettingsService
+    outages: StorageOutages
     _closed: bool = field(default=False, repr=False)
 
     async def close(self) -> None:
@@ -81,6 +84,22 @@ async def bind_store(store: SessionStore, uow: UnitOfWorkFactory) -> None:
             "it was cleared",
             outcome.dropped_rooms,
         )
+
+
+def storage_probes(engine: AsyncEngine, store: SessionStore) -> dict[str, Probe]:
+    """The cheapest read of each store, to tell when one that was out of reach is back."""
+
+    async def database() -> None:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def session_store() -> None:
+        await store.get_run(NO_ROOM)  # a key no room has: one round trip, nothing read
+
+    return {DATABASE: database, SESSION_STORE: session_store}
+
+
+NO_ROOM = RoomKey(0, 0)
 
 
 async def open_services(
@@ -117,7 +136,9 @@ async def open_services(
     async def wake(key: RoomKey) -> None:
         await holder[0].wake(key)
 
-    scheduler = TimerScheduler(wake)
+    outages = StorageOutages(clock, storage_probes(engine, store))
+    scheduler = TimerScheduler(wake, outages=outages)
+    outages.attach(scheduler)
     points = PointsService(uow, clock, settings)
     cleanups = CleanupService(uow, scheduler, clock)
     rooms = RoomService(uow, store, scheduler, events, clock, settings, cleanups)
@@ -145,6 +166,7 @@ async def open_services(
         cleanups=cleanups,
         posted=PostedMessages(store),
         guild_settings=guild_settings,
+        outages=outages,
     )
     if start_scheduler:
         scheduler.start()

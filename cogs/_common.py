@@ -15,6 +15,7 @@ from discord import app_commands
 
 from bot.domain.errors import MissingPermission, NotFound, StudyOnError, ValidationError
 from bot.i18n import normalise_locale, t
+from bot.services.outage import PartlyDone
 
 if TYPE_CHECKING:
     from bot.app import StudyOnBot
@@ -44,6 +45,20 @@ async def member_locale(interaction: discord.Interaction[Any]) -> str:
         stored = await bot.member_locale(interaction.guild_id, interaction.user.id)
         if stored:
             return stored
+        chosen = bot.guild_set_locale(interaction.guild_id)
+        if chosen:
+            return chosen
+    return normalise_locale(interaction.locale, bot.default_locale)
+
+
+def known_locale(interaction: discord.Interaction[Any]) -> str:
+    """``member_locale`` without asking the database: the member's setting if it is cached,
+    else the server's choice, else their client's."""
+    bot = studyon(interaction)
+    if interaction.guild_id is not None:
+        cached = bot.cached_member_locale(interaction.guild_id, interaction.user.id)
+        if cached:
+            return cached
         chosen = bot.guild_set_locale(interaction.guild_id)
         if chosen:
             return chosen
@@ -81,12 +96,25 @@ async def reply(
 
 
 async def reply_error(interaction: discord.Interaction[Any], error: BaseException) -> None:
-    """Explain a refusal (or apologise for a failure), privately, in the member's language."""
-    try:
-        locale = await member_locale(interaction)
-    except Exception:  # the database may be what failed
-        locale = studyon(interaction).guild_locale(interaction.guild_id)
-    if isinstance(error, StudyOnError):
+    """Explain a refusal (or apologise for a failure), privately, in the member's language.
+    A store out of reach is said as such ("try again in a moment") and logged once per
+    outage, not as a traceback per command."""
+    bot = studyon(interaction)
+    outage = bot.note_outage(error) if not isinstance(error, PartlyDone) else None
+    if outage is not None or isinstance(error, PartlyDone):
+        # the database may be what failed: the language is the one known already
+        locale = known_locale(interaction)
+    else:
+        try:
+            locale = await member_locale(interaction)
+        except Exception:  # the database may be what failed
+            locale = bot.guild_locale(interaction.guild_id)
+    if isinstance(error, PartlyDone):
+        bot.note_outage(error.__cause__ or error)
+        text = t("error.storage_partial", locale)
+    elif outage is not None:
+        text = t("error.storage_unavailable", locale)
+    elif isinstance(error, StudyOnError):
         text = error_text(error, locale)
     elif isinstance(error, discord.Forbidden):
         text = t("error.forbidden", locale)

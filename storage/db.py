@@ -22,6 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+POSTGRES_CONNECT_TIMEOUT_S = 2.0
+# a statement of this bot takes milliseconds; one still running after this is a server
+# that stopped answering (the migrations, run on this engine too, stay well inside it)
+POSTGRES_COMMAND_TIMEOUT_S = 10.0
+POSTGRES_POOL_TIMEOUT_S = 10.0  # waiting for a pooled connection to come free
 
 _DEFAULT_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
@@ -52,7 +57,15 @@ def create_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
         return _create_sqlite_engine(u, kwargs)
     if backend == "postgresql":
         kwargs.setdefault("pool_pre_ping", True)
+        # a server that is gone fails a command in seconds (its member told to try again
+        # shortly, inside Discord's 3-second window) rather than hanging on the driver's
+        # 60-second connect timeout
+        connect_args = dict(kwargs.get("connect_args") or {})
+        connect_args.setdefault("timeout", POSTGRES_CONNECT_TIMEOUT_S)
+        connect_args.setdefault("command_timeout", POSTGRES_COMMAND_TIMEOUT_S)
+        kwargs["connect_args"] = connect_args
         if "poolclass" not in kwargs:
+            kwargs.setdefault("pool_timeout", POSTGRES_POOL_TIMEOUT_S)
             kwargs.setdefault("pool_size", 10)
             kwargs.setdefault("max_overflow", 20)
         return create_async_engine(u, **kwargs)

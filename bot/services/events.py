@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from bot.domain.alarms import MemberResult
 from bot.domain.timer import Boundary, Pattern, Phase
+from bot.services.outage import storage_failure
 from storage.session.base import RoomKey
 
 if TYPE_CHECKING:
@@ -203,6 +204,8 @@ class _Failures:
         except Exception as error:
             if self.first is None:
                 self.first = error
+            elif storage_failure(error) is not None:  # the outage is said once, elsewhere
+                log.debug("another listener failed too", exc_info=True)
             else:
                 log.warning("another listener failed too", exc_info=True)
 

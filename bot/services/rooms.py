@@ -43,6 +43,7 @@ from bot.services.base import SqlService
 from bot.services.cleanups import CleanupService, Owed, access_removals, channel_deletes, owe
 from bot.services.events import RoomClosed as RoomClosedEvent
 from bot.services.events import RoomListener, RunEnding, notify_run_ending
+from bot.services.outage import PartlyDone, storage_failure
 from bot.services.points import charge, ensure_member
 from bot.services.ports import RoomChannels, WakeScheduler
 from bot.services.settings import ServiceSettings
@@ -216,6 +217,10 @@ class RoomService(SqlService):
             await self._record_channel(room.id, voice_channel_id=voice_id)
             made = await self.get(room.id)
             card = await channels.post_card(text_id, made)
+            # the live state first: a store out of reach undoes the room like any other step
+            await self._store.add_member(room.key, owner_id, room.created_ms)
+            # the card already shows this room: the first refresh need not edit it
+            await self._store.put_card_digest(room.key, card.digest)
             opened = await self._open_created(room.id, card.message_id)
         except BaseException as error:
             pending = await self.undo_create(room.id)
@@ -223,13 +228,13 @@ class RoomService(SqlService):
                 raise
             if isinstance(error, StudyOnError):
                 refusal = error
+            elif storage_failure(error) is not None:  # an outage, said once elsewhere
+                log.info("room create undone: a store is out of reach (%s)", error)
+                refusal = CreateNotCompleted()
             else:
                 log.error("room create failed", exc_info=error)
                 refusal = CreateNotCompleted()
             raise RoomNotCreated(refusal, pending) from error
-        await self._store.add_member(opened.key, owner_id, room.created_ms)
-        # the card already shows this room: the first refresh need not edit it
-        await self._store.put_card_digest(opened.key, card.digest)
         return RoomView(opened, made.members)
 
     async def _record_new(
@@ -406,8 +411,23 @@ class RoomService(SqlService):
                         await uow.cleanups.done(owed.id)
             await uow.commit()
             info = room.info()
-        await self._store.add_member(info.key, user_id, now)
+        try:
+            await self._store.add_member(info.key, user_id, now)
+        except BaseException:
+            # a member the live state does not know could not dismiss an alarm: the join
+            # is taken back (payment returned), so "nothing was changed" is what happened
+            await self._undo_join_quietly(room_id, user_id)
+            raise
         return info
+
+    async def _undo_join_quietly(self, room_id: int, user_id: int) -> None:
+        try:
+            await self.undo_join(room_id, user_id)
+        except Exception as error:
+            # the payment is returned before the live state is touched: a store still out
+            # of reach here only fails to forget a member it never learnt of
+            if storage_failure(error) is None:
+                log.exception("could not take back the join of %s to room %s", user_id, room_id)
 
     async def join_with_access(
         self, room_id: int, user_id: int, channels: RoomChannels
@@ -477,6 +497,10 @@ class RoomService(SqlService):
             await self._store.remove_member(info.key, user_id)
             if not remaining:
                 await self._forget(info, "empty")
+        except Exception as error:
+            if storage_failure(error) is not None:  # the member has left, in SQL
+                raise PartlyDone(str(error)) from error
+            raise
         finally:
             # the removal is owed in SQL already; do it now even if live state failed
             done = await self._clean_up(owed)
@@ -537,6 +561,10 @@ class RoomService(SqlService):
         done = False
         try:
             await self._forget(info, reason)
+        except Exception as error:
+            if storage_failure(error) is not None:  # the room is closed, in SQL
+                raise PartlyDone(str(error)) from error
+            raise
         finally:
             done = await self._clean_up(owed)
         return Closed(info, channels_pending=not done)

@@ -40,6 +40,8 @@ def _text(value: bytes | str) -> str:
 
 
 MAX_CONNECTIONS = 32
+SOCKET_CONNECT_TIMEOUT_S = 2.0
+SOCKET_TIMEOUT_S = 2.5
 
 # claim a token and store the run as it is after the claim, atomically (one round trip)
 _CLAIM_AND_PUT = """
@@ -109,8 +111,9 @@ class RedisSessionStore(RoomSlots):
         pool = aioredis.BlockingConnectionPool.from_url(
             self._url,
             decode_responses=True,
-            socket_connect_timeout=5,
-            socket_timeout=10,
+            # a server that is gone fails a command within Discord's 3-second window
+            socket_connect_timeout=SOCKET_CONNECT_TIMEOUT_S,
+            socket_timeout=SOCKET_TIMEOUT_S,
             max_connections=MAX_CONNECTIONS,
             timeout=30,
         )

@@ -324,14 +324,17 @@ class TimerService(SqlService):
             # last check-in's window: the owner's line comes first, then the results
             return await self._changed(view)
         async with self._lock(view.key):
+            # the live run goes first: if the store is out of reach nothing has changed,
+            # and a run SQL still counts as running once the live one is gone is stopped
+            # by the room's next start
+            await self._store.delete_run(view.key)
+            self._scheduler.cancel(view.key)
+            await notify_run_ending(self._listener, RunEnding(view.key, view.now_ms))
             async with self._uow() as uow:
                 run = await uow.runs.get(view.run_id)
                 if run is not None and run.status == RunStatus.RUNNING:
                     await uow.runs.finish(run, RunStatus.STOPPED, view.now_ms)
                 await uow.commit()
-            await notify_run_ending(self._listener, RunEnding(view.key, view.now_ms))
-            await self._store.delete_run(view.key)
-            self._scheduler.cancel(view.key)
         return view
 
     async def _control(self, room_id: int, user_id: int, action: str) -> TimerView:
