@@ -324,12 +324,13 @@ class TimerService(SqlService):
             # last check-in's window: the owner's line comes first, then the results
             return await self._changed(view)
         async with self._lock(view.key):
-            # the live run goes first: if the store is out of reach nothing has changed,
-            # and a run SQL still counts as running once the live one is gone is stopped
-            # by the room's next start
+            # the live run goes before SQL is told: if the store is out of reach nothing has
+            # changed, and a run SQL still counts as running once the live one is gone is
+            # stopped by the room's next start. The listeners hear of the end first, while
+            # the run is still there to credit the study time up to the stop from.
+            await notify_run_ending(self._listener, RunEnding(view.key, view.now_ms))
             await self._store.delete_run(view.key)
             self._scheduler.cancel(view.key)
-            await notify_run_ending(self._listener, RunEnding(view.key, view.now_ms))
             async with self._uow() as uow:
                 run = await uow.runs.get(view.run_id)
                 if run is not None and run.status == RunStatus.RUNNING:
