@@ -10,6 +10,7 @@ Query options are redis-py's, as for a single server.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any, Final, TypeAlias
 
@@ -22,6 +23,7 @@ __all__ = [
     "AnyRedis",
     "RedisTarget",
     "connect",
+    "discover_nodes",
     "parse_redis_url",
 ]
 
@@ -102,3 +104,14 @@ def connect(target: RedisTarget | str, **options: Any) -> AnyRedis:
         return client
     others = [ClusterNode(host, port) for host, port in target.nodes[1:]]
     return RedisCluster.from_url(target.url, startup_nodes=others, **options)
+
+
+async def discover_nodes(client: AnyRedis, alone: asyncio.Lock) -> None:
+    """Before a call on ``client``: a cluster client that has not learnt the cluster's nodes
+    (new, or after losing them) learns them on its next call, and calls racing to be that
+    one break each other's connections (redis-py 8.1: the nodes are replaced under them). So
+    the first goes alone, holding ``alone``; the others then find the nodes known. Nothing
+    for a single server."""
+    if isinstance(client, RedisCluster) and client._initialize:
+        async with alone:
+            await client.initialize()  # at once when another just did it

@@ -44,7 +44,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisClusterException, RedisError, WatchError
 
-from storage.redis_client import AnyRedis, connect, parse_redis_url
+from storage.redis_client import AnyRedis, connect, discover_nodes, parse_redis_url
 from storage.session.base import Binding, BindOutcome, RoomKey, Run
 from storage.session.codec import run_from_json, run_to_json
 from storage.session.slots import RoomSlots
@@ -85,6 +85,8 @@ def _queued(
     @functools.wraps(method)
     async def queued(self: _S, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
         async with self._calls:
+            if self._client is not None:
+                await discover_nodes(self._client, self._discovering)
             return await method(self, *args, **kwargs)
 
     return queued
@@ -185,6 +187,7 @@ class RedisSessionStore(RoomSlots):
         self._client: AnyRedis | None = None
         self._scripts: _Scripts | None = None
         self._calls = asyncio.Semaphore(MAX_CONNECTIONS)
+        self._discovering = asyncio.Lock()
         self._epoch = 0  # on a cluster: the epoch of the bound database's keys
 
     # -- keys ----------------------------------------------------------------------------
