@@ -93,8 +93,9 @@ def _queued(
 
 
 def _part(key: RoomKey) -> str:
-    """The hash tag of the room's part, on a cluster (stable: it names stored keys)."""
-    return f"{{p{zlib.crc32(str(key).encode()) % PARTS:03d}}}"
+    """The hash tag of the room's part, on a cluster. It names stored keys: never change it."""
+    room = f"{key.guild_id}:{key.room_id}".encode()
+    return f"{{p{zlib.crc32(room) % PARTS:03d}}}"
 
 
 # Every write that touches several keys is one script: atomic, one round trip, and on a
@@ -219,9 +220,9 @@ class RedisSessionStore(RoomSlots):
 
     def _index(self, key: RoomKey) -> str:
         """The index of running rooms that lists ``key`` (in the room's slot, on a cluster)."""
-        return (
-            f"{self._ns}:e{self._epoch}:{_part(key)}:running" if self.on_cluster else self._running
-        )
+        if self.on_cluster:
+            return f"{self._ns}:e{self._epoch}:{_part(key)}:running"
+        return self._running
 
     def _indexes(self, epoch: int) -> list[str]:
         if not self.on_cluster:

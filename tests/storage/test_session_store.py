@@ -767,6 +767,20 @@ def test_a_malformed_cluster_url_is_refused_without_its_password() -> None:
     )
 
 
+@pytest.mark.redis_cluster
+async def test_a_cluster_url_starts_while_a_node_it_names_is_down(
+    redis_cluster: LocalCluster,
+) -> None:
+    url = redis_cluster.url.replace("redis+cluster://", "redis+cluster://127.0.0.1:1,")
+    store = RedisSessionStore(url, f"studyon-test-{uuid.uuid4().hex}")
+    await store.open()
+    try:
+        assert await store.claim(A, "b1")
+        await store.drop_room(A)
+    finally:
+        await store.close()
+
+
 async def test_an_unreachable_cluster_names_the_url_without_its_password() -> None:
     store = RedisSessionStore("redis+cluster://studyon:s3cret@127.0.0.1:1,127.0.0.1:2")
     with pytest.raises(SessionStoreUnavailable) as info:
