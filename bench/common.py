@@ -24,6 +24,7 @@ from storage.session.embedded import EmbeddedSessionStore
 from storage.session.redis_store import RedisSessionStore
 
 GUILD = 1
+REDIS_URL = "redis://127.0.0.1:6379/0"  # --redis-url: another server, or redis+cluster://...
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -90,15 +91,20 @@ class Stack:
     jobs: JobWatch  # watching the scheduler from before it starts
 
 
-def make_store(kind: str, workdir: Path, namespace: str) -> SessionStore:
+def make_store(
+    kind: str, workdir: Path, namespace: str, redis_url: str = REDIS_URL
+) -> SessionStore:
     if kind == "redis":
-        return RedisSessionStore("redis://127.0.0.1:6379/0", namespace=namespace)
+        return RedisSessionStore(redis_url, namespace=namespace)
     return EmbeddedSessionStore(workdir / "session.db")
 
 
 @asynccontextmanager
 async def timer_stack(
-    kind: str, workdir: Path | None = None, namespace: str = "studyon-bench"
+    kind: str,
+    workdir: Path | None = None,
+    namespace: str = "studyon-bench",
+    redis_url: str = REDIS_URL,
 ) -> AsyncIterator[Stack]:
     """The production timer path, as the bot wires it (``open_services``): TimerService,
     TimerScheduler (APScheduler, not started) and a session store."""
@@ -106,7 +112,7 @@ async def timer_stack(
         base = workdir or Path(tmp)
         services = await open_services(
             f"sqlite+aiosqlite:///{base / 'bench.db'}",
-            store=make_store(kind, base, namespace),
+            store=make_store(kind, base, namespace, redis_url),
             start_scheduler=False,
         )
         listener = LatenessListener(services.clock)

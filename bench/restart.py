@@ -10,6 +10,7 @@ boundary.
 
     python -m bench.restart --rooms 10000 --store embedded
     python -m bench.restart --rooms 10000 --store redis
+    python -m bench.restart --rooms 10000 --store redis --redis-url redis+cluster://host:7000
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import GUILD, random_run, report, timer_stack
+from bench.common import GUILD, REDIS_URL, random_run, report, timer_stack
 from bot.services.timer import next_wakeup
 from storage.session.base import RoomKey, Run
 
 
-async def run(rooms: int, store: str, seed: int, missed_share: float) -> dict[str, object]:
+async def run(
+    rooms: int, store: str, seed: int, missed_share: float, redis_url: str = REDIS_URL
+) -> dict[str, object]:
     rng = random.Random(seed)
     namespace = f"studyon-bench-restart-{seed}-{time.time_ns()}"
     with tempfile.TemporaryDirectory() as tmp:
@@ -34,7 +37,7 @@ async def run(rooms: int, store: str, seed: int, missed_share: float) -> dict[st
         expected_missed: set[tuple[RoomKey, int, int]] = set()
         future: dict[RoomKey, Run] = {}
         # -- the process that went down: its rooms as the store holds them -------------
-        async with timer_stack(store, work, namespace) as before:
+        async with timer_stack(store, work, namespace, redis_url) as before:
             now = before.timers._clock.now_ms()
             for i in range(rooms):
                 key = RoomKey(GUILD, i + 1)
@@ -55,7 +58,7 @@ async def run(rooms: int, store: str, seed: int, missed_share: float) -> dict[st
         posted: dict[tuple[RoomKey, int, int], int] = {}
         wrong_jobs = 0
         for attempt in range(2):  # the second restart must post nothing again
-            async with timer_stack(store, work, namespace) as after:
+            async with timer_stack(store, work, namespace, redis_url) as after:
                 after.scheduler.start()
                 t0 = time.perf_counter()
                 restored = await after.timers.restore()
@@ -103,9 +106,10 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     p.add_argument("--rooms", type=int, default=1000)
     p.add_argument("--store", choices=("embedded", "redis"), default="embedded")
     p.add_argument("--missed-share", type=float, default=0.2)
+    p.add_argument("--redis-url", default=REDIS_URL, help="with --store redis; or redis+cluster://")
     p.add_argument("--seed", type=int, default=1)
     a = p.parse_args(argv)
-    figures = asyncio.run(run(a.rooms, a.store, a.seed, a.missed_share))
+    figures = asyncio.run(run(a.rooms, a.store, a.seed, a.missed_share, a.redis_url))
     report(f"restart: {a.rooms} rooms, {a.store} store", figures)
     return figures
 

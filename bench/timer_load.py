@@ -19,6 +19,7 @@ import time
 
 from bench.common import (
     GUILD,
+    REDIS_URL,
     cpu_seconds,
     percentile,
     random_run,
@@ -30,10 +31,11 @@ from storage.session.base import RoomKey
 
 
 async def run(
-    rooms: int, window_s: float, lead_s: float, store: str, seed: int
+    rooms: int, window_s: float, lead_s: float, store: str, seed: int, redis_url: str = REDIS_URL
 ) -> dict[str, object]:
     rng = random.Random(seed)
-    async with timer_stack(store, namespace=f"studyon-bench-load-{seed}") as stack:
+    namespace = f"studyon-bench-load-{seed}"
+    async with timer_stack(store, namespace=namespace, redis_url=redis_url) as stack:
         gc.collect()
         rss_before = rss_kb()
         start = stack.timers._clock.now_ms()
@@ -81,10 +83,11 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     p.add_argument("--window", type=float, default=None, help="seconds the boundaries spread over")
     p.add_argument("--lead", type=float, default=2.0, help="seconds before the window opens")
     p.add_argument("--store", choices=("embedded", "redis"), default="embedded")
+    p.add_argument("--redis-url", default=REDIS_URL, help="with --store redis; or redis+cluster://")
     p.add_argument("--seed", type=int, default=1)
     a = p.parse_args(argv)
     window = a.window if a.window is not None else max(2.0, min(60.0, a.rooms / 150))
-    figures = asyncio.run(run(a.rooms, window, a.lead, a.store, a.seed))
+    figures = asyncio.run(run(a.rooms, window, a.lead, a.store, a.seed, a.redis_url))
     report(f"timer_load: {a.rooms} rooms, {a.store} store", figures)
     return figures
 

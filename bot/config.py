@@ -22,6 +22,7 @@ from typing import Any, Final
 
 from bot.domain.guild_settings import bounds, valid_zone
 from bot.domain.members import LOCALES
+from storage.redis_client import CLUSTER_SCHEMES, SINGLE_SCHEMES, parse_redis_url
 from storage.urls import redact_url
 
 __all__ = [
@@ -47,7 +48,8 @@ __all__ = [
 
 TOKEN_ENV: Final = "STUDYON_DISCORD_TOKEN"
 DATABASE_URL_PREFIXES: Final = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
-REDIS_URL_PREFIXES: Final = ("redis://", "rediss://", "unix://")
+# one server, or a Redis Cluster: redis+cluster://host:port[,host:port...] (storage.redis_client)
+REDIS_URL_PREFIXES: Final = (*SINGLE_SCHEMES, *CLUSTER_SCHEMES)
 
 _SHARD_COUNT_MAX: Final = 10_000
 # Discord's global limit: 50 REST requests a second for one bot token, every process together
@@ -376,6 +378,13 @@ def _parse_session(s: _Section) -> SessionConfig:
             f"must be empty (embedded store) or start with"
             f" {', '.join(map(repr, REDIS_URL_PREFIXES))}, got {_scheme_of(redis_url)}",
         )
+    try:
+        parse_redis_url(redis_url)
+    except ValueError as exc:  # its message never holds the password
+        raise ConfigError(
+            s.key("redis_url"),
+            f"{exc}; write redis+cluster://host:port[,host:port...]",
+        ) from None
     embedded_path = s.get_str("embedded_path", SessionConfig().embedded_path)
     if not embedded_path.strip() or "\x00" in embedded_path:
         raise ConfigError(s.key("embedded_path"), "must be a non-empty file path")

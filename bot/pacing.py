@@ -18,7 +18,8 @@ The pace is kept by ``pyrate-limiter``'s GCRA: in process for the embedded store
 monotonic clock (never the wall clock, which the tests freeze), or in Redis when the bot uses
 Redis, so every process of the bot shares one pace: the state is one small hash per bot
 (``studyon:pacing:<application id>``, expiring by itself), moved atomically by the library's
-script against the Redis server's own clock, which all processes read alike.
+script against the Redis server's own clock, which all processes read alike. On a Redis
+Cluster the hash lives on one node, and the clock read is that node's, for every process.
 
 Interaction responses and followups (the 3-second deadline) do not go through
 ``HTTPClient.request``: discord.py sends them through its webhook adapter, and they do not
@@ -40,7 +41,6 @@ from enum import IntEnum
 from inspect import isawaitable
 from typing import Any, Final, Protocol
 
-import redis.asyncio as aioredis
 from pyrate_limiter import (
     GCRA,
     Decision,
@@ -50,7 +50,10 @@ from pyrate_limiter import (
     RedisStateStore,
     StateStore,
 )
-from redis.exceptions import RedisError
+from redis.commands.core import AsyncScript
+from redis.exceptions import RedisClusterException, RedisError
+
+from storage.redis_client import AnyRedis, connect, discover_nodes
 
 __all__ = [
     "BURST",
@@ -221,6 +224,8 @@ def pace_key(application_id: int | None, token: str | None) -> str:
 
 
 REDIS_RETRY_S = 30.0  # after Redis fails, how long this process paces alone before asking again
+# the clock of the server that holds KEYS[1]: on a cluster, the node of the pace's hash
+_SERVER_TIME = "return redis.call('TIME')"
 
 
 class RedisPace:
@@ -238,23 +243,27 @@ class RedisPace:
         url: str,
         key: str,
         *,
-        client: aioredis.Redis | None = None,
+        client: AnyRedis | None = None,
     ) -> None:
         self.per_second = per_second
         self.key = key
         self._rates = _rates(per_second)
         self._algorithm = GCRA()
         self._owns_client = client is None
-        self._redis: aioredis.Redis = client or aioredis.Redis.from_url(
+        self._redis: AnyRedis = client or connect(
             url, socket_timeout=1.0, socket_connect_timeout=1.0
         )
-        self._store: StateStore = RedisStateStore(self._redis, key)
+        self._time: AsyncScript = self._redis.register_script(_SERVER_TIME)
+        # typed for one server's client; it needs only register_script, which a cluster has
+        self._store: StateStore = RedisStateStore(self._redis, key)  # type: ignore[arg-type]
+        self._discovering = asyncio.Lock()
         self._fallback = LocalPace(per_second)
         self._warned_at: float | None = None
         self._down_until: float | None = None  # Redis failed: pace alone until then
 
     async def now_ms(self) -> int:
-        seconds, micros = await self._redis.time()
+        await discover_nodes(self._redis, self._discovering)
+        seconds, micros = await self._time(keys=[self.key])
         return int(seconds) * 1000 + int(micros) // 1000
 
     async def take(self) -> float:
@@ -266,7 +275,7 @@ class RedisPace:
                 self._algorithm, self._rates, now, 1
             )
             decision = await checked if isawaitable(checked) else checked
-        except (RedisError, OSError) as exc:
+        except (RedisError, RedisClusterException, OSError) as exc:
             self._warn(exc)
             self._down_until = time.monotonic_ns() / 1e9 + REDIS_RETRY_S
             return self._fallback.take_now()

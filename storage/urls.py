@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
-
 
 def redact_url(url: str) -> str:
-    """``url`` with its password (if any) replaced by ``***``, safe to log."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable url>"
-    if parts.password is None:
+    """``url`` with its password (if any) replaced by ``***``, safe to log. Read as text, not
+    parsed: a URL naming several hosts (a Redis Cluster's) is redacted all the same."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
         return url
-    host = parts.hostname or ""
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    user = parts.username or ""
-    netloc = f"{user}:***@{host}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    ends = [i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0]
+    end = min(ends, default=len(rest))
+    userinfo, at, hosts = rest[:end].rpartition("@")
+    user, colon, _password = userinfo.partition(":")
+    if not at or not colon:
+        return url
+    return f"{scheme}://{user}:***@{hosts}{rest[end:]}"

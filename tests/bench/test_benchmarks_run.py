@@ -24,11 +24,23 @@ def test_timer_load_small(capsys: pytest.CaptureFixture[str]) -> None:
     assert printed["rooms"] == 40 and printed["fired"] == 40 and printed["doubled"] == 0
 
 
-@pytest.mark.parametrize("store", ["embedded", pytest.param("redis", marks=pytest.mark.redis)])
-async def test_restart_small(store: str, capsys: pytest.CaptureFixture[str]) -> None:
-    if store == "redis":
-        await require_redis()
-    figures = await restart.run(60, store, seed=3, missed_share=0.3)
+@pytest.mark.parametrize(
+    "on",
+    [
+        "embedded",
+        pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("redis_cluster", marks=pytest.mark.redis_cluster),
+    ],
+)
+async def test_restart_small(
+    on: str, request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store, url = ("embedded", "") if on == "embedded" else ("redis", "")
+    if on == "redis":
+        url = await require_redis()
+    elif on == "redis_cluster":
+        url = request.getfixturevalue("redis_cluster").url
+    figures = await restart.run(60, store, seed=3, missed_share=0.3, redis_url=url)
     report("restart", figures)
     printed = last_json(capsys.readouterr().out)
     for key in ("rooms", "store", "rebuild_s", "lost", "doubled"):

@@ -1,11 +1,13 @@
-"""One contract suite for every session store: Redis (real server), the embedded file, and the
-in-memory store the service tests use (``tests.support.memory_store``)."""
+"""One contract suite for every session store: Redis (a real server, and a local three-node
+Redis Cluster the suite starts), the embedded file, and the in-memory store the service tests
+use (``tests.support.memory_store``)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import random
+import re
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -14,10 +16,12 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
 from bot.domain.run import Owed
 from bot.domain.timer import EventKind, Pattern, Timer, TimerEvent
+from storage.redis_client import AnyRedis, connect
 from storage.session import (
     AlarmRef,
     Binding,
@@ -31,6 +35,7 @@ from storage.session import (
     create_session_store,
 )
 from storage.urls import redact_url
+from tests.support.cluster import LocalCluster
 from tests.support.memory_store import MemoryData, MemorySessionStore
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -64,25 +69,35 @@ async def _redis_or_skip() -> aioredis.Redis:
     return client
 
 
-async def _delete_namespace(client: aioredis.Redis, namespace: str) -> None:
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+async def _delete_namespace(client: AnyRedis, namespace: str) -> None:
     doomed = [k async for k in client.scan_iter(match=f"{namespace}:*", count=1000)]
     for i in range(0, len(doomed), 500):
-        await client.delete(*doomed[i : i + 500])
+        await client.delete(*doomed[i : i + 500])  # on a cluster, one DEL per slot
 
 
 @pytest.fixture(
     params=[
         pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("redis_cluster", marks=pytest.mark.redis_cluster),
         pytest.param("embedded"),
         pytest.param("memory"),
     ]
 )
 async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
-    if request.param == "redis":
-        client = await _redis_or_skip()
+    if request.param in ("redis", "redis_cluster"):
+        client: AnyRedis
+        if request.param == "redis":
+            url, client = REDIS_URL, await _redis_or_skip()
+        else:
+            url = request.getfixturevalue("redis_cluster").url
+            client = connect(url)
         namespace = f"studyon-test-{uuid.uuid4().hex}"
         try:
-            yield Backend("redis", lambda: RedisSessionStore(REDIS_URL, namespace))
+            yield Backend(request.param, lambda: RedisSessionStore(url, namespace))
         finally:
             await _delete_namespace(client, namespace)
             await client.aclose()
@@ -635,6 +650,146 @@ async def test_redis_keys_are_namespaced_by_guild_and_room() -> None:
         await client.aclose()
 
 
+@pytest.mark.redis_cluster
+async def test_redis_cluster_keeps_each_room_in_one_slot_with_its_index(
+    redis_cluster: LocalCluster,
+) -> None:
+    client = connect(redis_cluster.url)
+    assert isinstance(client, RedisCluster)
+    namespace = f"studyon-test-{uuid.uuid4().hex}"
+    store = RedisSessionStore(redis_cluster.url, namespace)
+    await store.open()
+    try:
+        rooms = [RoomKey(random.randrange(10**17, 10**18), i) for i in range(1, 41)]
+        for i, key in enumerate(rooms, start=1):
+            await _fill(store, key, i)
+            await store.add_dismissal(key, i + 100, 2, 40, START)  # a second run's dismissals
+
+        ours = [_text(k) async for k in client.scan_iter(match=f"{namespace}:*", count=1000)]
+        indexes = {k for k in ours if k.endswith(":running")}
+        for key in rooms:
+            tail = f":room:{key.guild_id}:{key.room_id}:"
+            found = [k for k in ours if tail in k]
+            assert len(found) == 7, found  # run, claims, members, msgs, disruns, 2 dis
+            part = found[0].removeprefix(f"{namespace}:e0:").split(":")[0]
+            assert re.fullmatch(r"\{p\d{3}\}", part), found[0]
+            index = f"{namespace}:e0:{part}:running"
+            assert index in indexes and await client.sismember(index, str(key))
+            slots = {await client.cluster_keyslot(k) for k in [*found, index]}
+            assert len(slots) == 1, (key, found)
+        # the rooms are spread over the cluster's nodes, not piled on one
+        nodes = {client.get_node_from_key(k) for k in ours}
+        assert len(nodes) == 3 and None not in nodes
+        assert sorted(await store.running_rooms()) == sorted(rooms)
+
+        await store.drop_room(rooms[0])
+        tail = f":room:{rooms[0].guild_id}:{rooms[0].room_id}:"
+        assert not [k async for k in client.scan_iter(match=f"*{tail}*", count=1000)]
+    finally:
+        await store.close()
+        await _delete_namespace(client, namespace)
+        await client.aclose()
+
+
+@pytest.mark.redis_cluster
+async def test_redis_cluster_bind_moves_to_a_new_epoch_and_deletes_the_old_one(
+    redis_cluster: LocalCluster,
+) -> None:
+    """Clearing is a move to a new epoch in one write; the old epoch's keys are deleted
+    afterwards, and keys a clearing killed midway left behind go with the next one."""
+    client = connect(redis_cluster.url)
+    namespace = f"studyon-test-{uuid.uuid4().hex}"
+    neighbour = RedisSessionStore(redis_cluster.url, f"{namespace}:e0")  # begins like ours
+    stranger = f"{namespace}:e0:{{p001}}:notes"  # not a key of the store
+    store = RedisSessionStore(redis_cluster.url, namespace)
+    await store.open()
+    await neighbour.open()
+    try:
+        await store.bind(THEIRS)
+        await _fill(store, A, 1)
+        await neighbour.bind(THEIRS)
+        await _fill(neighbour, A, 1)
+        await client.set(stranger, "kept")
+        left_behind = [
+            _text(k) async for k in client.scan_iter(match=f"{namespace}:e0:{{p*:run", count=1000)
+        ]
+
+        assert await store.bind(OURS) == BindOutcome(Binding.REPLACED, dropped_rooms=1)
+
+        def ours_only(keys: set[str]) -> set[str]:  # the neighbour's keys left out
+            return {k for k in keys if not k.startswith(f"{namespace}:e0:e")} - {
+                f"{namespace}:e0:binding"
+            }
+
+        keys = {_text(k) async for k in client.scan_iter(match=f"{namespace}:*", count=1000)}
+        assert ours_only(keys) == {f"{namespace}:binding", stranger}
+        assert await client.hgetall(f"{namespace}:binding") == {
+            b"identity": OURS.encode(),
+            b"epoch": b"1",
+        }
+        await _assert_filled(neighbour, A, 1)
+        await store.put_run(B, sample_state(2))
+        assert await store.running_rooms() == [B]
+
+        # as if a clearing had been killed before deleting this key of epoch 0
+        await client.set(left_behind[0], "stale")
+        assert (await store.bind(THEIRS)).cleared
+        keys = {_text(k) async for k in client.scan_iter(match=f"{namespace}:*", count=1000)}
+        assert ours_only(keys) == {f"{namespace}:binding", stranger}
+        assert await store.running_rooms() == []
+    finally:
+        await store.close()
+        await neighbour.close()
+        for n in (namespace, f"{namespace}:e0"):
+            await _delete_namespace(client, n)
+        await client.aclose()
+
+
+def test_a_malformed_cluster_url_is_refused_without_its_password() -> None:
+    for url, problem in [
+        ("redis+cluster://", "at least one node"),
+        ("redis+cluster://:s3cret@", "at least one node"),
+        ("redis+cluster://:s3cret@h1:7000,,h2:7001", "bad cluster node ''"),
+        ("redis+cluster://:s3cret@h1:70000", "bad port"),
+        ("redis+cluster://:s3cret@h1:x", "bad port"),
+        ("redis+cluster://:s3cret@::1:7000", "IPv6"),
+        ("redis+cluster://:s3cret@h1:7000/3", "database '/3'"),
+    ]:
+        with pytest.raises(ValueError, match=re.escape(problem)) as info:
+            RedisSessionStore(url)
+        assert "s3cret" not in str(info.value)
+    store = RedisSessionStore("rediss+cluster://u:pw@h1:7000,[::1]:7001,h3/0?ssl_cert_reqs=none")
+    assert store.on_cluster
+    assert not RedisSessionStore(REDIS_URL).on_cluster
+    assert (
+        redact_url("redis+cluster://u:pw@h1:7000,h2:7001/?x=1")
+        == "redis+cluster://u:***@h1:7000,h2:7001/?x=1"
+    )
+
+
+@pytest.mark.redis_cluster
+async def test_a_cluster_url_starts_while_a_node_it_names_is_down(
+    redis_cluster: LocalCluster,
+) -> None:
+    url = redis_cluster.url.replace("redis+cluster://", "redis+cluster://127.0.0.1:1,")
+    store = RedisSessionStore(url, f"studyon-test-{uuid.uuid4().hex}")
+    await store.open()
+    try:
+        assert await store.claim(A, "b1")
+        await store.drop_room(A)
+    finally:
+        await store.close()
+
+
+async def test_an_unreachable_cluster_names_the_url_without_its_password() -> None:
+    store = RedisSessionStore("redis+cluster://studyon:s3cret@127.0.0.1:1,127.0.0.1:2")
+    with pytest.raises(SessionStoreUnavailable) as info:
+        await store.open()
+    message = str(info.value)
+    assert "127.0.0.1:1,127.0.0.1:2" in message
+    assert "s3cret" not in message
+
+
 async def test_redis_unreachable_names_the_url_without_its_password() -> None:
     store = RedisSessionStore("redis://studyon:s3cret@127.0.0.1:1/0")
     with pytest.raises(SessionStoreUnavailable) as info:
@@ -674,6 +829,8 @@ def test_factory_picks_redis_only_when_a_url_is_given(tmp_path: Path) -> None:
     assert isinstance(create_session_store("", tmp_path / "s.db"), EmbeddedSessionStore)
     assert isinstance(create_session_store("  ", tmp_path / "s.db"), EmbeddedSessionStore)
     assert isinstance(create_session_store(REDIS_URL, tmp_path / "s.db"), RedisSessionStore)
+    on_cluster = create_session_store("redis+cluster://127.0.0.1:7000", tmp_path / "s.db")
+    assert isinstance(on_cluster, RedisSessionStore) and on_cluster.on_cluster
 
 
 def test_timer_events_in_the_sample_are_what_the_suite_claims() -> None:

@@ -182,6 +182,17 @@ def test_passwords_in_urls_are_not_shown(tmp_path: Path) -> None:
     assert "s3cret" in config.database.url  # the value itself is intact
     message = error_for(tmp_path, '[database]\nurl = "postgres://u:s3cret@h/db"\n')
     assert "s3cret" not in message
+    message = error_for(tmp_path, '[session]\nredis_url = "redis+cluster://u:s3cret@h:1/1"\n')
+    assert "s3cret" not in message
+
+
+def test_a_redis_cluster_url_is_a_session_url(tmp_path: Path) -> None:
+    url = "redis+cluster://:s3cret@10.0.0.1:7000,10.0.0.2:7000,[fd00::3]:7000"
+    config = load_config(write(tmp_path, f'[session]\nredis_url = "{url}"\n'), env={})
+    assert config.session.redis_url == url
+    assert config.session.uses_redis
+    assert "s3cret" not in config.describe() and "s3cret" not in repr(config)
+    assert "redis+cluster://:***@10.0.0.1:7000,10.0.0.2:7000,[fd00::3]:7000" in config.describe()
 
 
 def test_describe_is_one_line(tmp_path: Path) -> None:
@@ -218,6 +229,11 @@ def test_describe_is_one_line(tmp_path: Path) -> None:
         ("[database]\nurl = 'sqlite:///x.db'\n", "database.url", "sqlite+aiosqlite://"),
         ("[database]\nurl = 'studyon.db'\n", "database.url", "must start with"),
         ("[session]\nredis_url = 'http://x'\n", "session.redis_url", "redis://"),
+        ("[session]\nredis_url = 'http://x'\n", "session.redis_url", "'redis+cluster://'"),
+        ("[session]\nredis_url = 'redis+cluster://'\n", "session.redis_url", "at least one node"),
+        ("[session]\nredis_url = 'redis+cluster://h:7000,'\n", "session.redis_url", "node ''"),
+        ("[session]\nredis_url = 'redis+cluster://h:x'\n", "session.redis_url", "bad port"),
+        ("[session]\nredis_url = 'redis+cluster://h/2'\n", "session.redis_url", "database 0"),
         ("[session]\nembedded_path = ''\n", "session.embedded_path", "non-empty"),
         ("[discord]\ntoken = 5\n", "discord.token", "must be a string"),
         ("[discord]\ntoken = 'Bot abc'\n", "discord.token", "without spaces"),
