@@ -198,12 +198,14 @@ class DiscordStandIn:
         bot_user_id: int = 1_000_000_000_000_000_001,
         application_id: int | None = None,
         guild_id: int = 1_000_000_000_000_000_002,
+        max_concurrency: int = 1,
         clock: MonotonicClock = time.monotonic,
         wall_ms: WallClockMs = _wall_ms,
     ) -> None:
         """``route_limits`` overrides ``DEFAULT_ROUTE_LIMITS`` by route key; ``tokens``, when
         given, are the only bot tokens accepted (others get 401); ``guild_id`` is reported for
-        channels the stand-in did not create."""
+        channels the stand-in did not create; ``max_concurrency`` is the IDENTIFY limit
+        ``GET /gateway/bot`` reports."""
         self._port = port
         self.global_per_s = global_per_s
         self.route_limits = {**DEFAULT_ROUTE_LIMITS, **(route_limits or {})}
@@ -214,6 +216,7 @@ class DiscordStandIn:
         self.bot_user_id = bot_user_id
         self.application_id = application_id or bot_user_id
         self.guild_id = guild_id
+        self.max_concurrency = max_concurrency
         self.clock = clock
         self.wall_ms = wall_ms
 
@@ -657,7 +660,12 @@ class DiscordStandIn:
         )
 
     async def _gateway(self, request: web.Request, body: JSON) -> web.Response:
-        limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
+        limit = {
+            "total": 1000,
+            "remaining": 1000,
+            "reset_after": 0,
+            "max_concurrency": self.max_concurrency,
+        }
         # no gateway here: a URL nothing listens on, so a connect fails at once
         return _answer({"url": "ws://127.0.0.1:9", "shards": 1, "session_start_limit": limit})
 

@@ -22,7 +22,9 @@ import cogs
 from bot import pacing
 from bot.config import TOKEN_ENV, Config
 from bot.domain.guild_settings import GuildSettings
+from bot.domain.identify import IDENTIFY_INTERVAL_MS
 from bot.i18n import StudyOnTranslator, normalise_locale
+from bot.identify import IdentifyGate, RedisTurns, identify_key
 from bot.services.outage import StorageFailure, storage_failure
 from bot.services.settings import ServiceSettings
 from bot.wiring import Services, open_services
@@ -68,6 +70,9 @@ class StudyOnBot(commands.AutoShardedBot):
         self.simulated = simulated
         self._services: Services | None = None
         self._pacer: pacing.Pacer | None = None
+        # Discord's IDENTIFY window; only a test shortens it
+        self.identify_interval_ms = IDENTIFY_INTERVAL_MS
+        self._identify: IdentifyGate | None = None
         self._locales: dict[tuple[int, int], str | None] = {}
         self._names: dict[tuple[int, int], str] = {}
         if config.discord.shard_ids:
@@ -171,6 +176,12 @@ class StudyOnBot(commands.AutoShardedBot):
             return True
         return (guild_id >> 22) % count in ids
 
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        # every process of the bot takes its turn through Redis (bot.identify)
+        if self._identify is None:
+            self._identify = make_identify_gate(self)
+        await self._identify.wait(shard_id or 0, initial=initial)
+
     async def setup_hook(self) -> None:
         await studyon_setup(self)
 
@@ -212,6 +223,17 @@ def make_pacer(bot: StudyOnBot) -> pacing.Pacer:
         key = pacing.pace_key(bot.application_id, bot.http.token)
         return pacing.Pacer(pacing.RedisPace(rate, config.session.redis_url, key))
     return pacing.Pacer(pacing.LocalPace(rate))
+
+
+def make_identify_gate(bot: StudyOnBot) -> IdentifyGate:
+    """The IDENTIFY turns: shared through Redis when the session store is Redis (every
+    process of the bot then starts its shards in turn), discord.py's own pace otherwise."""
+    config = bot.config
+    turns = None
+    if config.session.uses_redis:
+        key = identify_key(bot.application_id, bot.http.token)
+        turns = RedisTurns(config.session.redis_url, key)
+    return IdentifyGate(turns, bot.fetch_session_start_limits, interval_ms=bot.identify_interval_ms)
 
 
 async def start_pacing(bot: StudyOnBot) -> None:
@@ -256,6 +278,9 @@ async def studyon_teardown(bot: StudyOnBot) -> None:
             await services.close()
     finally:
         await stop_pacing(bot)
+        gate, bot._identify = bot._identify, None
+        if gate is not None:
+            await gate.close()
 
 
 def create_bot(config: Config, *, simulated: bool = False) -> StudyOnBot:

@@ -6,14 +6,17 @@ out of range raises :class:`ConfigError`, whose message is one line naming the d
 the problem, e.g. ``points.room_join_cost: must be an integer ≥ 0, got -5``.
 
 The Discord token may come from the environment (``STUDYON_DISCORD_TOKEN``, which wins over the
-file). It is held in a :class:`Secret`, whose ``repr``/``str`` never show it, so a logged or
-printed config cannot leak it; ``Secret.reveal()`` is the only way to read it.
+file), and so may the shards a process runs (``STUDYON_SHARD_IDS``, e.g. ``0,1`` or ``0-3``,
+which wins over ``discord.shard_ids``: the processes of one bot can share one file). The token
+is held in a :class:`Secret`, whose ``repr``/``str`` never show it, so a logged or printed
+config cannot leak it; ``Secret.reveal()`` is the only way to read it.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,6 +33,7 @@ __all__ = [
     "DISCORD_GLOBAL_RATE",
     "LOCALES",
     "REDIS_URL_PREFIXES",
+    "SHARD_IDS_ENV",
     "TOKEN_ENV",
     "Config",
     "ConfigError",
@@ -47,6 +51,7 @@ __all__ = [
 ]
 
 TOKEN_ENV: Final = "STUDYON_DISCORD_TOKEN"
+SHARD_IDS_ENV: Final = "STUDYON_SHARD_IDS"
 DATABASE_URL_PREFIXES: Final = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
 # one server, or a Redis Cluster: redis+cluster://host:port[,host:port...] (storage.redis_client)
 REDIS_URL_PREFIXES: Final = (*SINGLE_SCHEMES, *CLUSTER_SCHEMES)
@@ -310,6 +315,47 @@ def _check_token(token: str, where: str) -> Secret:
     return Secret(token)
 
 
+def _check_shard_ids(raw: list[Any], shard_count: int | None, key: str) -> tuple[int, ...]:
+    if not raw:
+        raise ConfigError(key, "must list at least one shard (or be left out)")
+    if shard_count is None:
+        raise ConfigError(key, "requires discord.shard_count to be set too")
+    seen: set[int] = set()
+    for item in raw:
+        if isinstance(item, bool) or not isinstance(item, int):
+            raise ConfigError(key, f"must contain only integers, got {_show(item)}")
+        if item < 0:
+            raise ConfigError(key, f"shard numbers must be ≥ 0, got {item}")
+        if item >= shard_count:
+            raise ConfigError(
+                key, f"shard {item} is out of range: must be < shard_count {shard_count}"
+            )
+        if item in seen:
+            raise ConfigError(key, f"shard {item} is listed twice")
+        seen.add(item)
+    return tuple(raw)
+
+
+def _shard_list(text: str) -> list[Any]:
+    """``STUDYON_SHARD_IDS``: shard numbers and inclusive ranges, comma-separated
+    (``0,1``, ``0-3``, ``0-3,8``); a part that is neither is kept as text, to be refused."""
+    shards: list[Any] = []
+    for part in (p.strip() for p in text.split(",")):
+        matched = re.fullmatch(r"(\d+)(?:\s*-\s*(\d+))?", part, re.ASCII)
+        if matched is None:
+            shards.append(part)
+        elif matched[2] is None:
+            shards.append(int(part))
+        else:
+            first, last = int(matched[1]), int(matched[2])
+            if last < first:
+                raise ConfigError(SHARD_IDS_ENV, f"the range {part!r} ends before it starts")
+            if last - first >= _SHARD_COUNT_MAX:
+                raise ConfigError(SHARD_IDS_ENV, f"the range {part!r} is too long")
+            shards.extend(range(first, last + 1))
+    return shards
+
+
 def _parse_discord(s: _Section, env: Mapping[str, str]) -> DiscordConfig:
     token = _check_token(s.get_str("token", "", secret=True), s.key("token"))
     env_token = env.get(TOKEN_ENV, "").strip()
@@ -323,24 +369,10 @@ def _parse_discord(s: _Section, env: Mapping[str, str]) -> DiscordConfig:
         raw = s.data["shard_ids"]
         if not isinstance(raw, list):
             raise ConfigError(key, f"must be a list of shard numbers, got {_show(raw)}")
-        if not raw:
-            raise ConfigError(key, "must list at least one shard (or be left out)")
-        if shard_count is None:
-            raise ConfigError(key, "requires discord.shard_count to be set too")
-        seen: set[int] = set()
-        for item in raw:
-            if isinstance(item, bool) or not isinstance(item, int):
-                raise ConfigError(key, f"must contain only integers, got {_show(item)}")
-            if item < 0:
-                raise ConfigError(key, f"shard numbers must be ≥ 0, got {item}")
-            if item >= shard_count:
-                raise ConfigError(
-                    key, f"shard {item} is out of range: must be < shard_count {shard_count}"
-                )
-            if item in seen:
-                raise ConfigError(key, f"shard {item} is listed twice")
-            seen.add(item)
-        shard_ids = tuple(raw)
+        shard_ids = _check_shard_ids(raw, shard_count, key)
+    env_shards = env.get(SHARD_IDS_ENV, "").strip()
+    if env_shards:
+        shard_ids = _check_shard_ids(_shard_list(env_shards), shard_count, SHARD_IDS_ENV)
     rate = s.get_int(
         "requests_per_second", DiscordConfig().requests_per_second, 1, DISCORD_GLOBAL_RATE
     )

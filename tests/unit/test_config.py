@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import (
+    SHARD_IDS_ENV,
     TOKEN_ENV,
     Config,
     ConfigError,
@@ -145,6 +146,52 @@ def test_env_token_wins_over_file(tmp_path: Path) -> None:
     assert load_config(None, env={TOKEN_ENV: TOKEN}).discord.token.reveal() == TOKEN
     # An empty variable does not blank out the file's token.
     assert load_config(path, env={TOKEN_ENV: ""}).discord.token.reveal() == "file-token"
+
+
+def test_env_shard_ids_win_over_the_file(tmp_path: Path) -> None:
+    # the processes of one bot share a file and differ by the shards each runs
+    path = write(tmp_path, "[discord]\nshard_ids = [0, 1]\nshard_count = 12\n")
+    assert load_config(path, env={}).discord.shard_ids == (0, 1)
+    for text, shards in [
+        ("2,3", (2, 3)),
+        (" 4 , 5 ", (4, 5)),
+        ("0-3", (0, 1, 2, 3)),
+        ("8 - 9,11", (8, 9, 11)),
+        ("7", (7,)),
+    ]:
+        config = load_config(path, env={SHARD_IDS_ENV: text})
+        assert config.discord.shard_ids == shards, text
+        assert config.discord.shard_count == 12
+    # an empty variable does not blank out the file's shards
+    assert load_config(path, env={SHARD_IDS_ENV: " "}).discord.shard_ids == (0, 1)
+    described = load_config(path, env={SHARD_IDS_ENV: "4-5"}).describe()
+    assert "shards=4,5 of 12" in described
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("0,x", "must contain only integers, got 'x'"),
+        ("0,,1", "must contain only integers, got ''"),
+        ("1.5", "must contain only integers"),
+        ("-1", "must contain only integers, got '-1'"),
+        ("3-1", "the range '3-1' ends before it starts"),
+        ("0-99999", "is too long"),
+        ("12", "shard 12 is out of range: must be < shard_count 12"),
+        ("0-2,2", "shard 2 is listed twice"),
+        ("²", "must contain only integers"),
+    ],
+)
+def test_env_shard_ids_are_checked_as_the_files_are(
+    tmp_path: Path, text: str, problem: str
+) -> None:
+    message = error_for(tmp_path, "[discord]\nshard_count = 12\n", {SHARD_IDS_ENV: text})
+    assert message.startswith(f"{SHARD_IDS_ENV}: ") and problem in message, message
+
+
+def test_env_shard_ids_need_the_files_shard_count(tmp_path: Path) -> None:
+    message = error_for(tmp_path, "", {SHARD_IDS_ENV: "0,1"})
+    assert message == f"{SHARD_IDS_ENV}: requires discord.shard_count to be set too"
 
 
 def test_env_defaults_to_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
