@@ -28,11 +28,11 @@ from typing import Final
 
 import aiohttp
 import discord
-import redis.asyncio as aioredis
 from discord.shard import SessionStartLimits
 from redis.exceptions import RedisError
 
 from bot.domain.identify import IDENTIFY_INTERVAL_MS, IdentifyLimit
+from storage.redis_client import AnyRedis, connect, discover_nodes
 
 __all__ = ["KEY_PREFIX", "IdentifyGate", "RedisTurns", "identify_key"]
 
@@ -65,15 +65,19 @@ class RedisTurns:
     """IDENTIFY turns in Redis under ``key``: ``take`` returns when the shard's bucket is
     this caller's for the interval. Raises ``RedisError``/``OSError`` when Redis fails."""
 
-    def __init__(self, url: str, key: str, *, client: aioredis.Redis | None = None) -> None:
+    def __init__(self, url: str, key: str, *, client: AnyRedis | None = None) -> None:
         self.key = key
         self._owns_client = client is None
-        self._redis: aioredis.Redis = client or aioredis.Redis.from_url(
+        # one server or a cluster (``redis+cluster://``): the script touches one key, and
+        # reads the clock of that key's node
+        self._redis: AnyRedis = client or connect(
             url, socket_timeout=1.0, socket_connect_timeout=1.0
         )
         self._take_turn = self._redis.register_script(_TAKE_TURN)
+        self._discovering = asyncio.Lock()
 
     async def take(self, shard_id: int, limit: IdentifyLimit) -> None:
+        await discover_nodes(self._redis, self._discovering)
         bucket_key = f"{self.key}:{limit.bucket(shard_id)}"
         while True:
             granted, last_ms, now_ms = await self._take_turn(

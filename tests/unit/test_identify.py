@@ -21,8 +21,9 @@ import pytest
 
 from bench.standin import DiscordStandIn, Fault, pointed_at
 from bot.app import StudyOnBot, create_bot, studyon_teardown
-from bot.domain.identify import IDENTIFY_INTERVAL_MS, identify_bucket
+from bot.domain.identify import IDENTIFY_INTERVAL_MS, IdentifyLimit, identify_bucket
 from bot.identify import RedisTurns, identify_key
+from tests.support.cluster import LocalCluster
 from tests.support.outages import RedisServer
 from tests.support.servers import require_redis
 from tests.support.studio import make_config
@@ -236,3 +237,27 @@ def test_without_an_application_id_the_keys_are_a_hash_of_the_token() -> None:
     assert key.startswith("studyon:identify:token-") and "secret" not in key
     assert key == identify_key(None, "MTIz.secret-token")
     assert identify_key(42, "MTIz.secret-token") == "studyon:identify:42"
+
+
+@pytest.mark.redis_cluster
+async def test_turns_on_a_redis_cluster_keep_one_identify_per_bucket_per_interval(
+    redis_cluster: LocalCluster,
+) -> None:
+    """The same script on a cluster: two callers of one bucket are a whole interval apart,
+    and the other bucket's key (on whichever node) does not wait for them."""
+    key = f"studyon:identify:test-{random.getrandbits(48)}"
+    first, second = RedisTurns(redis_cluster.url, key), RedisTurns(redis_cluster.url, key)
+    limit = IdentifyLimit(2, interval_ms=200)
+    loop = asyncio.get_running_loop()
+    try:
+        t0 = loop.time()
+        await first.take(0, limit)
+        await first.take(1, limit)  # another bucket: at once
+        other_bucket = loop.time() - t0
+        await second.take(2, limit)  # bucket 0 again: after the interval
+        same_bucket = loop.time() - t0
+    finally:
+        await first.close()
+        await second.close()
+    assert other_bucket < 0.15
+    assert same_bucket >= 0.19
