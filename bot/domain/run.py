@@ -105,6 +105,22 @@ class Run:
     def boundary(self, index: int) -> Boundary:
         return self.timer.boundaries()[index - 1]
 
+    def schedule_fixed_until(self, now_ms: int) -> int:
+        """Up to when the run's schedule is known for good: its start, the owner's last
+        control, an alarm already fired and a boundary already passed, whichever came last.
+        A flowtime study period that ran to its longest fixes its end (and so its break's)
+        when it falls, with no control; only what comes after this instant may still move."""
+        timer = self.timer
+        fixed = timer.events[-1].at_ms if timer.events else timer.started_at_ms
+        bounds = timer.boundaries()
+        fired = min(self.fired_through, len(bounds))
+        if fired:
+            fixed = max(fixed, bounds[fired - 1].at_ms)
+        passed = timer.passed(now_ms)
+        if passed:
+            fixed = max(fixed, passed[-1].at_ms)
+        return fixed
+
     def due(self, now_ms: int) -> list[Boundary]:
         """Boundaries that have come and are not claimed yet, in order."""
         return self.timer.due(self.fired_through, now_ms)

@@ -245,7 +245,7 @@ class Pattern:
 
     def phase(self, index: int) -> Phase:
         """Phase ``index`` (1-based; phase k ends at boundary k). In flowtime a break's
-        length is its longest here; the timer knows the real one (``Timer.phase_length``)."""
+        length is its longest here; the timer's boundaries give the real one."""
         if not 1 <= index <= self.boundary_count:
             raise IndexError(index)
         if self.mode is Mode.COUNTUP:
@@ -299,6 +299,9 @@ class Boundary:
     term: int
     skipped: bool = False  # the owner ended the phase early
     last: bool = False  # ends the run
+    # flowtime: the owner called the break (``BREAK``); False when the study period ran to
+    # its longest (or for any other boundary)
+    called: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -412,8 +415,12 @@ class Timer:
         return self._with(EventKind.RESUME, now_ms)
 
     def skip(self, now_ms: int) -> Timer:
-        """End the current phase now (an alarm falls now). Skipping while paused resumes."""
+        """End the current phase now (an alarm falls now). Skipping while paused resumes.
+        A count-up run has no phase to skip: a check-in skipped would be one nobody could
+        dismiss in time; its owner ends the run with ``stop`` (``end``) instead."""
         state = self._require_current(now_ms)
+        if self.pattern.mode is Mode.COUNTUP:
+            raise InvalidTimerAction("countup_use_stop")
         if (
             self.pattern.mode is Mode.FLOWTIME
             and state.phase is not None
@@ -521,9 +528,9 @@ class Timer:
                 return p.flow_break_after(studied_before)
             return phase.nominal_ms
 
-        def boundary(index: int, at: int, skipped: bool = False) -> Boundary:
+        def boundary(index: int, at: int, skipped: bool = False, called: bool = False) -> Boundary:
             ph = p.phase(index)
-            return Boundary(index, at, ph.kind, ph.term, skipped, index == n)
+            return Boundary(index, at, ph.kind, ph.term, skipped, index == n, called)
 
         def end_phase(at: int) -> None:
             nonlocal idx, start, paused_in_phase, studied
@@ -557,7 +564,8 @@ class Timer:
                 if paused_since is not None:  # the pause ends here, and is not study
                     paused_in_phase += at - paused_since
                     paused_since = None
-                out.append(boundary(idx, at, skipped=ev.kind is EventKind.SKIP))
+                skip = ev.kind is EventKind.SKIP
+                out.append(boundary(idx, at, skipped=skip, called=not skip))
                 end_phase(at)
                 if idx > n:
                     return _Replay(tuple(out), Status.FINISHED, None, None, None, None, None)

@@ -238,3 +238,54 @@ def test_runs_of_every_mode_survive_the_store_codec() -> None:
         back = run_from_json(run_to_json(run))
         assert back == run
         assert back.timer.boundaries() == timer.boundaries()
+
+
+# -- what a boundary says, and what of the schedule is fixed -------------------------------
+
+
+def test_a_flowtime_boundary_says_whether_the_owner_called_the_break() -> None:
+    timer = flow(longest=60, terms=3).call_break(START + 40 * M)  # called; break 8 min
+    timer = timer.skip(START + 45 * M)  # the break cut short
+    bs = timer.boundaries()
+    assert [(b.called, b.skipped) for b in bs[:2]] == [(True, False), (False, True)]
+    # study 2 is not called: it runs to its longest, 60 min after the skip, at 105
+    passed = timer.passed(START + 106 * M)
+    assert (passed[2].ends, passed[2].called, passed[2].at_ms) == (
+        PhaseKind.STUDY,
+        False,
+        START + 105 * M,
+    )
+    # nothing else is ever "called"
+    pomodoro = Timer(Pattern.from_minutes(25, 5, 2), START).skip(START + 10 * M)
+    assert not any(b.called for b in pomodoro.boundaries())
+    assert not any(b.called for b in countup().boundaries())
+
+
+def test_a_countup_run_cannot_be_skipped_only_stopped() -> None:
+    timer = countup()
+    for at in (START + 5 * M, START + 15 * M):  # before and after a check-in
+        with pytest.raises(InvalidTimerAction) as refused:
+            timer.skip(at)
+        assert refused.value.code == "error.timer.countup_use_stop"
+    paused = timer.pause(START + 3 * M)
+    with pytest.raises(InvalidTimerAction):
+        paused.skip(START + 4 * M)
+    assert paused.status is Status.PAUSED  # the refusal changed nothing
+    assert offsets(timer) == [10, 20, 30, 40, 50, 60]
+
+
+def test_the_schedule_is_fixed_up_to_the_last_control_or_alarm() -> None:
+    timer = flow(longest=60, terms=2)
+    run = Run(1, timer)
+    assert run.schedule_fixed_until(START + 30 * M) == START  # only the start so far
+    # study 1 runs to its longest at 60: fixed once it has passed, fired or not
+    assert run.schedule_fixed_until(START + 61 * M) == START + 60 * M
+    fired = run.claim_alarm(1, "p", START + 60 * M)
+    assert fired.schedule_fixed_until(START + 60 * M) == START + 60 * M
+    # a control later than every alarm is what fixes the schedule then
+    paused = fired.with_timer(timer.pause(START + 65 * M))
+    assert paused.schedule_fixed_until(START + 66 * M) == START + 65 * M
+    # an alarm fired after the last control counts: the break ends at 72 (a fifth of 60)
+    later = fired.with_timer(timer.pause(START + 65 * M).resume(START + 66 * M))
+    later = later.claim_alarm(2, "p", START + 73 * M)
+    assert later.schedule_fixed_until(START + 73 * M) == START + 73 * M
