@@ -11,6 +11,7 @@ from discord.ext import commands
 from bot import pacing
 from bot.domain.errors import StudyOnError
 from bot.domain.run import RoomKey
+from bot.domain.timer import Mode, PhaseKind
 from bot.i18n import t
 from bot.pacing import Lane
 from bot.services.events import BoundaryFired, RoomClosed, RunFinished, RunStarted
@@ -24,6 +25,12 @@ if TYPE_CHECKING:
     from bot.app import StudyOnBot
 
 log = logging.getLogger(__name__)
+
+
+def _study_ran_to_its_longest(event: BoundaryFired) -> bool:
+    """A flowtime study period ended at its longest, with no break called by the owner."""
+    b = event.boundary
+    return event.pattern.mode is Mode.FLOWTIME and b.ends is PhaseKind.STUDY and not b.called
 
 
 class ListenerGone(RuntimeError):
@@ -97,6 +104,11 @@ class Alarms(commands.Cog):
         # no ⏰ reaction of the bot's own: a call per boundary against the global limit, for
         # what a member adds with one more tap (the Dismiss button is right there)
         await posted.record_alarm(key, event.run_id, k, message.id)
+        if _study_ran_to_its_longest(event):
+            # the card showed this study period as lasting until the break is called: its
+            # end (and its break's) is fixed only now. One edit for the room, here; a
+            # called break was a control, whose answer refreshed the card already
+            await refresh_card_quietly(bot, key.room_id)
         return created_ms(message.id)
 
     async def on_run_started(self, event: RunStarted) -> None:

@@ -37,8 +37,8 @@ class TimerView:
     # the owner's stop ended a count-up run with its results, not early without them
     ended_with_results: bool = False
     studied_ms: int = 0  # the run's study time so far, pauses left out
-    # the owner's last control (or the start): what falls after it, a flowtime owner may
-    # still move
+    # up to when the schedule is known (``Run.schedule_fixed_until``): what falls after it,
+    # a flowtime owner may still move
     fixed_until_ms: int = 0
 
 
@@ -88,7 +88,5 @@ def view_of(key: RoomKey, state: Run, now: int) -> TimerView:
         now_ms=now,
         run_no=state.run_no,
         studied_ms=total(study_spans(state.timer, now)),
-        fixed_until_ms=(
-            state.timer.events[-1].at_ms if state.timer.events else state.timer.started_at_ms
-        ),
+        fixed_until_ms=state.schedule_fixed_until(now),
     )
