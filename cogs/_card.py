@@ -25,7 +25,7 @@ from bot.pacing import Lane, Superseded
 from bot.services.rooms import key_of
 from bot.services.timer import TimerView
 from cogs._common import NO_MENTIONS
-from cogs._modes import mode_text
+from cogs._modes import duration_text, flow_study, mode_text, phase_studied_ms
 
 if TYPE_CHECKING:
     from bot.app import StudyOnBot
@@ -113,6 +113,14 @@ def timer_line(view: TimerView | None, locale: str, starts_at_ms: int | None = N
     if _paused(view):
         state = view.state
         assert state.phase is not None
+        if flow_study(view):
+            # a flowtime study period has no end to count down to: what was studied
+            return t(
+                "card.timer.flow_paused",
+                locale,
+                phase=phase_name(state.phase, view.pattern.terms, locale),
+                studied=duration_text(phase_studied_ms(view), locale),
+            )
         return t(
             "card.timer.paused",
             locale,
@@ -174,11 +182,12 @@ def schedule_lines(view: TimerView | None, locale: str) -> list[str]:
     assert state.phase is not None
     lines.append(
         t(
-            "card.schedule.paused",
+            "card.schedule.flow_paused" if flow_study(view) else "card.schedule.paused",
             locale,
             phase=phase_name(state.phase, terms, locale, mode),
             start=_clock(state.phase_started_ms or start),
             minutes=_minutes_left(state.remaining_ms or 0),
+            studied=duration_text(phase_studied_ms(view), locale),
         )
     )
     if flow:

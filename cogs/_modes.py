@@ -3,8 +3,27 @@ by the card, the alarms and ``/timer``."""
 
 from __future__ import annotations
 
-from bot.domain.timer import Mode, Pattern
+from bot.domain.timer import Mode, Pattern, PhaseKind
 from bot.i18n import t
+from bot.services.timer import TimerView
+
+
+def flow_study(view: TimerView) -> bool:
+    """Whether the run is in a flowtime study period (running or paused): one with no fixed
+    end, which lasts until the owner calls the break, at most the pattern's longest."""
+    phase = view.state.phase
+    return (
+        view.pattern.mode is Mode.FLOWTIME and phase is not None and phase.kind is PhaseKind.STUDY
+    )
+
+
+def phase_studied_ms(view: TimerView) -> int:
+    """How long the current phase has been studied, pauses left out: its longest less what
+    is left of it."""
+    state = view.state
+    if state.phase is None or state.remaining_ms is None:
+        return 0
+    return max(0, state.phase.nominal_ms - state.remaining_ms)
 
 
 def duration_text(ms: int, locale: str) -> str:

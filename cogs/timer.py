@@ -32,6 +32,7 @@ from cogs._delivery import (
     post_text,
     refresh_card_quietly,
 )
+from cogs._modes import flow_study, phase_studied_ms
 from cogs.alarms import minutes_left, phase_text, unix
 from cogs.alarms.text import duration_text, long_breaks_text, mode_text
 
@@ -76,6 +77,16 @@ def control_text(action: str, view: TimerView, name: str, locale: str) -> str:
         return t("timer.break_called", locale, name=name, ends=ends)
     if action == "stop" and view.ended_with_results:
         return t("timer.ended_countup", locale, name=name, checks=len(view.boundaries))
+    if flow_study(view) and action in ("pause", "resume", "skip"):
+        # a flowtime study period has no fixed end: only its longest, and what was studied
+        return t(
+            f"timer.flow_{action}",
+            locale,
+            name=name,
+            phase=phase,
+            studied=duration_text(phase_studied_ms(view), locale),
+            latest=ends,
+        )
     if action == "pause":
         return t(
             "timer.paused",
@@ -120,12 +131,18 @@ def status_text(room: RoomInfo, view: TimerView | None, locale: str) -> str:
     state = view.state
     phase = _phase(view, locale)
     lines.append(mode_text(view.pattern, locale))
-    flow_study = (
-        view.pattern.mode is Mode.FLOWTIME
-        and state.phase is not None
-        and state.phase.kind is PhaseKind.STUDY
-    )
-    if state.status is Status.PAUSED:
+    in_flow_study = flow_study(view)
+    if state.status is Status.PAUSED and in_flow_study:
+        lines.append(
+            t(
+                "timer.status.flow_paused",
+                locale,
+                phase=phase,
+                studied=duration_text(phase_studied_ms(view), locale),
+                minutes=minutes_left(state.remaining_ms or 0),
+            )
+        )
+    elif state.status is Status.PAUSED:
         lines.append(
             t(
                 "timer.status.paused",
@@ -140,7 +157,7 @@ def status_text(room: RoomInfo, view: TimerView | None, locale: str) -> str:
             if state.phase is not None and state.phase.kind is PhaseKind.STUDY
             else "timer.status.break"
         )
-        if flow_study:
+        if in_flow_study:
             key = "timer.status.flow_study"
         elif view.pattern.mode is Mode.COUNTUP:
             key = "timer.status.countup"

@@ -106,16 +106,20 @@ def _mode_alarm_line(event: BoundaryFired, name: str, locale: str) -> str | None
     if pattern.mode is not Mode.FLOWTIME or b.last:
         return None
     if b.ends is PhaseKind.STUDY:
-        brk = (event.next_phase_ends_ms or b.at_ms) - b.at_ms
+        # the break's length is the pattern's share of the study just done; its end, the
+        # timer's (a pause since the boundary moves it), else that length after the boundary
+        brk = pattern.flow_break_after(event.phase_studied_ms)
+        until = event.next_phase_ends_ms or b.at_ms + brk
         return t(
-            "alarm.flow_study_over",
+            # the owner called it, or the study period ran to its longest
+            "alarm.flow_study_over" if b.called else "alarm.flow_study_longest",
             locale,
             alarm=name,
             studied=duration_text(event.phase_studied_ms, locale),
             term=b.term,
             terms=pattern.terms,
-            minutes=max(1, brk // 60_000),
-            ends=ends,
+            minutes=max(1, (brk + 30_000) // 60_000),  # to the nearest whole minute
+            until=f"<t:{unix(until)}:t>",
         )
     return t(
         "alarm.flow_break_over",

@@ -8,20 +8,25 @@ from pathlib import Path
 
 import discord
 import pytest
+from simcord.builders import ChannelHandle
 
 from bot.config import Config
 from bot.domain.timer import MINUTE_MS
-from tests.support.studio import Studio, make_config, speak_korean
+from tests.support.studio import Studio, make_config, response_of, speak_korean
 from tests.support.timer import (
     ALARM,
     MINUTE,
     StudyRoom,
     balance,
+    bot_calls,
     clock,
     confirmation,
     open_room,
     relative,
+    requests_since,
 )
+
+SPEAK = discord.Permissions(speak=True).value
 
 CREATE_COST = 100  # the default costs of creating and of joining a room
 JOIN_COST = 50
@@ -35,6 +40,12 @@ async def mode_room(studio: Studio, mode: str, *names: str, **options: int | str
         value = options.pop(name, None)
         pattern[name] = int(value) if value is not None else None
     return await open_room(studio, town, owner, *others, **pattern, mode=mode, **options)  # type: ignore[arg-type]
+
+
+async def voice_channel(studio: Studio, room: StudyRoom) -> ChannelHandle:
+    voice = (await studio.bot.services.rooms.get(room.room_id)).room.voice_channel_id
+    [channel] = [c for c in room.town.guild.channels.values() if c.id == voice]
+    return channel
 
 
 def alarm_text(room: StudyRoom, title: str) -> str:
@@ -97,8 +108,8 @@ async def test_a_flowtime_run_goes_at_the_owners_pace(studio: Studio) -> None:
         f"☕ **alice** called the break: it ends {relative(t1 + 8 * MINUTE_MS)}."
     )
     assert alarm_text(room, "Alarm #1").startswith(
-        f"{ALARM} **Alarm #1**: study period 1 of 2 is over after 40m. Take a 8-minute break; "
-        f"it ends {relative(t1 + 8 * MINUTE_MS)}."
+        f"{ALARM} **Alarm #1**: the owner called the break: study period 1 of 2 is over after "
+        f"40m. Break: 8 min, until {clock(t1 + 8 * MINUTE_MS)}."
     )
     await dismiss_all(room, "Alarm #1")
     assert room.schedule()[:3] == [
@@ -149,7 +160,10 @@ async def test_flowtime_controls_answer_clearly_and_change_nothing(studio: Studi
     assert room.alarms() == []
     # nobody calls it: the study period ends at its longest, and its break is a quarter
     await studio.advance(50 * MINUTE)
-    assert "is over after 1h 00m. Take a 15-minute break" in alarm_text(room, "Alarm #1")
+    assert alarm_text(room, "Alarm #1").startswith(
+        f"{ALARM} **Alarm #1**: study period 1 of 4 has reached its longest, 1h 00m. "
+        "Break: 15 min, until"
+    )
     again = await alice.slash(room.channel, "timer break")
     assert again.ephemeral and again.response is not None
     assert again.response.content == (
@@ -209,6 +223,185 @@ async def test_a_flowtime_break_survives_a_restart(studio: Studio) -> None:
     assert alarm_text(room, "Alarm #2").startswith(f"{ALARM} **Alarm #2**: the break is over.")
 
 
+async def test_a_study_period_at_its_longest_fixes_the_card_with_one_edit(
+    studio: Studio,
+) -> None:
+    room = await mode_room(studio, "flowtime", "alice", "bob", "carol", study=30, terms=2)
+    alice = room.owner
+    t0 = studio.now_ms()
+    await alice.slash(room.channel, "timer start")
+    mark = len(studio.env.http_requests)
+    await studio.advance(31 * MINUTE)  # nobody called the break: it came at 30
+    assert alarm_text(room, "Alarm #1").startswith(
+        f"{ALARM} **Alarm #1**: study period 1 of 2 has reached its longest, 30m. "
+        f"Break: 6 min, until {clock(t0 + 36 * MINUTE_MS)}."
+    )
+    # the card no longer says study 1 lasts until the break is called
+    assert room.schedule() == [
+        f"📖 Study 1/2 · {clock(t0)} → {clock(t0 + 30 * MINUTE_MS)} "
+        f"({relative(t0 + 30 * MINUTE_MS)})",
+        f"☕ Break 1/1 · {clock(t0 + 30 * MINUTE_MS)} → {clock(t0 + 36 * MINUTE_MS)} "
+        f"({relative(t0 + 36 * MINUTE_MS)})",
+        f"📖 Study 2/2 · {clock(t0 + 36 * MINUTE_MS)} → until the break is called, at the "
+        f"latest {clock(t0 + 66 * MINUTE_MS)}",
+    ]
+    await dismiss_all(room, "Alarm #1")  # three members: still the one edit of the boundary
+    assert len(room.card_edits(requests_since(studio, mark))) == 1
+    # the break's end changes nothing on the card: no edit
+    mark = len(studio.env.http_requests)
+    await studio.advance(6 * MINUTE)
+    assert len(room.alarms()) == 2
+    assert room.card_edits(requests_since(studio, mark)) == []
+
+
+async def test_a_called_break_is_its_share_rounded_to_the_minute(studio: Studio) -> None:
+    room = await mode_room(studio, "flowtime", "alice", "bob", terms=2)
+    alice = room.owner
+    await alice.slash(room.channel, "timer start")
+    await studio.advance(38 * MINUTE)
+    await alice.slash(room.channel, "timer break")
+    t1 = studio.now_ms()
+    # a fifth of 38 min is 7 min 36 s: "8 min", and it ends 7 min 36 s after the call
+    assert alarm_text(room, "Alarm #1").startswith(
+        f"{ALARM} **Alarm #1**: the owner called the break: study period 1 of 2 is over after "
+        f"38m. Break: 8 min, until {clock(t1 + 456_000)}."
+    )
+    await studio.advance(7 * MINUTE + 35)
+    assert len(room.alarms()) == 1
+    await studio.advance(2)
+    assert len(room.alarms()) == 2
+
+
+async def test_flowtime_pause_resume_and_skip_quote_no_fixed_end(studio: Studio) -> None:
+    room = await mode_room(studio, "flowtime", "alice", "bob", study=60, terms=2)
+    alice, bob = room.members
+    t0 = studio.now_ms()
+    await alice.slash(room.channel, "timer start")
+    await studio.advance(20 * MINUTE)
+    paused = await alice.slash(room.channel, "timer pause")
+    assert paused.response is not None
+    assert paused.response.content == (
+        "⏸ **alice** paused the timer in study period 1 of 2, after 20m of study. Time while "
+        "paused does not count as study."
+    )
+    assert room.timer_field() == (
+        "⏸ Paused in Study 1/2, after 20m of study. When the owner resumes it, it runs until "
+        "the break is called; the times after it are set then."
+    )
+    assert room.schedule() == [
+        f"⏸ Study 1/2 · {clock(t0)} → paused after 20m, at most 40 min more",
+        "…then 1 more study period(s), each with its break",
+    ]
+    status = await bob.slash(room.channel, "timer status")
+    assert status.response is not None
+    assert (
+        "Paused in study period 1 of 2, after 20m of study. Once resumed it runs until the "
+        "break is called, at most 40 min more."
+    ) in status.response.content
+    await studio.advance(10 * MINUTE)
+    resumed = await alice.slash(room.channel, "timer resume")
+    t1 = studio.now_ms()
+    assert resumed.response is not None
+    assert resumed.response.content == (
+        "▶️ **alice** resumed the timer: study period 1 of 2 goes on until the break is "
+        f"called, at the latest {relative(t1 + 40 * MINUTE_MS)}."
+    )
+    await studio.advance(5 * MINUTE)
+    await alice.slash(room.channel, "timer break")  # 25 min studied: a 5-minute break
+    await studio.advance(MINUTE)
+    # a break has a fixed length in flowtime too: a pause of it says what is left
+    on_break = await alice.slash(room.channel, "timer pause")
+    assert on_break.response is not None
+    assert on_break.response.content == (
+        "⏸ **alice** paused the timer: 4 min left in the break after study period 1 of 2."
+    )
+    await alice.slash(room.channel, "timer resume")
+    skipped = await alice.slash(room.channel, "timer skip")
+    t2 = studio.now_ms()
+    assert skipped.response is not None
+    assert skipped.response.content == (
+        "⏭ **alice** ended the break early: study period 2 of 2 starts now and runs until "
+        f"the break is called, at the latest {relative(t2 + 60 * MINUTE_MS)}."
+    )
+    assert len(room.alarms()) == 2
+
+
+async def test_flowtime_study_time_is_credited_and_on_the_profile(studio: Studio) -> None:
+    room = await mode_room(studio, "flowtime", "alice", "bob", terms=2)
+    alice, bob = room.members
+    voice = await voice_channel(studio, room)
+    await alice.slash(room.channel, "timer start")
+    await bob.join_voice(voice)
+    await studio.advance(35 * MINUTE)
+    await alice.slash(room.channel, "timer break")  # a 7-minute break: not study
+    await studio.advance(7 * MINUTE)
+    await studio.advance(10 * MINUTE)  # study 2, ten minutes in
+    await bob.leave_voice()
+    shown = await bob.slash(room.town.general, "profile")
+    assert "studied 45m today" in response_of(shown).content
+    mine = await alice.slash(room.town.general, "profile")
+    assert "studied 0m today" in response_of(mine).content  # never in voice
+
+
+async def test_room_info_and_list_show_the_mode(studio: Studio) -> None:
+    room = await mode_room(studio, "flowtime", "alice", "bob", study=90, break_share=3)
+    counting = await mode_room(studio, "countup", "carol", check_every=20, terms=6)
+    info = await room.members[1].slash(room.town.general, "room info", room=str(room.room_id))
+    assert info.response is not None
+    fields = {f.name: f.value for f in info.response.embeds[0].fields}
+    assert fields["Pattern"] == (
+        "Flowtime: 4 study periods, each until the owner calls the break (at most 90 min); "
+        "each break lasts 1/3 of the study before it (1–30 min)."
+    )
+    other = await counting.owner.slash(
+        counting.town.general, "room info", room=str(counting.room_id)
+    )
+    assert other.response is not None
+    fields = {f.name: f.value for f in other.response.embeds[0].fields}
+    assert fields["Pattern"] == (
+        "Count-up: study time counts up with a check-in every 20 min, 6 at most (2h 00m); "
+        "`/timer stop` ends it with the results."
+    )
+    listed = await room.owner.slash(room.town.general, "room list")
+    assert listed.response is not None
+    [line] = [f.value for f in listed.response.embeds[0].fields]
+    assert line == (
+        "**Morning grind** · 2/25 members · flowtime × 4, study up to 90 min, breaks 1/3"
+    )
+
+
+async def test_focus_in_flowtime_mutes_study_and_frees_the_break(studio: Studio) -> None:
+    room = await mode_room(studio, "flowtime", "alice", "bob", study=30, terms=3, focus=True)
+    alice, bob = room.members
+    voice = await voice_channel(studio, room)
+    await bob.join_voice(voice)
+
+    def speaks() -> bool:
+        perms = studio.env.backend.compute_permissions(room.town.guild.id, bob.id, voice.id)
+        return bool(perms & SPEAK)
+
+    def focus_calls(mark: int) -> int:
+        path = f"/channels/{voice.id}/permissions/{room.town.guild.id}"
+        return sum(1 for e in requests_since(studio, mark) if e.method == "PUT" and e.path == path)
+
+    assert speaks()
+    mark = len(studio.env.http_requests)
+    await alice.slash(room.channel, "timer start")
+    await studio.env.settle()
+    assert not speaks() and focus_calls(mark) == 1
+    await studio.advance(12 * MINUTE)
+    mark = len(studio.env.http_requests)
+    await alice.slash(room.channel, "timer break")  # the owner calls it: free to talk
+    await studio.env.settle()
+    assert speaks() and focus_calls(mark) == 1
+    mark = len(studio.env.http_requests)
+    await studio.advance(3 * MINUTE)  # a fifth of 12: the break ends, study 2 mutes
+    assert not speaks() and focus_calls(mark) == 1
+    mark = len(studio.env.http_requests)
+    await studio.advance(30 * MINUTE)  # study 2 runs to its longest: its break is free
+    assert speaks() and focus_calls(mark) == 1
+
+
 # -- count-up ------------------------------------------------------------------------------
 
 
@@ -266,6 +459,30 @@ async def test_a_countup_run_checks_in_and_the_owner_ends_it(studio: Studio) -> 
     )
 
 
+async def test_a_countup_run_cannot_be_skipped_only_stopped(studio: Studio) -> None:
+    room = await mode_room(studio, "countup", "alice", "bob", check_every=10)
+    alice = room.owner
+    t0 = studio.now_ms()
+    await alice.slash(room.channel, "timer start")
+    await studio.advance(4 * MINUTE)
+    card = room.card().to_dict()
+    mark = len(studio.env.http_requests)
+    refused = await alice.slash(room.channel, "timer skip")
+    assert refused.ephemeral and refused.response is not None
+    assert refused.response.content == (
+        "A count-up run has no phase to skip: its check-ins come on their own. Use "
+        "`/timer stop` to end the run (with its results once a check-in has rung)."
+    )
+    # nothing changed: no post, no card edit, and the check-in comes when it was due
+    assert bot_calls(requests_since(studio, mark)) == []
+    assert room.card().to_dict() == card
+    await studio.advance(6 * MINUTE - 5)
+    assert room.alarms() == []
+    await studio.advance(10)
+    assert alarm_text(room, "Alarm #1").startswith(f"{ALARM} **Alarm #1**: check-in 1 of 12.")
+    assert room.schedule()[1].startswith(f"📖 Check-in 2/12 · {clock(t0 + 10 * MINUTE_MS)}")
+
+
 async def test_stopping_a_countup_run_before_its_first_check_in_just_stops(
     studio: Studio,
 ) -> None:
@@ -317,7 +534,8 @@ async def test_flowtime_and_countup_rooms_in_korean(studio: Studio) -> None:
     await studio.advance(25 * MINUTE)
     await alice.slash(room.channel, "timer break")
     assert alarm_text(room, "알람 #1").startswith(
-        f"{ALARM} **알람 #1**: 공부 1/2가 25분 만에 끝났어요. 5분 쉬어요."
+        f"{ALARM} **알람 #1**: 방장이 휴식을 시작했어요. 2회 중 1번째 공부를 25분 했어요. "
+        "휴식: 5분,"
     )
     await speak_korean(studio, room.town, bob)
     refused = await bob.slash(room.channel, "timer skip")
