@@ -91,9 +91,9 @@ async def test_alarms_speak_the_servers_language_in_korean(studio: Studio) -> No
     await alice.slash(room.channel, "timer start")
     await studio.advance(50 * MINUTE)
     [alarm] = room.alarms()
-    assert alarm.content.startswith("⏰ **알람 #1**: 공부 1/4가 끝났어요.")
+    assert alarm.content.startswith("⏰ **알람 #1**: 4회 중 1번째 공부가 끝났어요.")
     assert "90초 안에" in alarm.content
-    assert "이번 휴식이 끝나면 공부 2/4가 시작돼요." in alarm.content
+    assert "이번 휴식이 끝나면 4회 중 2번째 공부가 시작돼요." in alarm.content
     clicked = await bob.click(alarm, label="끄기")
     [confirmed] = clicked.followups  # bob's own language: English
     assert confirmed.ephemeral and confirmed.content == "Alarm #1 dismissed, on time. ✅"

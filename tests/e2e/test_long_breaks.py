@@ -288,14 +288,16 @@ async def test_long_breaks_and_later_runs_in_korean(studio: Studio) -> None:
     assert room.schedule("타이머")[3].startswith("🛋️ 긴 휴식 2/2 · ")
     await studio.advance(11 * MINUTE)
     assert alarm_of(room, "알람 #3").startswith(
-        f"{ALARM} **알람 #3**: 공부 2/3가 끝났어요. 3분 동안 긴 휴식이에요."
+        f"{ALARM} **알람 #3**: 3회 중 2번째 공부가 끝났어요. 3분 동안 긴 휴식이에요."
     )
     await studio.advance(3 * MINUTE)
     assert alarm_of(room, "알람 #4").startswith(f"{ALARM} **알람 #4**: 긴 휴식이 끝났어요.")
     await studio.advance(6 * MINUTE)
     await bob.click(room.end_message(), label="연장")
     await studio.advance(5 * MINUTE)
-    assert alarm_of(room, "2회차 · 알람 #1").startswith(f"{ALARM} **2회차 · 알람 #1**: 공부 1/3")
+    assert alarm_of(room, "2회차 · 알람 #1").startswith(
+        f"{ALARM} **2회차 · 알람 #1**: 3회 중 1번째 공부"
+    )
     # a refusal in the member's language
     await speak_korean(studio, room.town, alice)
     refused = await alice.slash(
