@@ -74,7 +74,11 @@ class Alarms(commands.Cog):
         key, k = event.key, event.boundary.index
         earlier = await posted.alarm(key, event.run_id, k)
         if earlier is not None:
-            return created_ms(earlier)  # a retry after a success we did not see
+            # a retry after a success we did not see; the card edit may be what was missed
+            # (an unchanged card costs nothing)
+            if _study_ran_to_its_longest(event):
+                await refresh_card_quietly(bot, key.room_id)
+            return created_ms(earlier)
         channel_id = await self._channel_of(key)
         if channel_id is None:
             return None

@@ -254,6 +254,22 @@ async def test_a_study_period_at_its_longest_fixes_the_card_with_one_edit(
     assert room.card_edits(requests_since(studio, mark)) == []
 
 
+async def test_a_study_period_reaching_its_longest_after_a_restart_fixes_the_card(
+    studio: Studio,
+) -> None:
+    room = await mode_room(studio, "flowtime", "alice", "bob", study=30, terms=2)
+    t0 = studio.now_ms()
+    await room.owner.slash(room.channel, "timer start")
+    await studio.advance(20 * MINUTE)
+    await studio.restart()
+    await studio.advance(11 * MINUTE)
+    assert len(room.alarms()) == 1
+    assert room.schedule()[1] == (
+        f"☕ Break 1/1 · {clock(t0 + 30 * MINUTE_MS)} → {clock(t0 + 36 * MINUTE_MS)} "
+        f"({relative(t0 + 36 * MINUTE_MS)})"
+    )
+
+
 async def test_a_called_break_is_its_share_rounded_to_the_minute(studio: Studio) -> None:
     room = await mode_room(studio, "flowtime", "alice", "bob", terms=2)
     alice = room.owner
