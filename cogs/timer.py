@@ -34,7 +34,7 @@ from cogs._delivery import (
 )
 from cogs._modes import flow_study, phase_studied_ms
 from cogs.alarms import minutes_left, phase_text, unix
-from cogs.alarms.text import duration_text, long_breaks_text, mode_text
+from cogs.alarms.text import duration_text, later_run, long_breaks_text, mode_text
 
 if TYPE_CHECKING:
     from bot.app import StudyOnBot
@@ -175,12 +175,16 @@ def status_text(room: RoomInfo, view: TimerView | None, locale: str) -> str:
     else:  # the last alarm rang; the kings are announced after its grace window
         lines.append(t("timer.status.ending", locale))
     if state.next_boundary is not None:
+        # every run numbers its alarms from #1: a later run's says which run it is of
         lines.append(
             t(
-                "timer.status.next_alarm",
+                "timer.status.next_alarm_run"
+                if later_run(view.run_no)
+                else "timer.status.next_alarm",
                 locale,
                 k=state.next_boundary,
                 count=view.pattern.boundary_count,
+                run=view.run_no,
             )
         )
     long = long_breaks_text(view.pattern, locale)

@@ -92,7 +92,7 @@ async def test_a_flowtime_run_goes_at_the_owners_pace(studio: Studio) -> None:
     assert room.schedule() == [
         f"📖 Study 1/2 · {clock(t0)} → until the break is called, at the latest "
         f"{clock(t0 + 120 * MINUTE_MS)}",
-        "…then 1 more study period(s), each with its break",
+        "…then 1 more study period(s), each after its break",
     ]
     await studio.advance(40 * MINUTE)
     assert room.alarms() == []  # no fixed end: forty minutes in, still studying
@@ -306,7 +306,7 @@ async def test_flowtime_pause_resume_and_skip_quote_no_fixed_end(studio: Studio)
     )
     assert room.schedule() == [
         f"⏸ Study 1/2 · {clock(t0)} → paused after 20m, at most 40 min more",
-        "…then 1 more study period(s), each with its break",
+        "…then 1 more study period(s), each after its break",
     ]
     status = await bob.slash(room.channel, "timer status")
     assert status.response is not None
@@ -469,6 +469,9 @@ async def test_a_countup_run_checks_in_and_the_owner_ends_it(studio: Studio) -> 
     extended = await bob.click(end, label="Extend")
     assert extended.response is not None
     assert "another count-up run starts now" in extended.response.content
+    status = await bob.slash(room.channel, "timer status")
+    assert status.response is not None
+    assert status.response.content.endswith("Next alarm: run 2, #1 of 12.")
     await studio.advance(10 * MINUTE)
     assert alarm_text(room, "Run 2 · Alarm #1").startswith(
         f"{ALARM} **Run 2 · Alarm #1**: check-in 1 of 12."
