@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Mapping
 from functools import cache
 from importlib import resources
@@ -71,7 +72,85 @@ def t(key: str, locale: str = DEFAULT_LOCALE, /, **params: Any) -> str:
         if text is None:
             log.error("missing message key %r", key)
             return key
-    return text.format_map(_Params(params))
+        return text.format_map(_Params(params))
+    done = text.format_map(_Params(params))
+    return korean_particles(done) if locale == "ko" else done
+
+
+# -- Korean particles ---------------------------------------------------------------------
+#
+# A Korean particle takes one form after a syllable that ends in a consonant (a batchim) and
+# another after one that does not: 공부는, 시간은. A message cannot know which word a
+# placeholder brings ("알람 #3", "점수", a number), so the catalog writes both forms, 은(는),
+# and the rendered text keeps the one that fits the sound before it. A number is read as
+# Sino-Korean (3 삼, 10 십), markdown and a parenthesis after a word are passed over; where
+# the sound is not known (Latin letters, a Discord timestamp), both forms stay.
+
+# the paired forms: (after a batchim, after none)
+_PARTICLES = {
+    "은(는)": ("은", "는"),
+    "이(가)": ("이", "가"),
+    "을(를)": ("을", "를"),
+    "과(와)": ("과", "와"),
+    "(으)로": ("으로", "로"),
+}
+_PAIR = re.compile("|".join(re.escape(p) for p in _PARTICLES))
+_PASSED_OVER = "*_~`'\"’”"
+_RIEUL = 8  # the final consonant ㄹ, after which (으)로 is 로
+# the final consonant a digit read as the end of a Sino-Korean number has (0: 영, 십, 백 …)
+_DIGIT_FINAL = {
+    "0": 21,
+    "1": _RIEUL,
+    "2": 0,
+    "3": 16,
+    "4": 0,
+    "5": 0,
+    "6": 1,
+    "7": _RIEUL,
+    "8": _RIEUL,
+    "9": 0,
+}
+
+
+def _final_consonant(text: str, end: int) -> int | None:
+    """The final consonant of the sound just before ``text[end]`` (0: none), or None when it
+    cannot be told."""
+    i = end - 1
+    while i >= 0:
+        ch = text[i]
+        if ch in _PASSED_OVER:
+            i -= 1
+        elif ch == ")":  # an aside: the particle follows the word before it
+            depth = 0
+            while i >= 0:
+                depth += {")": 1, "(": -1}.get(text[i], 0)
+                if depth == 0:
+                    break
+                i -= 1
+            i -= 1
+        elif "가" <= ch <= "힣":
+            return (ord(ch) - ord("가")) % 28
+        elif ch.isdigit():
+            return _DIGIT_FINAL.get(ch, 0)
+        else:
+            return None
+    return None
+
+
+def korean_particles(text: str) -> str:
+    """``text`` with each paired particle (은(는), 이(가), 을(를), 과(와), (으)로) resolved to
+    the form the sound before it takes; left paired where that sound is unknown."""
+
+    def pick(match: re.Match[str]) -> str:
+        final = _final_consonant(text, match.start())
+        if final is None:
+            return match.group(0)
+        after_batchim, after_vowel = _PARTICLES[match.group(0)]
+        if match.group(0) == "(으)로":
+            return after_vowel if final in (0, _RIEUL) else after_batchim
+        return after_batchim if final else after_vowel
+
+    return _PAIR.sub(pick, text)
 
 
 def ls(key: str) -> app_commands.locale_str:

@@ -102,5 +102,5 @@ async def test_alarms_speak_the_servers_language_in_korean(studio: Studio) -> No
     await studio.advance(FOLD_S)  # reactions are shown within a few seconds
     [alarm] = room.alarms()
     assert alarm.embeds[0].description == (
-        "**bob** 님이 알람 #1를 껐어요\n**alice** 님이 알람 #1를 껐어요 (늦음)"
+        "**bob** 님이 알람 #1을 껐어요\n**alice** 님이 알람 #1을 껐어요 (늦음)"
     )

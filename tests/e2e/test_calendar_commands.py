@@ -147,7 +147,7 @@ async def test_scores_outside_one_to_five_are_refused_by_the_bot_too(
     assert english.response.content == "The score must be between 1 and 5."
     hangul = await tampered(studio, bob, channel, "rate", score=score)
     assert hangul.response is not None
-    assert hangul.response.content == "점수은(는) 1에서 5 사이여야 해요."
+    assert hangul.response.content == "점수는 1에서 5 사이여야 해요."
     assert await sql_state(studio) == before
 
 

@@ -194,9 +194,9 @@ async def test_replies_in_korean_and_the_servers_language(studio: Studio) -> Non
     mod = manager(studio, town)
     await speak_korean(studio, town, mod)
     reply = await say(mod, town.general, "config set", key="points.room_join_cost", value="70")
-    assert reply == "**방 입장 비용 (포인트)**: 50 → **70**(으)로 바꿨어요."
+    assert reply == "**방 입장 비용 (포인트)**: 50 → **70**으로 바꿨어요."
     refused = await say(mod, town.general, "config set", key="rooms.max_capacity", value="1")
-    assert refused == "최대 방 정원은(는) 2부터 25까지의 정수여야 해요."
+    assert refused == "최대 방 정원은 2부터 25까지의 정수여야 해요."
     # a server whose language is Korean answers in Korean the members who chose none
     await say(mod, town.general, "config set", key="i18n.default_locale", value="ko")
     points = await alice.slash(town.general, "points")

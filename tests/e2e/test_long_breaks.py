@@ -269,7 +269,7 @@ async def test_out_of_range_long_breaks_never_reach_the_bot(
         )
     field = "긴 휴식 시간(분)" if "long_break'" in problem else "긴 휴식 간격"
     low, high = (1, 60) if "long_break'" in problem else (2, 12)
-    assert error_text(refused.value, "ko") == f"{field}은(는) {low}에서 {high} 사이여야 해요."
+    assert error_text(refused.value, "ko") == f"{field}은 {low}에서 {high} 사이여야 해요."
 
 
 @pytest.fixture

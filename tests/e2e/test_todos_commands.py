@@ -208,9 +208,9 @@ async def test_bad_text_is_refused_privately_with_nothing_written(
 @pytest.mark.parametrize(
     ("text", "korean_text"),
     [
-        ("\u200b\u200b", "내용이(가) 비어 있어요."),
-        ("x" * 201, "내용이(가) 너무 길어요: 201자, 최대 200자예요."),
-        (LONG, "내용이(가) 너무 길어요: 2001자, 최대 200자예요."),
+        ("\u200b\u200b", "내용이 비어 있어요."),
+        ("x" * 201, "내용이 너무 길어요: 201자, 최대 200자예요."),
+        (LONG, "내용이 너무 길어요: 2001자, 최대 200자예요."),
     ],
 )
 async def test_bad_text_is_refused_in_korean(studio: Studio, text: str, korean_text: str) -> None:
@@ -225,7 +225,7 @@ async def test_bad_text_is_refused_in_korean(studio: Studio, text: str, korean_t
 @pytest.mark.parametrize(
     ("day", "english", "korean_text"),
     [
-        ("2026-02-30", "The date is not a real date.", "날짜이(가) 실제로 없는 날짜예요."),
+        ("2026-02-30", "The date is not a real date.", "날짜가 실제로 없는 날짜예요."),
         ("01/05/2026", "The date must look like YYYY-MM-DD.", "YYYY-MM-DD 형식"),
         ("tomorrow", "The date must look like YYYY-MM-DD.", "YYYY-MM-DD 형식"),
         ("2027-01-03", "The date is too far from today", "너무 멀어요"),  # 367 days ahead
@@ -299,7 +299,7 @@ async def test_someone_elses_todo_cannot_be_seen_or_touched(studio: Studio) -> N
         assert not result.response.components  # no confirmation offered
     assert "Alice" not in await say(bob, channel, "todo list")
     await korean(bob, channel)
-    assert await say(bob, channel, "todo done", item=item) == "할 일을(를) 찾을 수 없어요."
+    assert await say(bob, channel, "todo done", item=item) == "할 일을 찾을 수 없어요."
     before["members"] = (await sql_state(studio))["members"]
     assert await sql_state(studio) == before
     [still] = await todos_of(studio, town, alice)

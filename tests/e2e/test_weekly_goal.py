@@ -106,7 +106,7 @@ async def test_out_of_range_goals_are_refused_privately_and_change_nothing(
         "The weekly goal (in hours) must be between 1 and 168."
     )
     assert await say(bob, channel, "goal", hours=hours) == (
-        "주간 목표(시간)은(는) 1에서 168 사이여야 해요."
+        "주간 목표(시간)는 1에서 168 사이여야 해요."
     )
     assert await sql_state(studio) == before
     assert await goal_of(studio, town, alice) == 10 * 60
