@@ -502,6 +502,29 @@ async def test_a_countup_run_cannot_be_skipped_only_stopped(studio: Studio) -> N
     assert room.schedule()[1].startswith(f"📖 Check-in 2/12 · {clock(t0 + 10 * MINUTE_MS)}")
 
 
+async def test_focus_in_countup_mutes_the_run_until_the_owner_ends_it(studio: Studio) -> None:
+    room = await mode_room(studio, "countup", "alice", "bob", check_every=10, focus=True)
+    alice, bob = room.members
+    voice = await voice_channel(studio, room)
+    await bob.join_voice(voice)
+
+    def speaks() -> bool:
+        perms = studio.env.backend.compute_permissions(room.town.guild.id, bob.id, voice.id)
+        return bool(perms & SPEAK)
+
+    await alice.slash(room.channel, "timer start")
+    await studio.env.settle()
+    assert not speaks()
+    await studio.advance(10 * MINUTE)  # a check-in is no break: still quiet
+    assert len(room.alarms()) == 1 and not speaks()
+    await studio.advance(3 * MINUTE)
+    await alice.slash(room.channel, "timer stop")  # ends the run with its results
+    await studio.env.settle()
+    assert speaks()
+    await studio.advance(MINUTE)
+    assert len(room.end_messages()) == 1 and speaks()
+
+
 async def test_stopping_a_countup_run_before_its_first_check_in_just_stops(
     studio: Studio,
 ) -> None:
