@@ -143,6 +143,42 @@ async def test_a_flowtime_run_goes_at_the_owners_pace(studio: Studio) -> None:
     assert "**1000** points" in await balance(bob, room.town)
 
 
+async def test_a_flowtime_run_at_its_longest_ends_rates_and_extends(studio: Studio) -> None:
+    room = await mode_room(studio, "flowtime", "alice", "bob", study=10, terms=1)
+    alice, bob = room.members
+    await alice.slash(room.channel, "timer start")
+    await studio.advance(10 * MINUTE)  # nobody calls the break: the one study period ends
+    assert alarm_text(room, "Alarm #1").startswith(
+        f"{ALARM} **Alarm #1**: study period 1 of 1 is over, and so is the run."
+    )
+    await dismiss_all(room, "Alarm #1")
+    await studio.advance(MINUTE)
+    end = room.end_message()
+    assert "alice" in end.content and "bob" in end.content  # kings, paid back
+    assert "**1000** points" in await balance(bob, room.town)
+    rated = await bob.click(end, label="4")
+    assert rated.response is not None
+    assert rated.response.content.startswith("Saved: you rated 2026-01-01 ★★★★☆ (4/5).")
+    extended = await alice.click(end, label="Extend")
+    t1 = studio.now_ms()
+    assert extended.response is not None
+    assert extended.response.content.startswith(
+        "🔁 **alice** extended the room: another flowtime run starts now. Study period 1 runs "
+        f"until the break is called, at the latest {relative(t1 + 10 * MINUTE_MS)}."
+    )
+    await studio.advance(4 * MINUTE)
+    await alice.slash(room.channel, "timer break")  # the last study period: the run is over
+    assert alarm_text(room, "Run 2 · Alarm #1").startswith(
+        f"{ALARM} **Run 2 · Alarm #1**: study period 1 of 1 is over, and so is the run."
+    )
+    await dismiss_all(room, "Run 2 · Alarm #1")
+    await studio.advance(MINUTE)
+    assert len(room.end_messages()) == 2
+    # kings again, but what they paid came back once
+    assert "**1000** points" in await balance(bob, room.town)
+    assert "**1000** points" in await balance(alice, room.town)
+
+
 async def test_flowtime_controls_answer_clearly_and_change_nothing(studio: Studio) -> None:
     room = await mode_room(studio, "flowtime", "alice", "bob", study=60, break_share=4)
     alice, bob = room.members
