@@ -78,6 +78,10 @@ REDIS_URL = "redis://127.0.0.1:6379/13"  # a database number no test uses
 TITLE = "Crash course"
 STUDY_MIN, BREAK_MIN, TERMS = 2, 1, 2
 VOTE_S = 60
+# SimCord waits, in real time, for a bot timer due within its settle timeout of virtual time
+# (and then fires it, moving the clock): the bot's 5-second retries after a restart would
+# stall every play and drift its clock. Shorter than those, and ample for real work.
+SETTLE_S = 2.0
 ALARM = "⏰"
 # the session store's writes (each is one atomic step of the store)
 STORE_WRITES = (
@@ -720,7 +724,7 @@ async def world_of(backend: Backend, work: Path, recorder: Recorder) -> AsyncIte
     config = parse_config(raw, env={})
     with frozen_wall_clock() as wall, intercepted(recorder):
         bot = create_bot(config, simulated=True)
-        async with simcord.run(bot, check_errors=False) as env:
+        async with simcord.run(bot, check_errors=False, settle_timeout=SETTLE_S) as env:
             recorder.env = env
             await bot.tree.sync()
             guild = env.create_guild("Crash Café")
