@@ -8,7 +8,6 @@ across processes and restarts.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -49,12 +48,18 @@ class BoundaryDispatch:
                 if run.ready_to_finish(now, self._settings.for_guild(key.guild_id).grace_ms):
                     run = await self._end.finish(key, run, now)
             else:
-                close = run.vote_over(now)
+                # never while the results are still owed: the vote opens when they are seen
+                close = run.owed_results is None and run.vote_over(now)
             if not close:
                 self.reschedule(key, run, now)
         if close:
-            with contextlib.suppress(NotFound, RoomClosed):  # closed meanwhile
+            try:
                 await self._rooms.close(key.room_id, None, "no_extension")
+            except (NotFound, RoomClosed):
+                # closed meanwhile, or by a process that died before forgetting its live
+                # state: that state is dropped now, or it would wake the room for ever
+                self._scheduler.cancel(key)
+                await self._store.drop_room(key)
             self._lock.forget(key)
 
     async def _fire_due(self, key: RoomKey, run: Run, now: int) -> Run:
