@@ -45,7 +45,7 @@ from bot.services.events import RoomClosed as RoomClosedEvent
 from bot.services.events import RoomListener, RunEnding, notify_run_ending
 from bot.services.outage import PartlyDone, storage_failure
 from bot.services.points import charge, ensure_member
-from bot.services.ports import RoomChannels, WakeScheduler
+from bot.services.ports import CallScheduler, RoomChannels, WakeScheduler
 from bot.services.settings import ServiceSettings
 from storage.models import CleanupKind, Room
 from storage.session.base import SessionStore
@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 
 # a room still being made this long after it began was left by a process that died
 CREATE_ABANDONED_MS = 5 * 60_000
+SWEEP_CALL = "abandoned-creates"
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,6 +344,22 @@ class RoomService(SqlService):
         if abandoned:
             log.warning("undid %d room(s) left half made: payments returned", len(abandoned))
         return len(abandoned)
+
+    async def sweep_abandoned_creates(self, calls: CallScheduler) -> int:
+        """At start-up, and again whenever a room still being made comes of age: undo the
+        rooms a dead process left half made (``undo_abandoned_creates``), then look again
+        when the youngest one left is old enough to count as abandoned. How many were undone."""
+        undone = await self.undo_abandoned_creates()
+        async with self._uow() as uow:
+            left = await uow.rooms.unfinished_creates(self._clock.now_ms() + 1)
+        if left:
+            at = min(r.created_ms for r in left) + CREATE_ABANDONED_MS + 1
+
+            async def again() -> None:
+                await self.sweep_abandoned_creates(calls)
+
+            calls.schedule_call(SWEEP_CALL, at, again)
+        return undone
 
     async def attach_channels(
         self,
