@@ -170,3 +170,30 @@ async def test_a_room_closed_in_sql_with_its_live_state_left_stops_waking(
     await studio.advance(10 * MINUTE_MS / 1000)
     assert await services.store.get_run(room.key) is None
     assert services.scheduler.scheduled_ms(room.key) is None
+
+
+async def test_a_channel_made_but_never_recorded_goes_with_its_half_made_room(
+    studio: Studio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process died after Discord made the text channel and before the room recorded
+    it: undoing the room finds the channel by its category, name and age, and deletes it.
+    A complete room of the same title, made meanwhile, keeps its channels."""
+    town = studio.guild("alice", "bob")
+    alice, bob = town.members
+
+    async def died(*_: object, **__: object) -> None:
+        raise Died("the process died")
+
+    monkeypatch.setattr(RoomService, "_record_channel", died)
+    monkeypatch.setattr(RoomService, "undo_create", died)
+    await alice.slash(town.general, "room create", title="Half", study=5, terms=1)
+    monkeypatch.undo()
+    [leaked] = [c for c in town.guild.channels.values() if c.name == "half"]
+    await studio.advance(MINUTE)
+    kept = await open_room(studio, town, bob, title="Half", study=5, terms=1)
+    await studio.restart()
+    await studio.advance(CREATE_ABANDONED_MS / 1000 + MINUTE)
+    assert await balance(alice, town) == "Balance: **1000** points"
+    channels = {c.id for c in town.guild.channels.values()}
+    assert leaked.id not in channels
+    assert kept.channel_id in channels and kept.exists()
