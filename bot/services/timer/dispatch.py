@@ -83,6 +83,21 @@ class BoundaryDispatch:
         else:
             self._scheduler.schedule(key, at)
 
+    async def _adopt(self, key: RoomKey, run: Run) -> Run:
+        """Make what the run owes this process's to deliver, only if nobody changed the run
+        since it was read: another process may be delivering it right now, and its progress
+        must not be overwritten with the stale run (it would be delivered again)."""
+        adopted = run.adopt_owed(self._token)
+        if await self._store.replace_run(key, run, adopted):
+            return adopted
+        now = await self._store.get_run(key)
+        if now == run:
+            # unchanged, but stored in an older format than the one compared: nobody is
+            # delivering it (that would have changed it), so it is stored as adopted
+            await self._store.put_run(key, adopted)
+            return adopted
+        return now if now is not None else run
+
     async def restore(self, owns: Callable[[RoomKey], bool] | None = None) -> int:
         """Reschedule every stored run (after a restart); due wake-ups run at once.
         ``owns`` keeps only the rooms this process serves (its shards' guilds)."""
@@ -92,7 +107,6 @@ class BoundaryDispatch:
         runs = await self._store.get_runs(keys)
         for key, run in runs.items():
             if run.owes_anything:  # this process serves the room now: what was owed is ours
-                run = run.adopt_owed(self._token)
-                await self._store.put_run(key, run)
+                run = await self._adopt(key, run)
             self.reschedule(key, run)
         return len(runs)
