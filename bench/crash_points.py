@@ -792,6 +792,9 @@ class Enumeration:
     writes: list[str]
     diverged: list[str]  # points whose writes before the crash were not the crash-free ones
     seconds: float
+    # points after which a board line of the crash-free run never appeared (a board line is
+    # posted once, not retried: reported, not counted as a violation)
+    lines_lost: dict[str, list[str]] = field(default_factory=dict)
 
 
 async def enumerate_points(
@@ -807,6 +810,7 @@ async def enumerate_points(
         violations["crash-free"] = clean
     writes = baseline.labels
     diverged: list[str] = []
+    lines_lost: dict[str, list[str]] = {}
     points = 0
     for k, label in enumerate(writes, start=1):
         for after in (False, True):
@@ -835,9 +839,13 @@ async def enumerate_points(
             broken = violations_of(played.outcome, baseline.outcome)
             if broken:
                 violations[name] = broken
+            lost = sorted(baseline.outcome.lines - played.outcome.lines)
+            if lost:
+                lines_lost[name] = lost
             if progress is not None:
                 progress(f"{name}: {'; '.join(broken) if broken else 'ok'}")
-    return Enumeration(points, violations, writes, diverged, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    return Enumeration(points, violations, writes, diverged, seconds, lines_lost)
 
 
 def backend_of(name: str) -> Backend:
@@ -860,6 +868,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     )
     for name, broken in found.violations.items():
         print(f"VIOLATION {name}: {'; '.join(broken)}")
+    for name, lines in found.lines_lost.items():
+        print(f"board line lost at {name}: {'; '.join(map(repr, lines))}")
     figures: dict[str, object] = {
         "backend": args.backend,
         "writes": len(found.writes),
@@ -867,6 +877,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "violations": len(found.violations),
         "violating_points": sorted(found.violations),
         "diverged": len(found.diverged),
+        "points_losing_a_board_line": len(found.lines_lost),
         "seconds": round(found.seconds, 1),
     }
     report("crash_points", figures)
