@@ -259,6 +259,8 @@ async def studyon_setup(bot: StudyOnBot) -> None:
     services = bot.services
     services.scheduler.start()
     restored = await services.timers.restore(owns=lambda key: bot.owns_guild(key.guild_id))
+    # rooms a dead process left half made: payments returned, their channels owed deleted
+    await services.rooms.sweep_abandoned_creates(services.scheduler)
     # Discord work left owed (by a failure, or by the last process) is tried again now
     services.cleanups.resume()
     log.info("StudyOn ready to serve; %d running room(s) rescheduled", restored)

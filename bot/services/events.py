@@ -35,6 +35,9 @@ class BoundaryFired:
     run_no: int | None = None  # which run of the room (None: not known for an old run)
     studied_ms: int = 0  # the run's study time up to this boundary, pauses left out
     phase_studied_ms: int = 0  # of that, the study time of the phase this boundary ends
+    # an earlier attempt may have posted it unseen (its process died before recording the
+    # message): the listener looks for that post before posting again
+    retry: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,7 @@ class RunFinished:
     results: tuple[MemberResult, ...]
     refunds: dict[int, int] = field(default_factory=dict)  # user_id -> points refunded now
     vote_until_ms: int = 0
+    retry: bool = False  # as ``BoundaryFired.retry``
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,19 @@ class CallScheduler(Protocol):
     def cancel_call(self, name: str) -> None: ...
 
 
+class ChannelFinder(Protocol):
+    """Finds channels Discord made for a room whose ids were never recorded (a process died
+    between Discord making one and the room recording it), so undoing the room deletes them
+    too (the Discord adapter implements it)."""
+
+    async def unrecorded_channels(
+        self, guild_id: int, title: str, since_ms: int, until_ms: int
+    ) -> list[int]:
+        """The ids of the guild's study-room channels named for ``title`` and made between
+        ``since_ms`` and ``until_ms``."""
+        ...
+
+
 class ChannelCleaner(Protocol):
     """The Discord side of owed cleanups (the Discord adapter implements it). Each call
     returns once the work is done, or was already done (the channel, or the member's

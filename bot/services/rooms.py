@@ -45,7 +45,7 @@ from bot.services.events import RoomClosed as RoomClosedEvent
 from bot.services.events import RoomListener, RunEnding, notify_run_ending
 from bot.services.outage import PartlyDone, storage_failure
 from bot.services.points import charge, ensure_member
-from bot.services.ports import RoomChannels, WakeScheduler
+from bot.services.ports import CallScheduler, ChannelFinder, RoomChannels, WakeScheduler
 from bot.services.settings import ServiceSettings
 from storage.models import CleanupKind, Room
 from storage.session.base import SessionStore
@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 
 # a room still being made this long after it began was left by a process that died
 CREATE_ABANDONED_MS = 5 * 60_000
+SWEEP_CALL = "abandoned-creates"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +113,12 @@ class RoomService(SqlService):
         self._scheduler = scheduler
         self._listener = listener
         self._cleanups = cleanups
+        self._finder: ChannelFinder | None = None
+
+    def attach_finder(self, finder: ChannelFinder | None) -> None:
+        """Look up, through ``finder``, the channels of a half-made room that it never
+        recorded (None: recorded channels only)."""
+        self._finder = finder
 
     # -- create ---------------------------------------------------------------------------
 
@@ -315,10 +322,11 @@ class RoomService(SqlService):
             await uow.commit()
             return room.info()
 
-    async def undo_create(self, room_id: int) -> bool:
-        """Undo a room still being made: its channels owed deleted, the payment returned
-        (once), the room closed. Whether channels are still owed deleted afterwards (Discord
-        failed; they are tried again later). A room no longer being made is left alone."""
+    async def undo_create(self, room_id: int, unrecorded: Sequence[int] = ()) -> bool:
+        """Undo a room still being made: its channels owed deleted (with ``unrecorded``,
+        channels Discord made for it that it never recorded), the payment returned (once),
+        the room closed. Whether channels are still owed deleted afterwards (Discord failed;
+        they are tried again later). A room no longer being made is left alone."""
         now = self._clock.now_ms()
         async with self._uow() as uow:
             room = await uow.rooms.get_for_update(room_id)
@@ -328,7 +336,13 @@ class RoomService(SqlService):
             for stay in stays:
                 await self._refund_stay(uow, room_id, stay.payment_entry_id, now)
             await uow.rooms.close(room, now)
-            owed = channel_deletes(room.info().channel_ids)
+            recorded = [c for c in room.info().channel_ids if c is not None]
+            found = []
+            for channel_id in unrecorded:
+                # another room's channel, of the same title, is never taken for this one's
+                if channel_id not in recorded and not await uow.rooms.owns_channel(channel_id):
+                    found.append(channel_id)
+            owed = channel_deletes([*recorded, *found])
             await owe(uow, room.guild_id, owed, now)
             await uow.commit()
         return not await self._clean_up(owed)
@@ -337,12 +351,45 @@ class RoomService(SqlService):
         """At start-up: undo the rooms a process that died left half made; how many."""
         before = self._clock.now_ms() - CREATE_ABANDONED_MS
         async with self._uow() as uow:
-            abandoned = [r.id for r in await uow.rooms.unfinished_creates(before)]
-        for room_id in abandoned:
-            await self.undo_create(room_id)
+            abandoned = [r.info() for r in await uow.rooms.unfinished_creates(before)]
+        for room in abandoned:
+            await self.undo_create(room.id, await self._unrecorded_channels(room))
         if abandoned:
             log.warning("undid %d room(s) left half made: payments returned", len(abandoned))
         return len(abandoned)
+
+    async def _unrecorded_channels(self, room: RoomInfo) -> list[int]:
+        """Channels Discord may have made for a half-made room that it never recorded: only
+        asked for when one of its two is missing. A failed look-up finds none (logged); the
+        recorded ones are deleted all the same."""
+        if self._finder is None or None not in room.channel_ids:
+            return []
+        try:
+            return await self._finder.unrecorded_channels(
+                room.guild_id,
+                room.title,
+                room.created_ms,
+                room.created_ms + CREATE_ABANDONED_MS,
+            )
+        except Exception:
+            log.warning("room %s: could not look for unrecorded channels", room.id, exc_info=True)
+            return []
+
+    async def sweep_abandoned_creates(self, calls: CallScheduler) -> int:
+        """At start-up, and again whenever a room still being made comes of age: undo the
+        rooms a dead process left half made (``undo_abandoned_creates``), then look again
+        when the youngest one left is old enough to count as abandoned. How many were undone."""
+        undone = await self.undo_abandoned_creates()
+        async with self._uow() as uow:
+            left = await uow.rooms.unfinished_creates(self._clock.now_ms() + 1)
+        if left:
+            at = min(r.created_ms for r in left) + CREATE_ABANDONED_MS + 1
+
+            async def again() -> None:
+                await self.sweep_abandoned_creates(calls)
+
+            calls.schedule_call(SWEEP_CALL, at, again)
+        return undone
 
     async def attach_channels(
         self,

@@ -30,6 +30,17 @@ SCORES = (1, 2, 3, 4, 5)
 ALREADY_ACKNOWLEDGED = 40060  # Discord: "Interaction has already been acknowledged"
 
 
+def dismiss_id(guild_id: int, room_id: int, run_id: int, boundary: int) -> str:
+    """The custom id of an alarm's Dismiss button: it names the alarm, so the alarm's
+    message can be told from any other (a retried post finds an unrecorded one by it)."""
+    return f"studyon:dismiss:{guild_id}:{room_id}:{run_id}:{boundary}"
+
+
+def extend_id(guild_id: int, room_id: int, run_id: int) -> str:
+    """The custom id of a run's Extend button (on its results, which it names)."""
+    return f"studyon:extend:{guild_id}:{room_id}:{run_id}"
+
+
 class DismissButton(
     PersistentButton,
     template=r"studyon:dismiss:(?P<guild>[0-9]+):(?P<room>[0-9]+):(?P<run>[0-9]+):(?P<k>[0-9]+)",
@@ -40,7 +51,7 @@ class DismissButton(
                 label=label,
                 emoji=ALARM_EMOJI,
                 style=discord.ButtonStyle.primary,
-                custom_id=f"studyon:dismiss:{guild_id}:{room_id}:{run_id}:{boundary}",
+                custom_id=dismiss_id(guild_id, room_id, run_id, boundary),
             )
         )
         self.key = RoomKey(guild_id, room_id)
@@ -168,7 +179,7 @@ class ExtendButton(
                 label=label,
                 emoji="🔁",
                 style=discord.ButtonStyle.success,
-                custom_id=f"studyon:extend:{guild_id}:{room_id}:{run_id}",
+                custom_id=extend_id(guild_id, room_id, run_id),
                 row=1,
             )
         )

@@ -18,13 +18,24 @@ from bot.services.events import BoundaryFired, RoomClosed, RunFinished, RunStart
 from cogs._common import NO_MENTIONS
 from cogs._delivery import post_text, refresh_card_quietly
 from cogs.alarms.board import AlarmBoards, AlarmRef
-from cogs.alarms.buttons import DYNAMIC_ITEMS, SCORES, DismissButton, ExtendButton, RateButton
+from cogs.alarms.buttons import (
+    DYNAMIC_ITEMS,
+    SCORES,
+    DismissButton,
+    ExtendButton,
+    RateButton,
+    dismiss_id,
+    extend_id,
+)
 from cogs.alarms.text import ALARM_EMOJI, alarm_text, created_ms, end_text
 
 if TYPE_CHECKING:
     from bot.app import StudyOnBot
 
 log = logging.getLogger(__name__)
+
+# how far back a retried announcement looks for the post of an attempt that died unrecorded
+RECENT_MESSAGES = 50
 
 
 def _study_ran_to_its_longest(event: BoundaryFired) -> bool:
@@ -82,6 +93,13 @@ class Alarms(commands.Cog):
         channel_id = await self._channel_of(key)
         if channel_id is None:
             return None
+        button = dismiss_id(key.guild_id, key.room_id, event.run_id, k)
+        if event.retry:
+            # an earlier attempt may have posted it and died before recording it
+            found = await self._posted_before(channel_id, key.guild_id, button)
+            if found is not None:
+                await posted.record_alarm(key, event.run_id, k, found)
+                return created_ms(found)
         locale = bot.guild_locale(key.guild_id)
         # the grace the server has now; dismissals are judged with the one in effect then
         grace = bot.guild_settings(key.guild_id).alarm_grace_seconds
@@ -115,6 +133,24 @@ class Alarms(commands.Cog):
             await refresh_card_quietly(bot, key.room_id)
         return created_ms(message.id)
 
+    async def _posted_before(self, channel_id: int, guild_id: int, custom_id: str) -> int | None:
+        """The bot's message among the channel's latest ``RECENT_MESSAGES`` that carries
+        the button ``custom_id`` (an announcement an earlier attempt posted), if any. One
+        read, made only when retrying an announcement."""
+        me = self.bot.user
+        channel = self.bot.get_partial_messageable(channel_id, guild_id=guild_id)
+        try:
+            async for message in channel.history(limit=RECENT_MESSAGES):
+                if me is not None and message.author.id != me.id:
+                    continue
+                for row in message.components:
+                    for item in getattr(row, "children", ()):
+                        if getattr(item, "custom_id", None) == custom_id:
+                            return message.id
+        except (discord.NotFound, discord.Forbidden):
+            return None  # the channel is gone, or unreadable: posting says why
+        return None
+
     async def on_run_started(self, event: RunStarted) -> None:
         """A scheduled start happened: the board says so as ``/timer start`` would, in the
         owner's name, and the card shows the run."""
@@ -140,6 +176,12 @@ class Alarms(commands.Cog):
         channel_id = await self._channel_of(key)
         if channel_id is None:
             return
+        if event.retry:
+            button = extend_id(key.guild_id, key.room_id, event.run_id)
+            found = await self._posted_before(channel_id, key.guild_id, button)
+            if found is not None:
+                await posted.record_results(key, event.run_id, found)
+                return
         locale = bot.guild_locale(key.guild_id)
         vote_s = bot.guild_settings(key.guild_id).extend_vote_seconds
         text = end_text(bot, event, locale, vote_s)

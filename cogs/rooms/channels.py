@@ -127,3 +127,44 @@ class DiscordRoomChannels:
             raise MissingPermission("manage_roles") from error
         except discord.NotFound as error:
             raise NoChannels() from error
+
+
+class RoomChannelFinder:
+    """The ``ChannelFinder`` of the room service: a half-made room's channels that Discord
+    made but the room never recorded, found by where they are (the guild's study-room
+    category), what they are called (the names a room of that title gets) and when Discord
+    made them (their ids' time). One read of the guild's channels per half-made room."""
+
+    def __init__(self, bot: StudyOnBot) -> None:
+        self._bot = bot
+
+    async def unrecorded_channels(
+        self, guild_id: int, title: str, since_ms: int, until_ms: int
+    ) -> list[int]:
+        bot = self._bot
+        channels = await bot.http.get_all_guild_channels(guild_id)
+        wanted = bot.guild_settings(guild_id).category_name.casefold()
+        categories = {
+            int(c["id"])
+            for c in channels
+            if c["type"] == discord.ChannelType.category.value
+            and str(c.get("name", "")).casefold() == wanted
+        }
+        names = {_channels.text_channel_name(title, 0), _channels.voice_channel_name(title, 0)}
+        fallback = any(n.startswith(_channels.FALLBACK_NAME + "-") for n in names)
+        found = []
+        for c in channels:
+            parent = c.get("parent_id")
+            if parent is None or int(parent) not in categories:
+                continue
+            if c["type"] not in (discord.ChannelType.text.value, discord.ChannelType.voice.value):
+                continue
+            name = str(c.get("name", ""))
+            if name not in names and not (
+                fallback and name.startswith(_channels.FALLBACK_NAME + "-")
+            ):
+                continue
+            made = int(discord.utils.snowflake_time(int(c["id"])).timestamp() * 1000)
+            if since_ms <= made <= until_ms:
+                found.append(int(c["id"]))
+        return found

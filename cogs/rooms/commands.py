@@ -20,7 +20,12 @@ from cogs import _channels
 from cogs._card import render_card
 from cogs._common import error_text, member_locale, reply
 from cogs._delivery import board, member_name, refresh_card_quietly
-from cogs.rooms.channels import CategoryLocks, DiscordRoomChannels, check_bot_permissions
+from cogs.rooms.channels import (
+    CategoryLocks,
+    DiscordRoomChannels,
+    RoomChannelFinder,
+    check_bot_permissions,
+)
 from cogs.rooms.close import (
     CONFIRM_SECONDS,
     ROOMS_COG,
@@ -61,10 +66,12 @@ class Rooms(commands.Cog, name=ROOMS_COG):
         bot = self.bot
         bot.add_dynamic_items(CloseButton)
         bot.services.cleanups.attach(_channels.ChannelCleaner(bot.http), bot.owns_guild)
+        bot.services.rooms.attach_finder(RoomChannelFinder(bot))
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(CloseButton)
         self.bot.services.cleanups.detach()
+        self.bot.services.rooms.attach_finder(None)
         self.prompts.cancel_all()
 
     def _discord(self, interaction: discord.Interaction[Any]) -> DiscordRoomChannels:

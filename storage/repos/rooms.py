@@ -85,6 +85,15 @@ class RoomRepository(Repository):
         stmt = select(Room).where(Room.text_channel_id == channel_id)
         return (await self.session.scalars(stmt)).one_or_none()
 
+    async def owns_channel(self, channel_id: int) -> bool:
+        """Whether any room, open or not, records ``channel_id`` as its text or voice channel."""
+        stmt = (
+            select(Room.id)
+            .where((Room.text_channel_id == channel_id) | (Room.voice_channel_id == channel_id))
+            .limit(1)
+        )
+        return (await self.session.scalars(stmt)).first() is not None
+
     async def by_voice_channel(self, channel_id: int) -> Room | None:
         """The open room using this voice channel, if any."""
         stmt = (

@@ -186,6 +186,13 @@ class EmbeddedSessionStore(RoomSlots):
             (key.guild_id, key.room_id, run_to_json(run)),
         )
 
+    async def replace_run(self, key: RoomKey, expected: Run, run: Run) -> bool:
+        changed = await self._write(
+            "UPDATE runs SET json = ? WHERE guild = ? AND room = ? AND json = ?",
+            (run_to_json(run), key.guild_id, key.room_id, run_to_json(expected)),
+        )
+        return changed == 1
+
     async def get_run(self, key: RoomKey) -> Run | None:
         rows = await self._read(
             "SELECT json FROM runs WHERE guild = ? AND room = ?", (key.guild_id, key.room_id)

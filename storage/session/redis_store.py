@@ -110,6 +110,13 @@ redis.call('SET', KEYS[1], ARGV[1])
 redis.call('SADD', KEYS[2], ARGV[2])
 """
 
+# store the run if the stored one is still the one read
+_REPLACE_RUN = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+"""
+
 # claim a token and store the run as it is after the claim
 _CLAIM_AND_PUT = """
 local won = redis.call('HSETNX', KEYS[1], ARGV[1], '1')
@@ -156,6 +163,7 @@ return {'replaced', epoch + 1}
 @dataclass(frozen=True, slots=True)
 class _Scripts:
     put_run: AsyncScript
+    replace_run: AsyncScript
     claim_and_put: AsyncScript
     add_dismissal: AsyncScript
     forget: AsyncScript
@@ -166,6 +174,7 @@ class _Scripts:
         """EVALSHA each, loading the script when a server does not have it."""
         return cls(
             client.register_script(_PUT_RUN),
+            client.register_script(_REPLACE_RUN),
             client.register_script(_CLAIM_AND_PUT),
             client.register_script(_ADD_DISMISSAL),
             client.register_script(_FORGET),
@@ -386,6 +395,12 @@ class RedisSessionStore(RoomSlots):
     async def put_run(self, key: RoomKey, run: Run) -> None:
         keys = [self._run_key(key), self._index(key)]
         await self._run_script.put_run(keys=keys, args=[run_to_json(run), str(key)])
+
+    @_queued
+    async def replace_run(self, key: RoomKey, expected: Run, run: Run) -> bool:
+        args = [run_to_json(expected), run_to_json(run)]
+        replaced: int = await self._run_script.replace_run(keys=[self._run_key(key)], args=args)
+        return bool(replaced)
 
     @_queued
     async def get_run(self, key: RoomKey) -> Run | None:

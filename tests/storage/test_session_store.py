@@ -176,6 +176,22 @@ async def test_put_run_replaces_the_stored_run(store: SessionStore) -> None:
     assert await store.running_rooms() == [A]
 
 
+async def test_replace_run_stores_only_over_the_run_that_was_read(store: SessionStore) -> None:
+    """Compare-and-set: a process adopting what a run owes never overwrites the progress
+    another process made since it read the run."""
+    read = sample_state(fired_through=1).claim_alarm(2, "p1", START + 11 * MIN)
+    await store.put_run(A, read)
+    adopted = read.adopt_owed("p2")
+    assert await store.replace_run(A, read, adopted)
+    assert await store.get_run(A) == adopted
+    delivered = adopted.alarm_delivered(2, START + 11 * MIN + 200)
+    await store.put_run(A, delivered)  # another process delivered it meanwhile
+    assert not await store.replace_run(A, read, read.adopt_owed("p3"))
+    assert await store.get_run(A) == delivered
+    assert not await store.replace_run(B, read, adopted)  # no run stored: nothing replaced
+    assert await store.get_run(B) is None
+
+
 async def test_get_runs_returns_stored_rooms_and_leaves_out_missing(store: SessionStore) -> None:
     await store.put_run(A, sample_state(1))
     await store.put_run(C, sample_state(3))

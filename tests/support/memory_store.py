@@ -69,6 +69,12 @@ class MemorySessionStore(RoomSlots):
     async def put_run(self, key: RoomKey, run: Run) -> None:
         self._data.runs[key] = run_to_json(run)
 
+    async def replace_run(self, key: RoomKey, expected: Run, run: Run) -> bool:
+        if self._data.runs.get(key) != run_to_json(expected):
+            return False
+        self._data.runs[key] = run_to_json(run)
+        return True
+
     async def get_run(self, key: RoomKey) -> Run | None:
         text = self._data.runs.get(key)
         return None if text is None else run_from_json(text)

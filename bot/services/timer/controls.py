@@ -179,8 +179,11 @@ class TimerService(SqlService):
                     status=RunStatus.RUNNING,
                 )
                 await uow.commit()
-            if stored is not None:
-                await self._store.delete_run(key)
+            # the new run replaces the stored one in one write: a process dying here leaves
+            # the old run (its vote still open, so the start can be made again) or the new
+            # one, never none. What the old run left (its claims, dismissals and message
+            # ids) is keyed by its run id, so nothing of it counts for the new run; it goes
+            # with the room.
             state = Run(run.id, Timer(pattern, now), run_no=run.run_no)
             await self._store.put_run(key, state)
             self._dispatch.reschedule(key, state)
@@ -409,7 +412,7 @@ class TimerService(SqlService):
         members = await self._store.get_members(key)
         joined = members.get(user_id)
         if joined is None:
-            raise NotMember()
+            joined = await self._member_since(key, user_id)
         state = await self._store.get_run(key)
         if state is None or state.run_id != run_id or state.finished:
             raise InvalidTimerAction("run_over")
@@ -428,6 +431,18 @@ class TimerService(SqlService):
         return DismissOutcome(
             boundary, recorded, is_on_time(rang, at, self._grace_s(key)), at, state.run_no
         )
+
+    async def _member_since(self, key: RoomKey, user_id: int) -> int:
+        """When a member the live state does not know joined, from SQL (the source of truth
+        for who is in a room): a process that died between recording a join and adding the
+        member to the live state left them out of it. They are put back, so the next
+        dismissal finds them at once. Not in the room in SQL either: ``NotMember``."""
+        async with self._uow() as uow:
+            stay = await uow.rooms.active_membership(key.room_id, user_id)
+        if stay is None:
+            raise NotMember()
+        await self._store.add_member(key, user_id, stay.joined_ms)
+        return stay.joined_ms
 
     async def alarm_dismissals(
         self, key: RoomKey, run_id: int, boundary: int, *, alarm_shown_ms: int

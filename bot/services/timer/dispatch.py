@@ -8,7 +8,6 @@ across processes and restarts.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -49,12 +48,18 @@ class BoundaryDispatch:
                 if run.ready_to_finish(now, self._settings.for_guild(key.guild_id).grace_ms):
                     run = await self._end.finish(key, run, now)
             else:
-                close = run.vote_over(now)
+                # never while the results are still owed: the vote opens when they are seen
+                close = run.owed_results is None and run.vote_over(now)
             if not close:
                 self.reschedule(key, run, now)
         if close:
-            with contextlib.suppress(NotFound, RoomClosed):  # closed meanwhile
+            try:
                 await self._rooms.close(key.room_id, None, "no_extension")
+            except (NotFound, RoomClosed):
+                # closed meanwhile, or by a process that died before forgetting its live
+                # state: that state is dropped now, or it would wake the room for ever
+                self._scheduler.cancel(key)
+                await self._store.drop_room(key)
             self._lock.forget(key)
 
     async def _fire_due(self, key: RoomKey, run: Run, now: int) -> Run:
@@ -78,6 +83,21 @@ class BoundaryDispatch:
         else:
             self._scheduler.schedule(key, at)
 
+    async def _adopt(self, key: RoomKey, run: Run) -> Run:
+        """Make what the run owes this process's to deliver, only if nobody changed the run
+        since it was read: another process may be delivering it right now, and its progress
+        must not be overwritten with the stale run (it would be delivered again)."""
+        adopted = run.adopt_owed(self._token)
+        if await self._store.replace_run(key, run, adopted):
+            return adopted
+        now = await self._store.get_run(key)
+        if now == run:
+            # unchanged, but stored in an older format than the one compared: nobody is
+            # delivering it (that would have changed it), so it is stored as adopted
+            await self._store.put_run(key, adopted)
+            return adopted
+        return now if now is not None else run
+
     async def restore(self, owns: Callable[[RoomKey], bool] | None = None) -> int:
         """Reschedule every stored run (after a restart); due wake-ups run at once.
         ``owns`` keeps only the rooms this process serves (its shards' guilds)."""
@@ -87,7 +107,6 @@ class BoundaryDispatch:
         runs = await self._store.get_runs(keys)
         for key, run in runs.items():
             if run.owes_anything:  # this process serves the room now: what was owed is ours
-                run = run.adopt_owed(self._token)
-                await self._store.put_run(key, run)
+                run = await self._adopt(key, run)
             self.reschedule(key, run)
         return len(runs)

@@ -29,13 +29,13 @@ class RunEnd:
         reads the same outcome. Then the results are owed, and announced once."""
         vote_ms = self._settings.for_guild(key.guild_id).vote_ms
         outcome = await self._settle(key, run, now)
-        if await self._store.claim(key, f"finish:{run.run_id}"):
-            finished = run.finish(outcome, self._token, now, vote_ms)
-        else:
-            # another process claimed the announcement: it is owed by that process, and
-            # taken over after the lease if it never comes (it may have died claiming)
-            finished = run.finish(outcome, ANOTHER_PROCESS, now, vote_ms)
-        await self._store.put_run(key, finished)
+        # the claim and the announcement it makes owed are one write: no crash can leave the
+        # end claimed with its announcement recorded nowhere. Another process that claimed
+        # it owes it, and it is taken over after the lease if it never comes.
+        won = run.finish(outcome, self._token, now, vote_ms)
+        lost = run.finish(outcome, ANOTHER_PROCESS, now, vote_ms)
+        claimed = await self._store.claim_and_put_run(key, f"finish:{run.run_id}", won, lost)
+        finished = won if claimed else lost
         if finished.owed_results is not None and finished.owed_results.by == self._token:
             return await self._outbox.deliver_results(key, finished)
         return finished

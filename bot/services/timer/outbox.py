@@ -7,7 +7,7 @@ posted), so a retry after an unseen success posts nothing new."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.domain.run import Owed, Run, RunOutcome
 from bot.domain.study import study_spans, total
@@ -26,17 +26,21 @@ class Announcements:
     _token: str  # this process, in owed-delivery records
     _settings: ServiceSettings  # the vote's length: the room's server's, when it opens
 
-    async def deliver_alarm(self, key: RoomKey, run: Run, index: int, now: int) -> Run:
+    async def deliver_alarm(
+        self, key: RoomKey, run: Run, index: int, now: int, *, retry: bool = False
+    ) -> Run:
         """Hand alarm ``index`` to the listener; settle it with when it appeared. A failure
         propagates (the scheduler retries the wake-up) and leaves it owed; the listener is
         idempotent, so a retry after an unseen success posts nothing new."""
-        appeared = await self._listener.on_boundary(self.boundary_event(key, run, index, now))
+        event = replace(self.boundary_event(key, run, index, now), retry=retry)
+        appeared = await self._listener.on_boundary(event)
         run = run.alarm_delivered(index, appeared)
         await self._store.put_run(key, run)
         return run
 
-    async def deliver_results(self, key: RoomKey, run: Run) -> Run:
-        await self._listener.on_run_finished(self.finished_event(key, run))
+    async def deliver_results(self, key: RoomKey, run: Run, *, retry: bool = False) -> Run:
+        event = replace(self.finished_event(key, run), retry=retry)
+        await self._listener.on_run_finished(event)
         run = run.results_delivered()
         await self._store.put_run(key, run)
         return run
@@ -63,7 +67,7 @@ class Announcements:
                 continue
             run = run.retry_alarm(index, self._token, now)
             await self._store.put_run(key, run)
-            run = await self.deliver_alarm(key, run, index, now)
+            run = await self.deliver_alarm(key, run, index, now, retry=True)
         owed_results = run.owed_results
         if owed_results is None:
             return run
@@ -82,7 +86,7 @@ class Announcements:
         # a results post that failed for a while still gets the whole window
         run = run.attempt_results(self._token, now, self._settings.for_guild(key.guild_id).vote_ms)
         await self._store.put_run(key, run)
-        return await self.deliver_results(key, run)
+        return await self.deliver_results(key, run, retry=True)
 
     def boundary_event(self, key: RoomKey, run: Run, index: int, now: int) -> BoundaryFired:
         timer = run.timer
