@@ -511,6 +511,10 @@ class Kill:
     # the results of runs (the kill fell inside a wake-up, between a claim and its post)
     owed_alarms: int = 0
     owed_results: int = 0
+    owed: set[tuple[int, int]] = field(default_factory=set)  # (room id, boundary) claimed
+    # the alarm posted last of those due at the restart: how long before the restart it
+    # fell, how long after it it was posted, and whether the killed process had claimed it
+    slowest: tuple[float, float, bool] | None = None
 
     @property
     def mid_wakeup(self) -> bool:
@@ -567,6 +571,7 @@ async def kill_and_restart(
     # what it left claimed and unposted, as the session store holds it
     runs = await watch.services.store.get_runs([r.key for r in rooms if r.process == victim])
     owed_alarms = sum(len(run.owed_alarms) for run in runs.values())
+    owed = {(key.room_id, k) for key, run in runs.items() for k in run.owed_alarms}
     owed_results = sum(run.owed_results is not None for run in runs.values())
     fresh = i == kills // 2
     if fresh:  # as on another machine: a new directory, nothing of the old one
@@ -576,6 +581,7 @@ async def kill_and_restart(
     await start(worker)
     kill = Kill(victim, killed, restarted, fresh, aimed, owed_alarms=owed_alarms)
     kill.owed_results = owed_results
+    kill.owed = owed
     due = _due(rooms, victim, restarted)
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(worker.ready.wait(), SETTLE_TIMEOUT_S)
@@ -587,10 +593,14 @@ async def kill_and_restart(
 
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(watch.until(recovered), SETTLE_TIMEOUT_S)
-    firsts = [watch.log.first(room, k) for room, k in due]
-    if all(f is not None for f in firsts):
-        late = [f - restarted for f in firsts if f is not None]
-        kill.recovery_s = round(max([0, *late]) / 1000, 2)
+    firsts = [(watch.log.first(room, k), room, k) for room, k in due]
+    if all(f is not None for f, _, _ in firsts):
+        late = [(f - restarted, room, k) for f, room, k in firsts if f is not None]
+        worst = max(late, key=lambda x: x[0])
+        kill.recovery_s = round(max(0, worst[0]) / 1000, 2)
+        fell = (restarted - worst[1].boundaries[worst[2] - 1]) / 1000
+        claimed = (worst[1].room_id, worst[2]) in owed
+        kill.slowest = (round(fell, 2), round(worst[0] / 1000, 2), claimed)
     return kill
 
 
@@ -769,6 +779,9 @@ def _figures(
         "max_recovery_s": max_recovery(recoveries),
         "recovery_s": recoveries,
         "owed_at_kills": [k.owed_alarms + k.owed_results for k in kills],
+        # per kill: the last alarm posted of those due at the restart (fell s before it,
+        # posted s after it, claimed by the killed process)
+        "slowest_at_kills": [k.slowest for k in kills],
         "max_ready_s": max((k.ready_s for k in kills), default=0.0),
         "runs_ended": ledger["runs_ended"],
         "results_lost": results_lost,
