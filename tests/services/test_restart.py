@@ -13,7 +13,6 @@ import pytest
 import time_machine
 
 from bench.jobs import JobWatch
-from bot.clock import to_datetime
 from bot.domain.errors import InvalidTimerAction
 from bot.domain.timer import MINUTE_MS, Pattern, Timer
 from bot.services.events import BoundaryFired, RoomClosed, RunFinished
@@ -384,41 +383,6 @@ async def test_an_attempt_claimed_by_a_process_that_died_is_passed_over(
 
 class Crash(BaseException):
     """The process dies here (not an error the scheduler would retry)."""
-
-
-async def test_an_alarm_a_killed_process_claimed_is_posted_as_soon_as_it_is_back(
-    sqlite_world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The process is killed between claiming alarm #1 and posting it, and is back a second
-    later: the alarm it owed is posted at its start (the process that owed it is gone), not a
-    retry delay after the dead process's claim, and once."""
-    key, run_id, t0 = await start_room(sqlite_world)
-
-    async def killed(event: BoundaryFired) -> int | None:
-        raise Crash
-
-    monkeypatch.setattr(sqlite_world.seen, "on_boundary", killed)
-    sqlite_world.clock.move_to(to_datetime(t0 + 50 * MINUTE_MS))
-    with pytest.raises(Crash):
-        await sqlite_world.app.timers.wake(key)
-    run = await sqlite_world.app.store.get_run(key)
-    assert run is not None and run.fired_through == 1 and 1 in run.owed_alarms
-    monkeypatch.undo()
-
-    sqlite_world.clock.shift(1)  # back a second later
-    after = await reopen(sqlite_world, tmp_path)
-    after.app.scheduler.start()
-    await after.app.timers.restore()
-    await after.settle()
-    [alarm] = after.seen.boundaries
-    assert alarm.boundary.index == 1 and alarm.run_id == run_id
-    assert alarm.fired_ms == t0 + 50 * MINUTE_MS + SECOND
-    run = await after.app.store.get_run(key)
-    assert run is not None and not run.owed_alarms
-    await after.advance(30 * SECOND)  # nothing is posted again
-    assert len(after.seen.boundaries) == 1
-    assert after.next_wakeup(key) == t0 + 60 * MINUTE_MS  # alarm #2, on schedule
-    await after.app.close()
 
 
 @pytest.mark.parametrize("dies_at", ["reading_dismissals", "saving_the_finished_run"])

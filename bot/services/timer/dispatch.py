@@ -85,15 +85,9 @@ class BoundaryDispatch:
         if owns is not None:
             keys = [k for k in keys if owns(k)]
         runs = await self._store.get_runs(keys)
-        now = self._clock.now_ms()
         for key, run in runs.items():
-            if run.owes_anything:
-                # this process serves the room now: what was owed is its own, tried at once
-                # (the process that owed it is gone), not a retry delay after that process
-                # began it; a repeat of a post that did happen posts nothing new
+            if run.owes_anything:  # this process serves the room now: what was owed is ours
                 run = run.adopt_owed(self._token)
                 await self._store.put_run(key, run)
-                self._scheduler.schedule(key, now)
-                continue
             self.reschedule(key, run)
         return len(runs)
