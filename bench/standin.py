@@ -25,7 +25,7 @@ set per route with ``script``. Limits run on a monotonic clock (time-machine lea
         ...
 
 Run alone for multi-process benchmarks (prints the port, serves until killed; figures at
-``GET /_standin/stats`` and ``GET /_standin/messages?nonce=...``)::
+``GET /_standin/stats`` and ``GET /_standin/messages?nonce=...&channel_id=...&since=N``)::
 
     python -m bench.standin --port 0
 """
@@ -790,9 +790,12 @@ class DiscordStandIn:
     async def _http_messages(self, request: web.Request) -> web.Response:
         nonce = request.query.get("nonce")
         channel = request.query.get("channel_id")
+        # ``since=N``: only the messages after the first N created (a log read as it grows)
+        since = int(request.query.get("since", "0"))
+        messages = list(self.messages.values())[since:] if since else self.messages.values()
         found = [
             {**self.message_payload(m), "created_ms": m.created_ms, "accepted_at": m.accepted_at}
-            for m in self.messages.values()
+            for m in messages
             if (nonce is None or m.nonce == nonce)
             and (channel is None or str(m.channel_id) == channel)
         ]

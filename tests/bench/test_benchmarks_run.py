@@ -98,3 +98,29 @@ async def test_alarm_storm_over_processes_small(capsys: pytest.CaptureFixture[st
     printed = last_json(capsys.readouterr().out)
     assert all(key in printed for key in STORM_KEYS)
     assert printed["processes"] == 3 and printed["unfair_late"] == 0
+
+
+CLUSTER_KEYS = ("lost", "doubled", "double_refunds", "kills", "max_recovery_s")
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+async def test_cluster_small(capsys: pytest.CaptureFixture[str]) -> None:
+    """Two real bot processes, one killed with SIGKILL and restarted in a fresh directory:
+    nothing lost or doubled, no refund paid twice (its own database and Redis database)."""
+    from bench import cluster
+
+    await require_postgres()
+    await require_redis()
+    figures = await cluster.bench(
+        2, 8, 1, 7, database="cluster_bench_test", redis_url="redis://127.0.0.1:6379/6"
+    )
+    report("cluster", figures)
+    printed = last_json(capsys.readouterr().out)
+    assert all(key in printed for key in CLUSTER_KEYS)
+    assert printed["kills"] == 1 and printed["fresh_dir_restarts"] == 1
+    assert printed["boundaries"] == 16 and printed["runs_ended"] == 16
+    assert printed["lost"] == 0 and printed["doubled"] == 0
+    assert printed["double_refunds"] == 0 and printed["results_lost"] == 0
+    assert printed["kings"] and printed["refunds"] == printed["kings"]
+    assert printed["max_recovery_s"] is not None
