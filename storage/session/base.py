@@ -77,10 +77,12 @@ class SessionStore(Protocol):
         """True the first time ``token`` is claimed for this room, False ever after (until
         the room's run is deleted). Used so a boundary is posted once, a run finished once."""
 
-    async def claim_and_put_run(self, key: RoomKey, token: str, won: Run, lost: Run) -> bool:
-        """``claim(token)`` and, in the same step, store the run as it is after that claim:
-        ``won`` when this call claimed it, ``lost`` when another did. One round trip, and no
-        crash can leave a claim whose owed post the run does not record."""
+    async def claim_and_put_run(self, key: RoomKey, token: str, won: Run) -> bool:
+        """``claim(token)`` and, in the same step, store ``won`` (the run with what the claim
+        makes owed) if this call claimed it. One round trip, and no crash can leave a claim
+        whose owed post the run does not record. A call that loses stores nothing: the
+        winner's run already records the claim, and a loser's stale run written over it would
+        drop the winner's debt or undo its delivery."""
 
     # -- dismissals -----------------------------------------------------------------------
     async def add_dismissal(

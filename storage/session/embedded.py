@@ -237,7 +237,7 @@ class EmbeddedSessionStore(RoomSlots):
         )
         return inserted == 1
 
-    async def claim_and_put_run(self, key: RoomKey, token: str, won: Run, lost: Run) -> bool:
+    async def claim_and_put_run(self, key: RoomKey, token: str, won: Run) -> bool:
         db = self._conn
         async with self._lock:
             await db.execute("BEGIN IMMEDIATE")
@@ -248,11 +248,12 @@ class EmbeddedSessionStore(RoomSlots):
                 )
                 claimed = cur.rowcount == 1
                 await cur.close()
-                await db.execute(
-                    "INSERT INTO runs (guild, room, json) VALUES (?, ?, ?) "
-                    "ON CONFLICT (guild, room) DO UPDATE SET json = excluded.json",
-                    (key.guild_id, key.room_id, run_to_json(won if claimed else lost)),
-                )
+                if claimed:
+                    await db.execute(
+                        "INSERT INTO runs (guild, room, json) VALUES (?, ?, ?) "
+                        "ON CONFLICT (guild, room) DO UPDATE SET json = excluded.json",
+                        (key.guild_id, key.room_id, run_to_json(won)),
+                    )
             except BaseException:
                 await db.execute("ROLLBACK")
                 raise

@@ -117,11 +117,13 @@ redis.call('SET', KEYS[1], ARGV[2])
 return 1
 """
 
-# claim a token and store the run as it is after the claim
+# claim a token and, if this call claimed it, store the run as it is after the claim
 _CLAIM_AND_PUT = """
 local won = redis.call('HSETNX', KEYS[1], ARGV[1], '1')
-if won == 1 then redis.call('SET', KEYS[2], ARGV[2]) else redis.call('SET', KEYS[2], ARGV[3]) end
-redis.call('SADD', KEYS[3], ARGV[4])
+if won == 1 then
+  redis.call('SET', KEYS[2], ARGV[2])
+  redis.call('SADD', KEYS[3], ARGV[3])
+end
 return won
 """
 
@@ -449,9 +451,9 @@ class RedisSessionStore(RoomSlots):
         return bool(added)
 
     @_queued
-    async def claim_and_put_run(self, key: RoomKey, token: str, won: Run, lost: Run) -> bool:
+    async def claim_and_put_run(self, key: RoomKey, token: str, won: Run) -> bool:
         keys = [self._claims_key(key), self._run_key(key), self._index(key)]
-        args = [token, run_to_json(won), run_to_json(lost), str(key)]
+        args = [token, run_to_json(won), str(key)]
         claimed: int = await self._run_script.claim_and_put(keys=keys, args=args)
         return bool(claimed)
 

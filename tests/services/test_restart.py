@@ -403,10 +403,10 @@ async def test_a_crash_while_finishing_still_pays_and_announces_once(
     else:
         claim_and_put_run = store.claim_and_put_run
 
-        async def die_when_finished(room: RoomKey, token: str, won: Run, lost: Run) -> bool:
+        async def die_when_finished(room: RoomKey, token: str, won: Run) -> bool:
             if won.finished:  # the end's claim and its owed announcement: one write
                 raise Crash
-            return await claim_and_put_run(room, token, won, lost)
+            return await claim_and_put_run(room, token, won)
 
         monkeypatch.setattr(store, "claim_and_put_run", die_when_finished)
     sqlite_world.clock.shift(61)  # the last alarm's grace is over: the wake-up finishes

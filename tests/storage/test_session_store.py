@@ -266,16 +266,21 @@ async def test_claim_is_true_once_then_false(store: SessionStore) -> None:
     assert await store.claim(C, "b1")
 
 
-async def test_claim_and_put_run_stores_the_run_of_whoever_claimed(store: SessionStore) -> None:
-    won, lost = sample_state(fired_through=1), sample_state(fired_through=0)
-    assert await store.claim_and_put_run(A, "b:1:1", won, lost)
+async def test_claim_and_put_run_stores_only_the_run_of_whoever_claimed(
+    store: SessionStore,
+) -> None:
+    won, stale = sample_state(fired_through=1), sample_state(fired_through=0)
+    assert await store.claim_and_put_run(A, "b:1:1", won)
     assert await store.get_run(A) == won and A in await store.running_rooms()
-    assert not await store.claim_and_put_run(A, "b:1:1", won, lost)
-    assert await store.get_run(A) == lost
+    # a process that read the run before the claim loses, and writes nothing over the
+    # winner's run (which records the debt the claim made)
+    assert not await store.claim_and_put_run(A, "b:1:1", stale)
+    assert await store.get_run(A) == won
     assert not await store.claim(A, "b:1:1")  # the same claim as ``claim``
-    results = await asyncio.gather(
-        *(store.claim_and_put_run(B, "b:1:2", won, lost) for _ in range(20))
-    )
+    assert await store.claim(C, "b:1:3")
+    assert not await store.claim_and_put_run(C, "b:1:3", won)  # claimed by plain ``claim``
+    assert await store.get_run(C) is None and C not in await store.running_rooms()
+    results = await asyncio.gather(*(store.claim_and_put_run(B, "b:1:2", won) for _ in range(20)))
     assert results.count(True) == 1
 
 

@@ -100,9 +100,10 @@ class MemorySessionStore(RoomSlots):
         claimed.add(token)
         return True
 
-    async def claim_and_put_run(self, key: RoomKey, token: str, won: Run, lost: Run) -> bool:
+    async def claim_and_put_run(self, key: RoomKey, token: str, won: Run) -> bool:
         claimed = await self.claim(key, token)
-        await self.put_run(key, won if claimed else lost)
+        if claimed:
+            await self.put_run(key, won)
         return claimed
 
     # -- dismissals ----------------------------------------------------------------------

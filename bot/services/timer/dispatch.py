@@ -64,16 +64,15 @@ class BoundaryDispatch:
 
     async def _fire_due(self, key: RoomKey, run: Run, now: int) -> Run:
         for b in run.due(now):
-            # the claim and the progress it makes (with, when ours to post, the debt) are
-            # stored in one step before posting: a crash after it leaves the post owed, to be
-            # delivered by the next wake-up
-            won, lost = run.claim_alarm(b.index, self._token, now), run.skip_alarm(b.index)
-            claimed = await self._store.claim_and_put_run(
-                key, f"b:{run.run_id}:{b.index}", won, lost
-            )
-            run = won if claimed else lost
-            if claimed:
-                run = await self._outbox.deliver_alarm(key, run, b.index, now)
+            # the claim and the progress it makes, with the debt, are stored in one step
+            # before posting: a crash after it leaves the post owed, to be delivered by the
+            # next wake-up. Another process that claimed it stored its own run with the debt:
+            # that run is read, never written over
+            won = run.claim_alarm(b.index, self._token, now)
+            if await self._store.claim_and_put_run(key, f"b:{run.run_id}:{b.index}", won):
+                run = await self._outbox.deliver_alarm(key, won, b.index, now)
+            else:
+                run = await self._store.get_run(key) or run.skip_alarm(b.index)
         return run
 
     def reschedule(self, key: RoomKey, run: Run, woke_ms: int | None = None) -> None:

@@ -31,11 +31,14 @@ class RunEnd:
         outcome = await self._settle(key, run, now)
         # the claim and the announcement it makes owed are one write: no crash can leave the
         # end claimed with its announcement recorded nowhere. Another process that claimed
-        # it owes it, and it is taken over after the lease if it never comes.
+        # it owes it, and it is taken over after the lease if it never comes; its run, which
+        # records that, is read and never written over.
         won = run.finish(outcome, self._token, now, vote_ms)
-        lost = run.finish(outcome, ANOTHER_PROCESS, now, vote_ms)
-        claimed = await self._store.claim_and_put_run(key, f"finish:{run.run_id}", won, lost)
-        finished = won if claimed else lost
+        if await self._store.claim_and_put_run(key, f"finish:{run.run_id}", won):
+            finished = won
+        else:
+            stored = await self._store.get_run(key)
+            finished = stored or run.finish(outcome, ANOTHER_PROCESS, now, vote_ms)
         if finished.owed_results is not None and finished.owed_results.by == self._token:
             return await self._outbox.deliver_results(key, finished)
         return finished
