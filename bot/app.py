@@ -256,13 +256,9 @@ async def studyon_setup(bot: StudyOnBot) -> None:
     await start_pacing(bot)
     await studyon_prepare(bot)
     # listeners are attached now: due alarms may be posted as soon as jobs are rebuilt
-    services = bot.services
-    services.scheduler.start()
-    restored = await services.timers.restore(owns=lambda key: bot.owns_guild(key.guild_id))
-    # rooms a dead process left half made: payments returned, their channels owed deleted
-    await services.rooms.sweep_abandoned_creates(services.scheduler)
-    # Discord work left owed (by a failure, or by the last process) is tried again now
-    services.cleanups.resume()
+    # running rooms rescheduled, half-made rooms undone, owed Discord work tried again: in
+    # the guilds of this process's shards alone
+    restored = await bot.services.start(bot.owns_guild)
     log.info("StudyOn ready to serve; %d running room(s) rescheduled", restored)
 
 

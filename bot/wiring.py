@@ -7,6 +7,7 @@ too, so they exercise exactly the production wiring (real SQL, real store, real 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,6 +62,20 @@ class Services:
     guild_settings: GuildSettingsService
     outages: StorageOutages
     _closed: bool = field(default=False, repr=False)
+
+    async def start(self, owns: Callable[[int], bool] | None = None) -> int:
+        """Start the scheduler and take up what the stores hold, in the guilds ``owns``
+        (this process's shards; all when None): every running room rescheduled (due
+        wake-ups run at once), the rooms a dead process left half made undone (and swept
+        again as others come of age), the Discord work left owed tried again. How many
+        running rooms were rescheduled."""
+        self.scheduler.start()
+        restored = await self.timers.restore(
+            owns=None if owns is None else (lambda key: owns(key.guild_id))
+        )
+        await self.rooms.sweep_abandoned_creates(owns)
+        self.cleanups.resume()
+        return restored
 
     async def close(self) -> None:
         if self._closed:
@@ -141,7 +156,7 @@ async def open_services(
     outages.attach(scheduler)
     points = PointsService(uow, clock, settings)
     cleanups = CleanupService(uow, scheduler, clock)
-    rooms = RoomService(uow, store, scheduler, events, clock, settings, cleanups)
+    rooms = RoomService(uow, store, scheduler, events, clock, settings, cleanups, scheduler)
     timers = TimerService(uow, store, scheduler, events, clock, settings, rooms, calls=scheduler)
     holder.append(timers)
     todos = TodoService(uow, clock, settings, events)
@@ -169,10 +184,5 @@ async def open_services(
         outages=outages,
     )
     if start_scheduler:
-        scheduler.start()
-        restored = await timers.restore()
-        log.info("rescheduled %d running room(s)", restored)
-        # rooms a dead process left half made: payments returned, channels owed deleted
-        await rooms.undo_abandoned_creates()
-        cleanups.resume()
+        log.info("rescheduled %d running room(s)", await services.start())
     return services

@@ -9,15 +9,16 @@ the cleanup service (and retried until Discord has done it).
 Making a room is a saga through the ``RoomChannels`` port: the room is paid for and recorded
 as ``CREATING`` first, then its channels (each recorded as it is made) and its card; it opens
 only when all are there. A failure undoes it in reverse (channels owed deleted, payment
-returned, room closed); a process that died part way leaves a ``CREATING`` row that the next
-start undoes the same way. Joining pays, then opens the channels through the same port; if
-Discord does not, the join is undone.
+returned, room closed); a create that hung, or could not undo itself, and a process that died
+part way leave a ``CREATING`` row that a sweep undoes the same way once it is old enough: the
+serving process's own, or the next start's. Joining pays, then opens the channels through the
+same port; if Discord does not, the join is undone.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.clock import Clock
@@ -56,6 +57,15 @@ log = logging.getLogger(__name__)
 # a room still being made this long after it began was left by a process that died
 CREATE_ABANDONED_MS = 5 * 60_000
 SWEEP_CALL = "abandoned-creates"
+# when a sweep fails (a store out of reach), it looks again after this long
+SWEEP_RECHECK_MS = 30_000
+# A half-made room's channels were made by Discord (their ids carry Discord's clock) after
+# the room was recorded (``created_ms``, this clock), and before the room counts as abandoned:
+# later, its own process's sweep has undone it, and a channel its create still makes is
+# deleted by that create's own undo. Either end is widened by as much as the two clocks may
+# differ (both kept by NTP to well under a second), and no more: a wider window could take
+# the channel of another room of the same title that is being made and not yet recorded.
+CLOCK_MARGIN_MS = 2_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +117,7 @@ class RoomService(SqlService):
         clock: Clock,
         settings: ServiceSettings,
         cleanups: CleanupService | None = None,
+        calls: CallScheduler | None = None,
     ) -> None:
         super().__init__(uow_factory, clock, settings)
         self._store = store
@@ -114,6 +125,13 @@ class RoomService(SqlService):
         self._listener = listener
         self._cleanups = cleanups
         self._finder: ChannelFinder | None = None
+        # the sweep of half-made rooms: the rooms still being made that it watches (made
+        # here, or left by the last process: id → created_ms), and the guilds it sweeps (this
+        # process's shards': another's creates are that process's to undo)
+        self._calls = calls
+        self._unfinished: dict[int, int] = {}
+        self._not_before = 0  # after a failed sweep: when to look again
+        self._owns: Callable[[int], bool] = _every_guild
 
     def attach_finder(self, finder: ChannelFinder | None) -> None:
         """Look up, through ``finder``, the channels of a half-made room that it never
@@ -217,10 +235,16 @@ class RoomService(SqlService):
         ``channels``; it opens once all exist. Any failure undoes what was done, in reverse,
         and raises ``RoomNotCreated`` (why, and whether channels are still being removed)."""
         room = await self._record_new(guild_id, owner_id, draft, RoomStatus.CREATING)
+        # should this create hang, or its undo fail, the sweep undoes the room once it is old
+        # enough (should the process die, the next start's sweep does)
+        self._watch_create(room.id, room.created_ms)
+        channel_ids: list[int] = []  # the channels Discord made, recorded or not
         try:
             text_id = await channels.create_text(draft.title)
+            channel_ids.append(text_id)
             await self._record_channel(room.id, text_channel_id=text_id)
             voice_id = await channels.create_voice(draft.title)
+            channel_ids.append(voice_id)
             await self._record_channel(room.id, voice_channel_id=voice_id)
             made = await self.get(room.id)
             card = await channels.post_card(text_id, made)
@@ -230,7 +254,9 @@ class RoomService(SqlService):
             await self._store.put_card_digest(room.key, card.digest)
             opened = await self._open_created(room.id, card.message_id)
         except BaseException as error:
-            pending = await self.undo_create(room.id)
+            # a channel whose recording failed is known here alone: it goes too
+            pending = await self.undo_create(room.id, channel_ids)
+            self._create_settled(room.id)
             if not isinstance(error, Exception):
                 raise
             if isinstance(error, StudyOnError):
@@ -242,6 +268,7 @@ class RoomService(SqlService):
                 log.error("room create failed", exc_info=error)
                 refusal = CreateNotCompleted()
             raise RoomNotCreated(refusal, pending) from error
+        self._create_settled(room.id)
         return RoomView(opened, made.members)
 
     async def _record_new(
@@ -326,37 +353,45 @@ class RoomService(SqlService):
         """Undo a room still being made: its channels owed deleted (with ``unrecorded``,
         channels Discord made for it that it never recorded), the payment returned (once),
         the room closed. Whether channels are still owed deleted afterwards (Discord failed;
-        they are tried again later). A room no longer being made is left alone."""
+        they are tried again later). A room no longer being made (undone meanwhile, taken
+        for abandoned) is left alone, but for ``unrecorded``: nothing else would delete them."""
         now = self._clock.now_ms()
         async with self._uow() as uow:
             room = await uow.rooms.get_for_update(room_id)
-            if room is None or room.status != RoomStatus.CREATING:
+            if room is None:
                 return False
-            stays = await uow.rooms.active_members(room_id)
-            for stay in stays:
-                await self._refund_stay(uow, room_id, stay.payment_entry_id, now)
-            await uow.rooms.close(room, now)
             recorded = [c for c in room.info().channel_ids if c is not None]
             found = []
             for channel_id in unrecorded:
                 # another room's channel, of the same title, is never taken for this one's
                 if channel_id not in recorded and not await uow.rooms.owns_channel(channel_id):
                     found.append(channel_id)
-            owed = channel_deletes([*recorded, *found])
+            if room.status != RoomStatus.CREATING:
+                if not found:
+                    return False
+                owed = channel_deletes(found)
+            else:
+                stays = await uow.rooms.active_members(room_id)
+                for stay in stays:
+                    await self._refund_stay(uow, room_id, stay.payment_entry_id, now)
+                await uow.rooms.close(room, now)
+                owed = channel_deletes([*recorded, *found])
             await owe(uow, room.guild_id, owed, now)
             await uow.commit()
         return not await self._clean_up(owed)
 
-    async def undo_abandoned_creates(self) -> int:
-        """At start-up: undo the rooms a process that died left half made; how many."""
+    async def undo_abandoned_creates(self) -> list[int]:
+        """Undo the rooms a process that died left half made, in the guilds this process
+        serves; the ids of those undone."""
         before = self._clock.now_ms() - CREATE_ABANDONED_MS
         async with self._uow() as uow:
-            abandoned = [r.info() for r in await uow.rooms.unfinished_creates(before)]
+            rows = await uow.rooms.unfinished_creates(before)
+            abandoned = [r.info() for r in rows if self._owns(r.guild_id)]
         for room in abandoned:
             await self.undo_create(room.id, await self._unrecorded_channels(room))
         if abandoned:
             log.warning("undid %d room(s) left half made: payments returned", len(abandoned))
-        return len(abandoned)
+        return [room.id for room in abandoned]
 
     async def _unrecorded_channels(self, room: RoomInfo) -> list[int]:
         """Channels Discord may have made for a half-made room that it never recorded: only
@@ -368,28 +403,61 @@ class RoomService(SqlService):
             return await self._finder.unrecorded_channels(
                 room.guild_id,
                 room.title,
-                room.created_ms,
-                room.created_ms + CREATE_ABANDONED_MS,
+                room.created_ms - CLOCK_MARGIN_MS,
+                room.created_ms + CREATE_ABANDONED_MS + CLOCK_MARGIN_MS,
             )
         except Exception:
             log.warning("room %s: could not look for unrecorded channels", room.id, exc_info=True)
             return []
 
-    async def sweep_abandoned_creates(self, calls: CallScheduler) -> int:
-        """At start-up, and again whenever a room still being made comes of age: undo the
-        rooms a dead process left half made (``undo_abandoned_creates``), then look again
-        when the youngest one left is old enough to count as abandoned. How many were undone."""
-        undone = await self.undo_abandoned_creates()
-        async with self._uow() as uow:
-            left = await uow.rooms.unfinished_creates(self._clock.now_ms() + 1)
-        if left:
-            at = min(r.created_ms for r in left) + CREATE_ABANDONED_MS + 1
+    async def sweep_abandoned_creates(self, owns: Callable[[int], bool] | None = None) -> int:
+        """At start-up (``owns``: the guilds this process serves, all when None, kept for
+        the later sweeps), and again whenever a room still being made comes of age: undo the
+        rooms a dead process, or a create that could not undo itself, left half made; then
+        watch those still being made. A sweep that fails looks again shortly. How many
+        rooms were undone."""
+        if owns is not None:
+            self._owns = owns
+        try:
+            undone = await self.undo_abandoned_creates()
+            async with self._uow() as uow:
+                rows = await uow.rooms.unfinished_creates(self._clock.now_ms() + 1)
+        except Exception:
+            self._not_before = self._clock.now_ms() + SWEEP_RECHECK_MS
+            if self._calls is not None:
+                self._calls.schedule_call(SWEEP_CALL, self._not_before, self._sweep_again)
+            raise
+        self._not_before = 0
+        for room_id in undone:
+            self._unfinished.pop(room_id, None)
+        for row in rows:
+            if self._owns(row.guild_id):
+                self._unfinished.setdefault(row.id, row.created_ms)
+        self._rearm()
+        return len(undone)
 
-            async def again() -> None:
-                await self.sweep_abandoned_creates(calls)
+    def _watch_create(self, room_id: int, created_ms: int) -> None:
+        self._unfinished[room_id] = created_ms
+        self._rearm()
 
-            calls.schedule_call(SWEEP_CALL, at, again)
-        return undone
+    def _create_settled(self, room_id: int) -> None:
+        """The create opened its room, or undid it: nothing left to sweep for it."""
+        self._unfinished.pop(room_id, None)
+        self._rearm()
+
+    def _rearm(self) -> None:
+        """Sweep when the oldest room still being made comes of age; not at all while none
+        is (a create that opens, as nearly all do, leaves nothing pending)."""
+        if self._calls is None:
+            return
+        if not self._unfinished:
+            self._calls.cancel_call(SWEEP_CALL)
+            return
+        at = max(min(self._unfinished.values()) + CREATE_ABANDONED_MS + 1, self._not_before)
+        self._calls.schedule_call(SWEEP_CALL, at, self._sweep_again)
+
+    async def _sweep_again(self) -> None:
+        await self.sweep_abandoned_creates()
 
     async def attach_channels(
         self,
@@ -705,3 +773,7 @@ class RoomService(SqlService):
     async def rooms_of(self, guild_id: int, user_id: int) -> list[RoomInfo]:
         async with self._uow() as uow:
             return [r.info() for r in await uow.rooms.rooms_of_member(guild_id, user_id)]
+
+
+def _every_guild(guild_id: int) -> bool:
+    return True

@@ -8,7 +8,9 @@ import pytest
 from discord.ext import commands
 
 from bot.config import Config
+from bot.domain.rooms import RoomStatus
 from bot.domain.timer import Pattern, Timer
+from bot.services.rooms import CREATE_ABANDONED_MS
 from storage.session.base import RoomKey, Run
 from tests.support.studio import Studio, make_config, response_of
 
@@ -43,3 +45,31 @@ async def _a_run(bot: commands.AutoShardedBot, mine: RoomKey) -> Run:
     state = Run(1, Timer(Pattern.from_minutes(50, 10, 4), 1_767_225_600_000))
     await bot.services.store.put_run(mine, state)  # type: ignore[attr-defined]
     return state
+
+
+async def test_a_process_undoes_the_half_made_rooms_of_its_own_guilds_only(
+    studio: Studio,
+) -> None:
+    """A room left being made in a guild of another process's shards is that process's to
+    undo: it may be making it right now."""
+    mine = studio.env.create_guild(shard_id=1)
+    elsewhere = studio.env.create_guild(shard_id=0)
+    services = studio.bot.services
+    made = {}
+    async with services.uow() as uow:
+        for guild in (mine, elsewhere):
+            room = await uow.rooms.add(
+                guild_id=guild.id, owner_id=1, title="t", capacity=2, study_ms=1, break_ms=1,
+                terms=1, status=RoomStatus.CREATING, created_ms=studio.now_ms(),
+            )  # fmt: skip
+            made[guild.id] = room.id
+        await uow.commit()
+    await studio.restart()
+    await studio.advance(CREATE_ABANDONED_MS / 1000 + 60)
+    statuses = {}
+    async with studio.bot.services.uow() as uow:
+        for guild_id, room_id in made.items():
+            row = await uow.rooms.get(room_id)
+            assert row is not None
+            statuses[guild_id] = RoomStatus(row.status)
+    assert statuses == {mine.id: RoomStatus.CLOSED, elsewhere.id: RoomStatus.CREATING}

@@ -168,13 +168,13 @@ async def test_a_create_a_killed_process_left_is_undone_at_the_next_start(
         half_made = half.id
     after = await reopen(world, tmp_path)
     try:
-        assert await after.app.rooms.undo_abandoned_creates() == 0  # too young
+        assert await after.app.rooms.undo_abandoned_creates() == []  # too young
         after.clock.shift(timedelta(milliseconds=CREATE_ABANDONED_MS + 1))
-        assert await after.app.rooms.undo_abandoned_creates() == 1
+        assert await after.app.rooms.undo_abandoned_creates() == [half_made]
         async with after.app.uow() as uow:
             stored = await uow.rooms.get(half_made)
             assert stored is not None and stored.status == RoomStatus.CLOSED
         assert await after.app.cleanups.still_owed(channel_deletes([TEXT]))
-        assert await after.app.rooms.undo_abandoned_creates() == 0
+        assert await after.app.rooms.undo_abandoned_creates() == []
     finally:
         await after.app.close()
