@@ -58,9 +58,10 @@ class SessionStore(Protocol):
         """Store (replace) the room's run and list the room as running."""
 
     async def replace_run(self, key: RoomKey, expected: Run, run: Run) -> bool:
-        """Store ``run`` only if the stored run is still ``expected`` (as read), in one atomic
-        step; whether it was stored. Another process that changed the run meanwhile (it
-        delivered what was owed) is never overwritten with the stale value."""
+        """Store ``run`` only if the stored run is still ``expected`` (as read, whatever
+        format it was stored in), atomically; whether it was stored. Another process that
+        changed the run meanwhile (it delivered what was owed) is never overwritten with the
+        stale value."""
 
     async def get_run(self, key: RoomKey) -> Run | None: ...
     async def get_runs(self, keys: Iterable[RoomKey]) -> dict[RoomKey, Run]:

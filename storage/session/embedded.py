@@ -187,9 +187,15 @@ class EmbeddedSessionStore(RoomSlots):
         )
 
     async def replace_run(self, key: RoomKey, expected: Run, run: Run) -> bool:
+        where = (key.guild_id, key.room_id)
+        rows = await self._read("SELECT json FROM runs WHERE guild = ? AND room = ?", where)
+        # compared as read, so a run stored in an older format counts as ``expected``; set
+        # over the very text read, so a change meanwhile still wins
+        if not rows or run_from_json(rows[0][0]) != expected:
+            return False
         changed = await self._write(
             "UPDATE runs SET json = ? WHERE guild = ? AND room = ? AND json = ?",
-            (run_to_json(run), key.guild_id, key.room_id, run_to_json(expected)),
+            (run_to_json(run), *where, rows[0][0]),
         )
         return changed == 1
 

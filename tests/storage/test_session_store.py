@@ -5,6 +5,7 @@ use (``tests.support.memory_store``)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import re
@@ -190,6 +191,53 @@ async def test_replace_run_stores_only_over_the_run_that_was_read(store: Session
     assert await store.get_run(A) == delivered
     assert not await store.replace_run(B, read, adopted)  # no run stored: nothing replaced
     assert await store.get_run(B) is None
+
+
+async def plant_run_text(store: SessionStore, key: RoomKey, text: str) -> None:
+    """Store ``text`` as the room's run as it lies in the store (as an earlier version wrote
+    it), behind the store's back."""
+    if isinstance(store, RedisSessionStore):
+        await store._r.set(store._run_key(key), text)
+    elif isinstance(store, EmbeddedSessionStore):
+        await store._write(
+            "INSERT INTO runs (guild, room, json) VALUES (?, ?, ?) "
+            "ON CONFLICT (guild, room) DO UPDATE SET json = excluded.json",
+            (key.guild_id, key.room_id, text),
+        )
+    else:
+        assert isinstance(store, MemorySessionStore)
+        store._data.runs[key] = text
+
+
+EARLIER_FORMAT = json.dumps(
+    {
+        "run_id": 7,
+        "pattern": [25 * MIN, 5 * MIN, 4],
+        "started_at_ms": START,
+        "events": [],
+        "fired_through": 2,
+        "finished": False,
+        "extra": {"owed": {"b:2": {"n": 1, "by": "p1", "at": START + 25 * MIN}}},
+    }
+)
+
+
+async def test_replace_run_takes_a_run_stored_in_an_earlier_format_as_the_one_read(
+    store: SessionStore,
+) -> None:
+    """A run an earlier version stored reads as ``read`` but is not written as it: it is
+    replaced all the same, and still never over a change another process made."""
+    await plant_run_text(store, A, EARLIER_FORMAT)
+    read = await store.get_run(A)
+    assert read is not None and read.owed_alarms == {2: Owed(1, "p1", START + 25 * MIN)}
+    adopted = read.adopt_owed("p2")
+    assert await store.replace_run(A, read, adopted)
+    assert await store.get_run(A) == adopted
+    await plant_run_text(store, A, EARLIER_FORMAT)
+    delivered = read.alarm_delivered(2, START + 25 * MIN + 200)
+    await store.put_run(A, delivered)  # another process delivered it meanwhile
+    assert not await store.replace_run(A, read, adopted)
+    assert await store.get_run(A) == delivered
 
 
 async def test_get_runs_returns_stored_rooms_and_leaves_out_missing(store: SessionStore) -> None:

@@ -87,14 +87,9 @@ class BoundaryDispatch:
         since it was read: another process may be delivering it right now, and its progress
         must not be overwritten with the stale run (it would be delivered again)."""
         adopted = run.adopt_owed(self._token)
-        if await self._store.replace_run(key, run, adopted):
+        if await self._store.replace_run(key, run, adopted):  # in any format it was stored
             return adopted
         now = await self._store.get_run(key)
-        if now == run:
-            # unchanged, but stored in an older format than the one compared: nobody is
-            # delivering it (that would have changed it), so it is stored as adopted
-            await self._store.put_run(key, adopted)
-            return adopted
         return now if now is not None else run
 
     async def restore(self, owns: Callable[[RoomKey], bool] | None = None) -> int:
