@@ -136,6 +136,30 @@ async def test_dismissal_rules(world: World) -> None:
     assert set(dismissals) == {(1, BOB)}
 
 
+async def test_a_member_the_live_state_lost_is_not_put_back_as_they_leave(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The live state lost Bob (a process died between recording his join and adding him to
+    it), and he leaves while his dismissal looks him up in SQL: he is not put back."""
+    key = await make_room(world, study=5, brk=5, terms=2)
+    timers, store = world.app.timers, world.app.store
+    view = await timers.start(key.room_id, ALICE)
+    await store.remove_member(key, BOB)
+    await world.advance(5 * MINUTE_MS)
+    put_back = store.add_member
+
+    async def leaving_meanwhile(room: RoomKey, user_id: int, joined_ms: int) -> None:
+        monkeypatch.setattr(store, "add_member", put_back)
+        await world.app.rooms.leave(key.room_id, BOB)  # after the look-up, before this
+        await put_back(room, user_id, joined_ms)
+
+    monkeypatch.setattr(store, "add_member", leaving_meanwhile)
+    with pytest.raises(NotMember):
+        await timers.dismiss(key, view.run_id, 1, BOB)
+    assert BOB not in await store.get_members(key)
+    assert await store.get_dismissals(key, view.run_id) == {}
+
+
 async def test_late_joiner_is_judged_on_alarms_since_joining(world: World) -> None:
     key = await make_room(world, study=5, brk=5, terms=2)
     timers = world.app.timers

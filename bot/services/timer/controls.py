@@ -34,6 +34,7 @@ from bot.services.timer.dispatch import BoundaryDispatch
 from bot.services.timer.ending import RunEnd
 from bot.services.timer.outbox import Announcements
 from bot.services.timer.scheduled import ScheduledStart, start_call
+from storage.models import RoomMember
 from storage.session.base import RoomKey, SessionStore
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
@@ -437,12 +438,23 @@ class TimerService(SqlService):
         for who is in a room): a process that died between recording a join and adding the
         member to the live state left them out of it. They are put back, so the next
         dismissal finds them at once. Not in the room in SQL either: ``NotMember``."""
-        async with self._uow() as uow:
-            stay = await uow.rooms.active_membership(key.room_id, user_id)
+        stay = await self._open_stay(key, user_id)
         if stay is None:
             raise NotMember()
         await self._store.add_member(key, user_id, stay.joined_ms)
-        return stay.joined_ms
+        # a leave records the stay's end, then takes the member out of the live state: one
+        # that ended meanwhile may have taken them out before they were put back here
+        now = await self._open_stay(key, user_id)
+        if now is None:
+            await self._store.remove_member(key, user_id)
+            raise NotMember()
+        if now.id != stay.id:  # they left and joined again: the new stay's join counts
+            await self._store.add_member(key, user_id, now.joined_ms)
+        return now.joined_ms
+
+    async def _open_stay(self, key: RoomKey, user_id: int) -> RoomMember | None:
+        async with self._uow() as uow:
+            return await uow.rooms.active_membership(key.room_id, user_id)
 
     async def alarm_dismissals(
         self, key: RoomKey, run_id: int, boundary: int, *, alarm_shown_ms: int
