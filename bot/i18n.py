@@ -83,7 +83,8 @@ def t(key: str, locale: str = DEFAULT_LOCALE, /, **params: Any) -> str:
 # another after one that does not: 공부는, 시간은. A message cannot know which word a
 # placeholder brings ("알람 #3", "점수", a number), so the catalog writes both forms, 은(는),
 # and the rendered text keeps the one that fits the sound before it. A number is read as
-# Sino-Korean (3 삼, 10 십), markdown and a parenthesis after a word are passed over; where
+# Sino-Korean (3 삼, 10 십), a date by its day (2026-12-05, … 오 일) and a time by its minutes
+# (14:05, … 오 분), markdown and a parenthesis after a word are passed over; where
 # the sound is not known (Latin letters, a Discord timestamp), both forms stay.
 
 # the paired forms: (after a batchim, after none)
@@ -97,6 +98,10 @@ _PARTICLES = {
 _PAIR = re.compile("|".join(re.escape(p) for p in _PARTICLES))
 _PASSED_OVER = "*_~`'\"’”"
 _RIEUL = 8  # the final consonant ㄹ, after which (으)로 is 로
+_NIEUN = 4  # ㄴ
+# a date and a time of day are not read as one number but by their units, 일 and 분 (or 시)
+_ISO_DATE = re.compile(r"(?<!\d)\d{4}-\d{2}-\d{2}$")
+_CLOCK_TIME = re.compile(r"(?<![\d:])\d{1,2}:\d{2}$")
 # the final consonant a digit read as the end of a Sino-Korean number has (0: 영, 십, 백 …)
 _DIGIT_FINAL = {
     "0": 21,
@@ -131,6 +136,13 @@ def _final_consonant(text: str, end: int) -> int | None:
         elif "가" <= ch <= "힣":
             return (ord(ch) - ord("가")) % 28
         elif ch.isdigit():
+            head = text[: i + 1]
+            if _ISO_DATE.search(head):
+                return _RIEUL  # a date is read to its day: 2026-12-05, … 오 일
+            if _CLOCK_TIME.search(head):
+                # read to its minutes (14:05, … 오 분), or to the hour when they are none
+                # (14:00, 두 시)
+                return 0 if head.endswith(":00") else _NIEUN
             return _DIGIT_FINAL.get(ch, 0)
         else:
             return None

@@ -29,6 +29,15 @@ from bot.i18n import korean_particles, t
         ("**71**(으)로", "**71**로"),
         ("**76**(으)로", "**76**으로"),
         ("주간 목표(시간)은(는)", "주간 목표(시간)는"),  # an aside: the word before it
+        # a date is read to its day (… 오 일), whatever its last digit; a time to its
+        # minutes (… 오 분), or to the hour (… 시) when they are none
+        ("`2026-12-05`을(를)", "`2026-12-05`을"),
+        ("2026-12-02은(는)", "2026-12-02은"),
+        ("2026-12-09(으)로", "2026-12-09로"),
+        ("02:35은(는)", "02:35은"),
+        ("14:09이(가)", "14:09이"),
+        ("02:00은(는)", "02:00는"),
+        ("**12-05**을(를)", "**12-05**를"),  # not a date: the number 5
         # the sound is not known: both forms stay
         ("`/timer stop`은(는)", "`/timer stop`은(는)"),
         ("<t:1767225600:R>이(가)", "<t:1767225600:R>이(가)"),
@@ -46,6 +55,8 @@ def test_messages_are_rendered_with_the_right_particle_in_korean_only() -> None:
     assert t("alarm.ack.on_time", "ko", alarm="알람 #2") == "알람 #2를 제시간에 껐어요. ✅"
     assert t("alarm.ack.already", "ko", alarm="2회차 · 알람 #4") == "2회차 · 알람 #4는 이미 껐어요."
     assert t("error.validation.empty", "ko", field_name="날짜") == "날짜가 비어 있어요."
+    saved = t("alarms.rate.saved", "ko", day="2026-12-05", stars="★★★☆☆", score=3)
+    assert saved.startswith("저장했어요: 2026-12-05을 ★★★☆☆ (3/5)로 평가했어요.")
     # English is left as it is, brackets and all
     assert korean_particles("a (b)") == "a (b)"
     assert (
