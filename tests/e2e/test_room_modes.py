@@ -4,6 +4,7 @@ count-up run with its results, Extend, a restart in the middle, and the refusals
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import discord
@@ -46,6 +47,22 @@ async def voice_channel(studio: Studio, room: StudyRoom) -> ChannelHandle:
     voice = (await studio.bot.services.rooms.get(room.room_id)).room.voice_channel_id
     [channel] = [c for c in room.town.guild.channels.values() if c.id == voice]
     return channel
+
+
+async def listening_in_voice(
+    studio: Studio, room: StudyRoom
+) -> tuple[ChannelHandle, Callable[[], bool]]:
+    """The room's second member joins its voice channel: the channel, and whether they may
+    speak there now."""
+    member = room.members[1]
+    voice = await voice_channel(studio, room)
+    await member.join_voice(voice)
+
+    def speaks() -> bool:
+        perms = studio.env.backend.compute_permissions(room.town.guild.id, member.id, voice.id)
+        return bool(perms & SPEAK)
+
+    return voice, speaks
 
 
 def alarm_text(room: StudyRoom, title: str) -> str:
@@ -424,13 +441,8 @@ async def test_room_info_and_list_show_the_mode(studio: Studio) -> None:
 
 async def test_focus_in_flowtime_mutes_study_and_frees_the_break(studio: Studio) -> None:
     room = await mode_room(studio, "flowtime", "alice", "bob", study=30, terms=3, focus=True)
-    alice, bob = room.members
-    voice = await voice_channel(studio, room)
-    await bob.join_voice(voice)
-
-    def speaks() -> bool:
-        perms = studio.env.backend.compute_permissions(room.town.guild.id, bob.id, voice.id)
-        return bool(perms & SPEAK)
+    alice = room.owner
+    voice, speaks = await listening_in_voice(studio, room)
 
     def focus_calls(mark: int) -> int:
         path = f"/channels/{voice.id}/permissions/{room.town.guild.id}"
@@ -540,13 +552,8 @@ async def test_a_countup_run_cannot_be_skipped_only_stopped(studio: Studio) -> N
 
 async def test_focus_in_countup_mutes_the_run_until_the_owner_ends_it(studio: Studio) -> None:
     room = await mode_room(studio, "countup", "alice", "bob", check_every=10, focus=True)
-    alice, bob = room.members
-    voice = await voice_channel(studio, room)
-    await bob.join_voice(voice)
-
-    def speaks() -> bool:
-        perms = studio.env.backend.compute_permissions(room.town.guild.id, bob.id, voice.id)
-        return bool(perms & SPEAK)
+    alice = room.owner
+    _, speaks = await listening_in_voice(studio, room)
 
     await alice.slash(room.channel, "timer start")
     await studio.env.settle()
