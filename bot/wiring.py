@@ -156,7 +156,7 @@ async def open_services(
     outages.attach(scheduler)
     points = PointsService(uow, clock, settings)
     cleanups = CleanupService(uow, scheduler, clock)
-    rooms = RoomService(uow, store, scheduler, events, clock, settings, cleanups, scheduler)
+    rooms = RoomService(uow, store, scheduler, events, clock, settings, cleanups, calls=scheduler)
     timers = TimerService(uow, store, scheduler, events, clock, settings, rooms, calls=scheduler)
     holder.append(timers)
     todos = TodoService(uow, clock, settings, events)

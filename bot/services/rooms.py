@@ -117,6 +117,7 @@ class RoomService(SqlService):
         clock: Clock,
         settings: ServiceSettings,
         cleanups: CleanupService | None = None,
+        *,
         calls: CallScheduler | None = None,
     ) -> None:
         super().__init__(uow_factory, clock, settings)
