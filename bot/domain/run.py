@@ -254,6 +254,13 @@ class Run:
     def open_vote_at(self, now_ms: int, vote_ms: int) -> Run:
         return replace(self, vote_until_ms=now_ms + vote_ms)
 
+    def vote_from(self, appeared_ms: int, vote_ms: int) -> Run:
+        """The vote lasts ``vote_ms`` from when the results appeared, however much later an
+        attempt found them posted: a retry never opens it again."""
+        if self.vote_until_ms is None:
+            return self
+        return replace(self, vote_until_ms=min(self.vote_until_ms, appeared_ms + vote_ms))
+
     def results_delivered(self) -> Run:
         return replace(self, owed_results=None, outcome=None)
 

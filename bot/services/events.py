@@ -64,7 +64,10 @@ class RoomListener(Protocol):
         """Show the boundary; the instant (ms) its alarm reached the channel, when this
         listener posted it (or had posted it already), else None."""
 
-    async def on_run_finished(self, event: RunFinished) -> None: ...
+    async def on_run_finished(self, event: RunFinished) -> int | None:
+        """Show the results; the instant (ms) they reached the channel, when this listener
+        posted them (or had posted them already), else None."""
+
     async def on_room_closed(self, event: RoomClosed) -> None: ...
 
 
@@ -160,11 +163,17 @@ class ListenerHub:
                         reached = at if reached is None else max(reached, at)
         return reached
 
-    async def on_run_finished(self, event: RunFinished) -> None:
+    async def on_run_finished(self, event: RunFinished) -> int | None:
+        """Every listener shows the results; when they reached the channel, as the one that
+        posted them says."""
+        reached: int | None = None
         async with _each_runs() as failures:
             for listener in list(self._room):
                 with failures.kept():
-                    await listener.on_run_finished(event)
+                    at = await listener.on_run_finished(event)
+                    if at is not None:
+                        reached = at if reached is None else max(reached, at)
+        return reached
 
     async def on_room_closed(self, event: RoomClosed) -> None:
         async with _each_runs() as failures:

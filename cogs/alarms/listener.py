@@ -99,6 +99,8 @@ class Alarms(commands.Cog):
             found = await self._posted_before(channel_id, key.guild_id, button)
             if found is not None:
                 await posted.record_alarm(key, event.run_id, k, found)
+                if _study_ran_to_its_longest(event):  # the edit the attempt died before
+                    await refresh_card_quietly(bot, key.room_id)
                 return created_ms(found)
         locale = bot.guild_locale(key.guild_id)
         # the grace the server has now; dismissals are judged with the one in effect then
@@ -166,22 +168,28 @@ class Alarms(commands.Cog):
         await post_text(bot, channel_id, control_text("start", event.view, name, locale))
         await refresh_card_quietly(bot, event.key.room_id)
 
-    async def on_run_finished(self, event: RunFinished) -> None:
+    async def on_run_finished(self, event: RunFinished) -> int | None:
+        """Post the results; when they reached the channel (their message's creation time),
+        from which the vote runs."""
         self._require_active()
         bot = self.bot
         posted = bot.services.posted
         key = event.key
-        if await posted.results(key, event.run_id) is not None:
-            return
+        earlier = await posted.results(key, event.run_id)
+        if earlier is not None:
+            # a retry after a success we did not see; the card edit may be what was missed
+            await refresh_card_quietly(bot, key.room_id)
+            return created_ms(earlier)
         channel_id = await self._channel_of(key)
         if channel_id is None:
-            return
+            return None
         if event.retry:
             button = extend_id(key.guild_id, key.room_id, event.run_id)
             found = await self._posted_before(channel_id, key.guild_id, button)
             if found is not None:
                 await posted.record_results(key, event.run_id, found)
-                return
+                await refresh_card_quietly(bot, key.room_id)  # the edit the attempt died before
+                return created_ms(found)
         locale = bot.guild_locale(key.guild_id)
         vote_s = bot.guild_settings(key.guild_id).extend_vote_seconds
         text = end_text(bot, event, locale, vote_s)
@@ -201,9 +209,10 @@ class Alarms(commands.Cog):
                 )
         except (discord.NotFound, discord.Forbidden):
             log.warning("room %s: cannot announce the end of run %s", key, event.run_id)
-            return
+            return None
         await posted.record_results(key, event.run_id, message.id)
         await refresh_card_quietly(bot, key.room_id)
+        return created_ms(message.id)
 
     async def on_room_closed(self, event: RoomClosed) -> None:
         return None  # the rooms cog deletes the channels; live state forgot the room

@@ -40,8 +40,10 @@ class Announcements:
 
     async def deliver_results(self, key: RoomKey, run: Run, *, retry: bool = False) -> Run:
         event = replace(self.finished_event(key, run), retry=retry)
-        await self._listener.on_run_finished(event)
+        appeared = await self._listener.on_run_finished(event)
         run = run.results_delivered()
+        if appeared is not None:
+            run = run.vote_from(appeared, self._settings.for_guild(key.guild_id).vote_ms)
         await self._store.put_run(key, run)
         return run
 
