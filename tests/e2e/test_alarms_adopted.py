@@ -5,11 +5,10 @@ it appeared."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from bot.services.posted import PostedMessages
+from tests.support.faults import fail_once, seconds
 from tests.support.studio import Studio
 from tests.support.timer import MINUTE, StudyRoom, open_room
 
@@ -18,30 +17,6 @@ pytestmark = pytest.mark.simcord(settle_timeout=0.9)
 
 VOTE_S = 300  # the default extension vote
 DISCORD_EPOCH_MS = 1_420_070_400_000
-
-
-class Died(RuntimeError):
-    """Recording the post failed right here (as if the process died in it)."""
-
-
-def fail_once(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[int]:
-    """``owner.name`` fails the first time it is called."""
-    original = getattr(owner, name)
-    calls: list[int] = []
-
-    async def failing(*args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        if len(calls) == 1:
-            raise Died(name)
-        return await original(*args, **kwargs)
-
-    monkeypatch.setattr(owner, name, failing)
-    return calls
-
-
-async def seconds(studio: Studio, n: int) -> None:
-    for _ in range(n):
-        await studio.advance(1)
 
 
 async def ended_unrecorded(studio: Studio, monkeypatch: pytest.MonkeyPatch) -> StudyRoom:

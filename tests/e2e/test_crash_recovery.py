@@ -7,8 +7,6 @@ again; a room closed in SQL whose live state stayed behind stops waking."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from bot.domain.rooms import RoomStatus
@@ -17,35 +15,12 @@ from bot.domain.timer import MINUTE_MS
 from bot.services.posted import PostedMessages
 from bot.services.rooms import CREATE_ABANDONED_MS, RoomService
 from storage.session.base import RoomKey
+from tests.support.faults import Died, fail_once, seconds
 from tests.support.studio import Studio
 from tests.support.timer import MINUTE, StudyRoom, balance, confirmation, finished, open_room
 
 # under the bot's 5-second retry pause, so a retry due soon is not waited for in real time
 pytestmark = pytest.mark.simcord(settle_timeout=0.9)
-
-
-class Died(RuntimeError):
-    """A process dying right here (the write after it never happens)."""
-
-
-def fail_once(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[int]:
-    """``owner.name`` fails the first time it is called (as if the process died in it)."""
-    original = getattr(owner, name)
-    calls: list[int] = []
-
-    async def failing(*args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        if len(calls) == 1:
-            raise Died(name)
-        return await original(*args, **kwargs)
-
-    monkeypatch.setattr(owner, name, failing)
-    return calls
-
-
-async def seconds(studio: Studio, n: int) -> None:
-    for _ in range(n):
-        await studio.advance(1)
 
 
 async def running(studio: Studio, *names: str, study: int = 5, terms: int = 1) -> StudyRoom:

@@ -13,30 +13,12 @@ from simcord.builders import ChannelHandle
 
 from bot.domain.rooms import RoomStatus
 from bot.services.rooms import CLOCK_MARGIN_MS, CREATE_ABANDONED_MS, SWEEP_RECHECK_MS, RoomService
+from tests.support.faults import Died, fail_once
 from tests.support.studio import Studio, Town
 from tests.support.timer import MINUTE, balance
 
 # under the bot's 5-second retry pause, so a retry due soon is not waited for in real time
 pytestmark = pytest.mark.simcord(settle_timeout=0.9)
-
-
-class Died(RuntimeError):
-    """A step failing right here (a process dying, a store refusing)."""
-
-
-def fail_once(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[int]:
-    """``owner.name`` fails the first time it is called."""
-    original = getattr(owner, name)
-    calls: list[int] = []
-
-    async def failing(*args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        if len(calls) == 1:
-            raise Died(name)
-        return await original(*args, **kwargs)
-
-    monkeypatch.setattr(owner, name, failing)
-    return calls
 
 
 DISCORD_EPOCH_MS = 1_420_070_400_000
