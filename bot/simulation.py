@@ -18,6 +18,10 @@ from simcord import Env
 from bot.clock import SystemClock
 
 SIM_EPOCH = "2026-01-01T00:00:00+00:00"  # where SimCord's virtual clock starts
+# SimCord gives each settle one window of real time (its ``settle_timeout``). A wake-up that is
+# busy, not stuck, can outlast one window on a loaded machine; it gets this many before a
+# settle is taken to be stuck.
+SETTLE_WINDOWS = 8
 
 
 @contextmanager
@@ -48,8 +52,22 @@ class VirtualTime:
             due = self._next_due_ms()
             target = due if due is not None and now < due < end else end
             self.clock.shift(timedelta(milliseconds=target - now))
-            await self.env.advance_time((target - now) / 1000)
-        await self.env.settle()
+            try:
+                await self.env.advance_time((target - now) / 1000)
+            except TimeoutError:
+                # the clock has reached the target; only the work it woke is still running
+                await self.settle(windows=SETTLE_WINDOWS - 1)
+        await self.settle()
+
+    async def settle(self, windows: int = SETTLE_WINDOWS) -> None:
+        """Wait until the bot's work is done, giving it up to ``windows`` settle windows."""
+        for window in range(windows, 0, -1):
+            try:
+                await self.env.settle()
+                return
+            except TimeoutError:
+                if window == 1:
+                    raise
 
     async def advance_to(self, at_ms: int) -> None:
         if at_ms > self.now_ms():

@@ -99,12 +99,12 @@ class Studio:
         resources (database, session store, scheduler, cogs) are torn down here first, as
         they would be when the process dies. ``fresh_database``: the database file is
         deleted while the bot is down (an operator starting over), the session file kept."""
-        await self.env.settle()
+        await self.time.settle()
         await studyon_teardown(self.bot)
         if fresh_database:
             delete_sqlite_database(self.bot.config.database.url)
         await self.env.restart_bot()
-        await self.env.settle()
+        await self.time.settle()
 
 
 async def speak_korean(studio: Studio, town: Town, member: MemberActor) -> None:
