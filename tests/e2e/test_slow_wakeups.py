@@ -9,6 +9,7 @@ import time
 import pytest
 
 from bot.services.posted import PostedMessages
+from storage.session.base import RoomKey
 from tests.support.studio import Studio
 from tests.support.timer import MINUTE, open_room
 
@@ -26,11 +27,11 @@ async def test_a_wake_up_slower_than_one_settle_window_is_waited_for(
     record_results = PostedMessages.record_results
     slow: list[float] = []
 
-    async def slowly(self: PostedMessages, *args: int) -> None:
+    async def slowly(self: PostedMessages, key: RoomKey, run_id: int, message_id: int) -> None:
         started = time.perf_counter()
         await asyncio.to_thread(time.sleep, 1.5)  # a slow disk, past the 0.9 s window
         slow.append(time.perf_counter() - started)
-        await record_results(self, *args)
+        await record_results(self, key, run_id, message_id)
 
     monkeypatch.setattr(PostedMessages, "record_results", slowly)
     await studio.advance(6 * MINUTE)
