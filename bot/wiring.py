@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock, SystemClock
 from bot.scheduler import TimerScheduler
+from bot.services.board import BoardLines
 from bot.services.calendar import CalendarService
 from bot.services.cleanups import CleanupService
 from bot.services.events import ListenerHub
@@ -61,6 +62,7 @@ class Services:
     posted: PostedMessages
     guild_settings: GuildSettingsService
     outages: StorageOutages
+    board: BoardLines
     _closed: bool = field(default=False, repr=False)
 
     async def start(self, owns: Callable[[int], bool] | None = None) -> int:
@@ -75,6 +77,7 @@ class Services:
         )
         await self.rooms.sweep_abandoned_creates(owns)
         self.cleanups.resume()
+        self.board.resume()
         return restored
 
     async def close(self) -> None:
@@ -156,10 +159,13 @@ async def open_services(
     outages.attach(scheduler)
     points = PointsService(uow, clock, settings)
     cleanups = CleanupService(uow, scheduler, clock)
-    rooms = RoomService(uow, store, scheduler, events, clock, settings, cleanups, calls=scheduler)
+    board = BoardLines(uow, scheduler, clock)
+    rooms = RoomService(
+        uow, store, scheduler, events, clock, settings, cleanups, calls=scheduler, board=board
+    )
     timers = TimerService(uow, store, scheduler, events, clock, settings, rooms, calls=scheduler)
     holder.append(timers)
-    todos = TodoService(uow, clock, settings, events)
+    todos = TodoService(uow, clock, settings, events, board)
     study = StudyService(uow, store, clock)
     services = Services(
         engine,
@@ -182,6 +188,7 @@ async def open_services(
         posted=PostedMessages(store),
         guild_settings=guild_settings,
         outages=outages,
+        board=board,
     )
     if start_scheduler:
         log.info("rescheduled %d running room(s)", await services.start())

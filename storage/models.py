@@ -412,3 +412,27 @@ __all__ = [
     "StudySession",
     "Todo",
 ]
+
+
+class BoardLine(Base):
+    """A line owed on a room's board ("**bob** joined"), recorded in the transaction of
+    what it tells, and kept until Discord has it: ``message_id`` is set once posted (the
+    posted rows are kept a while, so a retry that finds its post made does not take
+    another line's). ``params`` are the member-typed words of the line, unescaped."""
+
+    __tablename__ = "board_lines"
+    __table_args__ = (
+        Index("ix_board_lines_next_try_ms", "next_try_ms"),
+        Index("ix_board_lines_room_id", "room_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    room_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    key: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict[str, str]] = mapped_column(JSON)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    next_try_ms: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

@@ -28,6 +28,7 @@ from storage.repos import (
     StudyRepository,
     TodoRepository,
 )
+from storage.repos.board import BoardLineRepository
 from storage.repos.cleanups import CleanupRepository
 from storage.repos.guild_settings import GuildSettingsRepository
 from storage.repos.installation import InstallationRepository
@@ -47,6 +48,7 @@ class UnitOfWork:
         self.ratings = RatingRepository(self.session, dialect)
         self.study = StudyRepository(self.session, dialect)
         self.cleanups = CleanupRepository(self.session, dialect)
+        self.board = BoardLineRepository(self.session, dialect)
         self.installation = InstallationRepository(self.session, dialect)
         self.guild_settings = GuildSettingsRepository(self.session, dialect)
 

@@ -66,3 +66,36 @@ class RoomChannels(Protocol):
     async def create_voice(self, title: str) -> int: ...
     async def post_card(self, text_channel_id: int, room: RoomView) -> PostedCard: ...
     async def grant_access(self, channel_ids: Sequence[int], user_id: int) -> None: ...
+
+
+class BoardPoster(Protocol):
+    """The Discord side of owed board lines (the Discord adapter implements it): each line
+    is its message ``key`` with ``params`` (the member-typed words, escaped there) in the
+    room's text channel, rendered the same way every time."""
+
+    async def post_line(
+        self,
+        guild_id: int,
+        channel_id: int,
+        user_id: int,
+        key: str,
+        params: dict[str, str],
+        nonce: str,
+    ) -> int | None:
+        """Post the line; its message id, or None when the channel is gone. Anything else
+        raises, and the line stays owed."""
+        ...
+
+    async def find_line(
+        self,
+        guild_id: int,
+        channel_id: int,
+        user_id: int,
+        key: str,
+        params: dict[str, str],
+        since_ms: int,
+        taken: set[int],
+    ) -> int | None:
+        """The bot's message showing this line, posted since ``since_ms`` and not among
+        ``taken`` (an earlier attempt posted it and died before recording it), if any."""
+        ...

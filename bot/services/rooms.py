@@ -41,6 +41,7 @@ from bot.domain.rooms import RoomInfo, RoomStatus, RoomView
 from bot.domain.run import RoomKey, RunStatus
 from bot.domain.timer import Mode, Pattern
 from bot.services.base import SqlService
+from bot.services.board import CREATED, JOINED, BoardLines, Line, owe_line
 from bot.services.cleanups import CleanupService, Owed, access_removals, channel_deletes, owe
 from bot.services.events import RoomClosed as RoomClosedEvent
 from bot.services.events import RoomListener, RunEnding, notify_run_ending
@@ -119,12 +120,14 @@ class RoomService(SqlService):
         cleanups: CleanupService | None = None,
         *,
         calls: CallScheduler | None = None,
+        board: BoardLines | None = None,
     ) -> None:
         super().__init__(uow_factory, clock, settings)
         self._store = store
         self._scheduler = scheduler
         self._listener = listener
         self._cleanups = cleanups
+        self._board = board
         self._finder: ChannelFinder | None = None
         # the sweep of half-made rooms: the rooms still being made that it watches (made
         # here, or left by the last process: id → created_ms), and the guilds it sweeps (this
@@ -230,11 +233,17 @@ class RoomService(SqlService):
         return room
 
     async def create_with_channels(
-        self, guild_id: int, owner_id: int, draft: RoomDraft, channels: RoomChannels
+        self,
+        guild_id: int,
+        owner_id: int,
+        draft: RoomDraft,
+        channels: RoomChannels,
+        name: str | None = None,
     ) -> RoomView:
         """Pay for and record the room, then make its channels and card through
-        ``channels``; it opens once all exist. Any failure undoes what was done, in reverse,
-        and raises ``RoomNotCreated`` (why, and whether channels are still being removed)."""
+        ``channels``; it opens once all exist, owing its board the line that says so (in the
+        owner's ``name``). Any failure undoes what was done, in reverse, and raises
+        ``RoomNotCreated`` (why, and whether channels are still being removed)."""
         room = await self._record_new(guild_id, owner_id, draft, RoomStatus.CREATING)
         # should this create hang, or its undo fail, the sweep undoes the room once it is old
         # enough (should the process die, the next start's sweep does)
@@ -253,7 +262,7 @@ class RoomService(SqlService):
             await self._store.add_member(room.key, owner_id, room.created_ms)
             # the card already shows this room: the first refresh need not edit it
             await self._store.put_card_digest(room.key, card.digest)
-            opened = await self._open_created(room.id, card.message_id)
+            opened, line_id = await self._open_created(room.id, card.message_id, name)
         except BaseException as error:
             # a channel whose recording failed is known here alone: it goes too
             pending = await self.undo_create(room.id, channel_ids)
@@ -270,6 +279,7 @@ class RoomService(SqlService):
                 refusal = CreateNotCompleted()
             raise RoomNotCreated(refusal, pending) from error
         self._create_settled(room.id)
+        await self._post_lines([line_id])
         return RoomView(opened, made.members)
 
     async def _record_new(
@@ -339,7 +349,10 @@ class RoomService(SqlService):
                 room.voice_channel_id = voice_channel_id
             await uow.commit()
 
-    async def _open_created(self, room_id: int, card_message_id: int) -> RoomInfo:
+    async def _open_created(
+        self, room_id: int, card_message_id: int, name: str | None
+    ) -> tuple[RoomInfo, int]:
+        """Open the room, owing its board the line that says so; the room and the line."""
         async with self._uow() as uow:
             room = await uow.rooms.get_for_update(room_id)
             if room is None or room.status != RoomStatus.CREATING:
@@ -347,8 +360,15 @@ class RoomService(SqlService):
                 raise CreateNotCompleted()
             room.card_message_id = card_message_id
             room.status = RoomStatus.OPEN
+            line = Line(CREATED, _named(name, title=room.title))
+            now = self._clock.now_ms()
+            line_id = await owe_line(uow, room.guild_id, room.id, room.owner_id, line, now)
             await uow.commit()
-            return room.info()
+            return room.info(), line_id
+
+    async def _post_lines(self, line_ids: Sequence[int]) -> None:
+        if self._board is not None:
+            await self._board.deliver(line_ids)
 
     async def undo_create(self, room_id: int, unrecorded: Sequence[int] = ()) -> bool:
         """Undo a room still being made: its channels owed deleted (with ``unrecorded``,
@@ -488,9 +508,16 @@ class RoomService(SqlService):
 
     # -- membership -----------------------------------------------------------------------
 
-    async def join(self, room_id: int, user_id: int) -> RoomInfo:
+    async def join(self, room_id: int, user_id: int, name: str | None = None) -> RoomInfo:
         """Record the join and its payment (the Discord side is ``join_with_access``): the
-        room's server's join cost and signup bonus, as they are when the member joins."""
+        room's server's join cost and signup bonus, as they are when the member joins; its
+        board line (in the member's ``name``) is posted."""
+        info, line_id = await self._join(room_id, user_id, name)
+        await self._post_lines([line_id])
+        return info
+
+    async def _join(self, room_id: int, user_id: int, name: str | None) -> tuple[RoomInfo, int]:
+        """The join recorded, with its board line owed; the room and the line."""
         now = self._clock.now_ms()
         async with self._uow() as uow:
             room = await open_room(uow, room_id, lock=True)
@@ -525,6 +552,8 @@ class RoomService(SqlService):
                     owed = await uow.cleanups.find(CleanupKind.REVOKE_ACCESS, channel_id, user_id)
                     if owed is not None:
                         await uow.cleanups.done(owed.id)
+            line = Line(JOINED, _named(name))
+            line_id = await owe_line(uow, room.guild_id, room.id, user_id, line, now)
             await uow.commit()
             info = room.info()
         try:
@@ -534,7 +563,7 @@ class RoomService(SqlService):
             # is taken back (payment returned), so "nothing was changed" is what happened
             await self._undo_join_quietly(room_id, user_id)
             raise
-        return info
+        return info, line_id
 
     async def _undo_join_quietly(self, room_id: int, user_id: int) -> None:
         try:
@@ -546,7 +575,7 @@ class RoomService(SqlService):
                 log.exception("could not take back the join of %s to room %s", user_id, room_id)
 
     async def join_with_access(
-        self, room_id: int, user_id: int, channels: RoomChannels
+        self, room_id: int, user_id: int, channels: RoomChannels, name: str | None = None
     ) -> RoomInfo:
         """Join (paying) and open the room's channels to the member: all or nothing. If
         Discord does not open them, the join is undone and its payment returned. A member
@@ -561,7 +590,7 @@ class RoomService(SqlService):
             raise NoChannels()
         ids = [c for c in room.channel_ids if c is not None]
         try:
-            room = await self.join(room_id, user_id)
+            room, line_id = await self._join(room_id, user_id, name)
         except AlreadyMember:
             try:
                 await channels.grant_access(ids, user_id)  # granting is safe to repeat
@@ -577,6 +606,8 @@ class RoomService(SqlService):
             raise JoinNotCompleted(
                 self._settings.for_guild(room.guild_id).room_join_cost
             ) from error
+        # the member is in: the board says so (only now, so an undone join never shows)
+        await self._post_lines([line_id])
         return room
 
     async def leave(self, room_id: int, user_id: int) -> LeaveOutcome:
@@ -638,6 +669,7 @@ class RoomService(SqlService):
             await uow.members.lock(room.guild_id, user_id, now)
             await uow.rooms.leave(membership, membership.joined_ms)
             await self._refund_stay(uow, room_id, membership.payment_entry_id, now)
+            await uow.board.drop_owed(room_id, user_id, JOINED)  # a join that never was
             # whatever part of the grant Discord did carry out is taken back, until done
             owed = access_removals((room.text_channel_id, room.voice_channel_id), user_id)
             await owe(uow, room.guild_id, owed, now)
@@ -774,6 +806,12 @@ class RoomService(SqlService):
     async def rooms_of(self, guild_id: int, user_id: int) -> list[RoomInfo]:
         async with self._uow() as uow:
             return [r.info() for r in await uow.rooms.rooms_of_member(guild_id, user_id)]
+
+
+def _named(name: str | None, **params: str) -> dict[str, str]:
+    """A line's words, with the member's name when the caller knows it (else the line
+    shows the name the bot last saw)."""
+    return {**params, "name": name} if name is not None else params
 
 
 def _every_guild(guild_id: int) -> bool:

@@ -17,6 +17,7 @@ from bot.domain.errors import AlreadyDone, NotFound
 from bot.domain.rooms import clean_text
 from bot.domain.todos import DayRating, TodoItem
 from bot.services.base import SqlService
+from bot.services.board import COMPLETED, BoardLines, Line, owe_line
 from bot.services.events import TodoCompleted, TodoListener
 from bot.services.members import member_zone
 from bot.services.points import ensure_member
@@ -80,9 +81,11 @@ class TodoService(SqlService):
         clock: Clock,
         settings: ServiceSettings,
         listener: TodoListener,
+        board: BoardLines | None = None,
     ) -> None:
         super().__init__(uow_factory, clock, settings)
         self._listener = listener
+        self._board = board
 
     async def _zone(self, uow: UnitOfWork, guild_id: int, user_id: int) -> ZoneInfo:
         return await member_zone(
@@ -124,7 +127,11 @@ class TodoService(SqlService):
             rows = await uow.todos.for_day(guild_id, user_id, on)
             return DayTodos(on, tuple(item_of(todo) for todo in rows))
 
-    async def done(self, guild_id: int, user_id: int, todo_id: int) -> TodoItem:
+    async def done(
+        self, guild_id: int, user_id: int, todo_id: int, name: str | None = None
+    ) -> TodoItem:
+        """Tick the todo; the board of every open room the member is in owes the line
+        that says so (in the member's ``name``), recorded with the tick."""
         now = self._clock.now_ms()
         async with self._uow() as uow:
             todo = await self._owned(uow, guild_id, user_id, todo_id)
@@ -133,8 +140,15 @@ class TodoService(SqlService):
             todo.done = True
             todo.done_ms = now
             rooms = await uow.rooms.rooms_of_member(guild_id, user_id)
+            words = {"text": todo.text} | ({"name": name} if name is not None else {})
+            lines = [
+                await owe_line(uow, guild_id, r.id, user_id, Line(COMPLETED, words), now)
+                for r in rooms
+            ]
             await uow.commit()
             item = item_of(todo)
+        if self._board is not None:
+            await self._board.deliver(lines)
         await self._listener.on_todo_completed(
             TodoCompleted(guild_id, user_id, item.id, item.text, tuple(r.id for r in rooms))
         )

@@ -17,6 +17,7 @@ from bot.domain.errors import NotOwner, RoomClosed, RoomNotCreated
 from bot.domain.timer import Mode
 from bot.i18n import ls, t
 from cogs import _channels
+from cogs._board import DiscordBoardPoster
 from cogs._card import render_card
 from cogs._common import error_text, member_locale, reply
 from cogs._delivery import board, member_name, refresh_card_quietly
@@ -66,11 +67,13 @@ class Rooms(commands.Cog, name=ROOMS_COG):
         bot = self.bot
         bot.add_dynamic_items(CloseButton)
         bot.services.cleanups.attach(_channels.ChannelCleaner(bot.http), bot.owns_guild)
+        bot.services.board.attach(DiscordBoardPoster(bot), bot.owns_guild)
         bot.services.rooms.attach_finder(RoomChannelFinder(bot))
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(CloseButton)
         self.bot.services.cleanups.detach()
+        self.bot.services.board.detach()
         self.bot.services.rooms.attach_finder(None)
         self.prompts.cancel_all()
 
@@ -166,8 +169,9 @@ class Rooms(commands.Cog, name=ROOMS_COG):
             check_bot_permissions(interaction, _channels.FOCUS_PERMISSIONS)
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
+            # the board's "opened this room" line is owed with the room, and posted by it
             made = await rooms.create_with_channels(
-                guild.id, user.id, draft, self._discord(interaction)
+                guild.id, user.id, draft, self._discord(interaction), name=user.display_name
             )
         except RoomNotCreated as undone:
             text = error_text(undone.refusal, locale)
@@ -176,14 +180,6 @@ class Rooms(commands.Cog, name=ROOMS_COG):
             await safe_reply(interaction, text)
             return
         room = made.room
-        name = member_name(interaction)
-        await board(
-            bot,
-            room.text_channel_id,
-            "rooms.board.created",
-            name=name,
-            title=title_text(room.title),
-        )
         channel = f"<#{room.text_channel_id}>"
         cost = bot.guild_settings(room.guild_id).room_create_cost
         await reply(
@@ -258,10 +254,13 @@ class Rooms(commands.Cog, name=ROOMS_COG):
         # acknowledge before anything is charged: if Discord refuses the acknowledgement (the
         # 3-second deadline passed, or it keeps failing), the member has paid nothing
         await interaction.response.defer(ephemeral=True, thinking=True)
+        # the board's "joined" line is owed with the join, and posted once the member is in
         r = await services.rooms.join_with_access(
-            view.room.id, interaction.user.id, self._discord(interaction)
+            view.room.id,
+            interaction.user.id,
+            self._discord(interaction),
+            name=interaction.user.display_name,
         )
-        await board(bot, r.text_channel_id, "rooms.board.joined", name=member_name(interaction))
         await refresh_card_quietly(bot, r.id)
         channel = f"<#{r.text_channel_id}>"
         cost = bot.guild_settings(r.guild_id).room_join_cost

@@ -3,7 +3,7 @@
 Everything here is the member's own: ``item`` autocompletes from their todos only, and an id
 that is not theirs is "not found". Replies are private and in the member's language; todo
 text is shown markdown-escaped with mentions disabled. Ticking a todo while in a study room
-posts "**alice** completed *read ch. 4*" on the room's board (``TodoBoard``).
+posts "**alice** completed *read ch. 4*" on the room's board (owed with the tick).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The ``/todo`` commands, their ``item`` autocomplete, and the board line of a ticked todo."""
+"""The ``/todo`` commands and their ``item`` autocomplete (a ticked todo's board line is owed
+by the todo service and posted through ``cogs._board``)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.domain.errors import NotFound, StudyOnError
+from bot.domain.errors import NotFound
 from bot.domain.todos import TodoItem
 from bot.i18n import ls, t
-from bot.services.events import TodoCompleted
-from cogs._board import post_line
 from cogs._common import member_locale, reply, studyon
 from cogs.todos.confirm import ConfirmRemove
 from cogs.todos.text import choice_label, chunk_lines, day_label, escape
@@ -57,35 +56,6 @@ class Todos(commands.Cog):
 
     def __init__(self, bot: StudyOnBot) -> None:
         self.bot = bot
-        self._listening = False
-
-    async def cog_load(self) -> None:
-        self._listening = True
-        self.bot.services.events.add_todo_listener(self)
-
-    async def cog_unload(self) -> None:
-        self._listening = False  # the hub keeps the reference; a stale cog stays quiet
-
-    # -- the board -------------------------------------------------------------------------
-
-    async def on_todo_completed(self, event: TodoCompleted) -> None:
-        """Post "**name** completed *text*" on the board of every room the member is in."""
-        if not self._listening or not event.room_ids:
-            return
-        name = self.bot.display_name(event.guild_id, event.user_id)
-        text = escape(event.text)
-        for room_id in event.room_ids:
-            try:
-                view = await self.bot.services.rooms.get(room_id)
-                await post_line(
-                    self.bot,
-                    view.room.text_channel_id,
-                    "todos.board.completed",
-                    name=name,
-                    text=text,
-                )
-            except (StudyOnError, discord.HTTPException):
-                log.warning("todo board line for room %s not posted", room_id, exc_info=True)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -201,7 +171,10 @@ class Todos(commands.Cog):
         assert interaction.guild_id is not None
         todos = studyon(interaction).services.todos
         target = await self._item(interaction, item)
-        todo = await todos.done(interaction.guild_id, interaction.user.id, target.id)
+        # the board line of every room the member is in is owed with the tick, and posted
+        todo = await todos.done(
+            interaction.guild_id, interaction.user.id, target.id, interaction.user.display_name
+        )
         listed = await todos.for_day(
             interaction.guild_id, interaction.user.id, todo.day.isoformat()
         )

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Exists, func, literal, select, update
+from sqlalchemy import ColumnElement, Exists, delete, func, literal, select, update
 
 from bot.domain.rooms import RoomStatus
 from bot.domain.timer import Mode
-from storage.models import Room, RoomMember
+from storage.models import BoardLine, Room, RoomMember
 from storage.repos.base import Repository
 
 
@@ -257,5 +257,9 @@ class RoomRepository(Repository):
             update(RoomMember)
             .where(RoomMember.room_id == room.id, RoomMember.left_ms.is_(None))
             .values(left_ms=now_ms)
+        )
+        # its board owes nothing more: the channel goes with it
+        await self.session.execute(
+            delete(BoardLine).where(BoardLine.room_id == room.id, BoardLine.message_id.is_(None))
         )
         await self.session.flush()

@@ -56,7 +56,7 @@ async def test_migrations_match_the_models_exactly(engine: AsyncEngine) -> None:
 async def test_schema_is_at_head(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
-    assert version == "0009"
+    assert version == "0010"
 
 
 async def test_downgrade_to_base_then_upgrade_again(engine: AsyncEngine) -> None:
