@@ -164,21 +164,31 @@ class TimerService(SqlService):
                     raise InvalidTimerAction("already_running")
                 if not owner_only and (current is None or not current.vote_open(now)):
                     raise InvalidTimerAction("no_vote")
-                orphan = await uow.runs.current(room.id)
-                if orphan is not None and (current is None or current.run_id != orphan.id):
-                    # SQL still counts a run as running whose live state is gone (the store
-                    # was lost or cleared): nothing of it can be announced any more
-                    await uow.runs.finish(orphan, RunStatus.STOPPED, now)
                 pattern = room.info().pattern  # Extend repeats it, long breaks and all
-                run = await uow.runs.add(
-                    room_id=room.id,
-                    run_no=await uow.runs.last_run_no(room.id) + 1,
-                    study_ms=pattern.study_ms,
-                    break_ms=pattern.break_ms,
-                    terms=pattern.terms,
-                    started_ms=now,
-                    status=RunStatus.RUNNING,
-                )
+                orphan = await uow.runs.current(room.id)
+                run = None
+                if orphan is not None and (current is None or current.run_id != orphan.id):
+                    if self._never_live(current, orphan.id):
+                        # a start made again: the last attempt took this run (and its
+                        # number) and died before the live state had it. Taken up again,
+                        # from now, so the run keeps the number it was given
+                        run = orphan
+                        run.study_ms, run.break_ms = pattern.study_ms, pattern.break_ms
+                        run.terms, run.started_ms = pattern.terms, now
+                    else:
+                        # SQL still counts a run as running whose live state is gone (the
+                        # store was lost or cleared): nothing of it can be announced any more
+                        await uow.runs.finish(orphan, RunStatus.STOPPED, now)
+                if run is None:
+                    run = await uow.runs.add(
+                        room_id=room.id,
+                        run_no=await uow.runs.last_run_no(room.id) + 1,
+                        study_ms=pattern.study_ms,
+                        break_ms=pattern.break_ms,
+                        terms=pattern.terms,
+                        started_ms=now,
+                        status=RunStatus.RUNNING,
+                    )
                 await uow.commit()
             # the new run replaces the stored one in one write: a process dying here leaves
             # the old run (its vote still open, so the start can be made again) or the new
@@ -189,6 +199,15 @@ class TimerService(SqlService):
             await self._store.put_run(key, state)
             self._dispatch.reschedule(key, state)
             return view_of(key, state, now)
+
+    @staticmethod
+    def _never_live(current: Run | None, orphan_id: int) -> bool:
+        """Whether the room's running run ``orphan_id`` (one the live state does not hold)
+        never reached the live state: the store still holds the run it would have replaced
+        in one write (an Extend's finished run, older). With no run stored it may be a run
+        that was stopped (the store forgets it first) or lost with the store, whose alarms
+        may have rung: that one is stopped, not taken up."""
+        return current is not None and current.run_id < orphan_id
 
     # -- scheduled starts -----------------------------------------------------------------
 
