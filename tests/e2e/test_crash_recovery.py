@@ -3,7 +3,8 @@
 found, each on its own): an alarm or a results post whose message was never recorded is
 found and adopted, not posted again; a member the live state lost can still dismiss; a half
 made room is undone once it is old enough; an Extend whose run was never stored can be made
-again; a room closed in SQL whose live state stayed behind stops waking."""
+again, under the same run number; a room closed in SQL whose live state stayed behind stops
+waking; a board line owed when the process died is posted after the restart, once."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ import pytest
 from bot.domain.rooms import RoomStatus
 from bot.domain.run import Run
 from bot.domain.timer import MINUTE_MS
+from bot.services.board import BoardLines
 from bot.services.posted import PostedMessages
 from bot.services.rooms import CREATE_ABANDONED_MS, RoomService
+from cogs._board import DiscordBoardPoster
 from storage.session.base import RoomKey
 from tests.support.faults import Died, fail_once, seconds
 from tests.support.studio import Studio
@@ -128,6 +131,10 @@ async def test_an_extend_whose_run_was_never_stored_can_be_made_again(
     assert again.response.content.startswith("🔁 **bob** extended the room")
     await studio.advance(5 * MINUTE)
     assert len(room.alarms()) == 2 and room.exists()
+    # the second click runs under the number the first one took: run 2, not 3
+    assert room.alarms()[-1].content.startswith("⏰ **Run 2 · Alarm #1**")
+    async with studio.bot.services.uow() as uow:
+        assert await uow.runs.last_run_no(room.room_id) == 2
 
 
 async def test_a_room_closed_in_sql_with_its_live_state_left_stops_waking(
@@ -172,3 +179,102 @@ async def test_a_channel_made_but_never_recorded_goes_with_its_half_made_room(
     channels = {c.id for c in town.guild.channels.values()}
     assert leaked.id not in channels
     assert kept.channel_id in channels and kept.exists()
+
+
+def said(room: StudyRoom, line: str) -> int:
+    return room.lines().count(line)
+
+
+async def test_the_lines_of_a_create_and_a_join_are_posted_after_a_crash_right_after_their_commits(
+    studio: Studio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process died after the room opened in SQL, and again after bob's join was
+    recorded, each time before the board line was posted: the next start posts both, once
+    each, and nothing posts them again later."""
+    town = studio.guild("alice", "bob")
+    alice, bob = town.members
+    fail_once(monkeypatch, BoardLines, "deliver")
+    await alice.slash(town.general, "room create", title="Owed", study=5, terms=1)
+    monkeypatch.undo()
+    [made] = await studio.bot.services.rooms.rooms_of(town.guild.id, alice.id)
+    assert made.text_channel_id is not None
+    room = StudyRoom(studio, town, made.id, made.text_channel_id, alice, [alice, bob])
+    assert room.lines() == []
+    fail_once(monkeypatch, BoardLines, "deliver")
+    await bob.slash(town.general, "room join", room=str(made.id))
+    monkeypatch.undo()
+    assert room.lines() == []
+    await studio.restart()
+    await seconds(studio, 2)
+    opened = "**alice** opened this room: **Owed**. Welcome!"
+    assert room.lines() == [opened, "**bob** joined"]
+    await studio.advance(5 * MINUTE)  # every retry has had its time
+    assert said(room, opened) == 1 and said(room, "**bob** joined") == 1
+    assert await studio.bot.services.board.owed_count() == 0
+
+
+async def test_a_ticked_todos_line_is_posted_after_a_crash_right_after_the_tick(
+    studio: Studio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    town = studio.guild("alice")
+    [alice] = town.members
+    room = await open_room(studio, town, alice, study=5, terms=1)
+    await alice.slash(room.channel, "todo add", text="read ch. 4")
+    fail_once(monkeypatch, BoardLines, "deliver")
+    await alice.slash(room.channel, "todo done", item="read ch. 4")
+    monkeypatch.undo()
+    line = "**alice** completed *read ch. 4*"
+    assert said(room, line) == 0
+    await studio.restart()
+    await seconds(studio, 2)
+    assert said(room, line) == 1
+    await studio.advance(5 * MINUTE)
+    assert said(room, line) == 1
+
+
+async def test_a_line_posted_but_not_recorded_is_adopted_not_posted_again(
+    studio: Studio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Discord made the join's line and the process died before recording it: the retry
+    finds it among the channel's latest and takes it for the line's."""
+    town = studio.guild("alice", "bob")
+    alice, bob = town.members
+    room = await open_room(studio, town, alice, study=5, terms=1)
+    post = DiscordBoardPoster.post_line
+    calls: list[int] = []
+
+    async def posts_then_dies(self: DiscordBoardPoster, *args: object) -> int | None:
+        made = await post(self, *args)  # type: ignore[arg-type]
+        calls.append(1)
+        if len(calls) == 1:
+            raise Died("the process died")
+        return made
+
+    monkeypatch.setattr(DiscordBoardPoster, "post_line", posts_then_dies)
+    await bob.slash(town.general, "room join", room=str(room.room_id))
+    assert said(room, "**bob** joined") == 1
+    await seconds(studio, 10)  # the retry, 5 s on
+    await studio.advance(5 * MINUTE)
+    assert said(room, "**bob** joined") == 1 and len(calls) == 1
+    assert await studio.bot.services.board.owed_count() == 0
+
+
+async def test_an_undone_join_drops_its_line(
+    studio: Studio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Discord would not open the channels to bob: the join is taken back, and the board
+    never says he joined, neither now nor from a retry."""
+    town = studio.guild("alice", "bob")
+    alice, bob = town.members
+    room = await open_room(studio, town, alice, study=5, terms=1)
+
+    async def refused(*_: object) -> None:
+        raise Died("Discord refused")
+
+    monkeypatch.setattr("cogs.rooms.channels.DiscordRoomChannels.grant_access", refused)
+    await bob.slash(town.general, "room join", room=str(room.room_id))
+    monkeypatch.undo()
+    await studio.restart()
+    await studio.advance(5 * MINUTE)
+    assert said(room, "**bob** joined") == 0
+    assert await studio.bot.services.board.owed_count() == 0
