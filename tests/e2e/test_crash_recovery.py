@@ -278,3 +278,20 @@ async def test_an_undone_join_drops_its_line(
     await studio.advance(5 * MINUTE)
     assert said(room, "**bob** joined") == 0
     assert await studio.bot.services.board.owed_count() == 0
+
+
+async def test_a_line_whose_channel_is_gone_is_dropped(
+    studio: Studio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Discord failed the join's line; before the retry the room's channel was deleted:
+    the retry drops the line instead of trying for ever."""
+    town = studio.guild("alice", "bob")
+    alice, bob = town.members
+    room = await open_room(studio, town, alice, study=5, terms=1)
+    board = studio.bot.services.board
+    calls = fail_once(monkeypatch, DiscordBoardPoster, "post_line")
+    await bob.slash(town.general, "room join", room=str(room.room_id))
+    assert len(calls) == 1 and await board.owed_count() == 1
+    await studio.bot.http.delete_channel(room.channel_id)
+    await seconds(studio, 10)  # the retry, 5 s on
+    assert len(calls) == 2 and await board.owed_count() == 0
