@@ -1,5 +1,5 @@
 """Board lines owed until Discord has them: "**alice** opened this room", "**bob** joined",
-"**bob** completed *read ch. 4*".
+"**bob** left", "**bob** completed *read ch. 4*".
 
 A line is recorded (``owe_line``) in the transaction of what it tells, so a process that
 dies after that commit and before the post leaves it owed, never lost. The use case then
@@ -39,6 +39,8 @@ CLOCK_MARGIN_MS = 2_000
 
 CREATED = "rooms.board.created"
 JOINED = "rooms.board.joined"
+LEFT = "rooms.board.left"
+OWNER = "rooms.board.owner"
 COMPLETED = "todos.board.completed"
 
 

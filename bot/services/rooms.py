@@ -41,7 +41,7 @@ from bot.domain.rooms import RoomInfo, RoomStatus, RoomView
 from bot.domain.run import RoomKey, RunStatus
 from bot.domain.timer import Mode, Pattern
 from bot.services.base import SqlService
-from bot.services.board import CREATED, JOINED, BoardLines, Line, owe_line
+from bot.services.board import CREATED, JOINED, LEFT, OWNER, BoardLines, Line, owe_line
 from bot.services.cleanups import CleanupService, Owed, access_removals, channel_deletes, owe
 from bot.services.events import RoomClosed as RoomClosedEvent
 from bot.services.events import RoomListener, RunEnding, notify_run_ending
@@ -610,8 +610,11 @@ class RoomService(SqlService):
         await self._post_lines([line_id])
         return room
 
-    async def leave(self, room_id: int, user_id: int) -> LeaveOutcome:
+    async def leave(self, room_id: int, user_id: int, name: str | None = None) -> LeaveOutcome:
+        """The member leaves; the board of a room that stays open owes the lines that say so
+        (in the member's ``name``), and who owns it now if that was the owner."""
         now = self._clock.now_ms()
+        line_ids: list[int] = []
         async with self._uow() as uow:
             room = await open_room(uow, room_id, lock=True)
             membership = await uow.rooms.active_membership(room_id, user_id)
@@ -636,6 +639,11 @@ class RoomService(SqlService):
                     new_owner = rules.next_owner(remaining, user_id)
                     room.owner_id = new_owner if new_owner is not None else room.owner_id
                 owed = access_removals(channels, user_id)
+                lines = [(user_id, Line(LEFT, _named(name)))]
+                if new_owner is not None:
+                    lines.append((new_owner, Line(OWNER)))
+                for whose, line in lines:
+                    line_ids.append(await owe_line(uow, room.guild_id, room.id, whose, line, now))
             await owe(uow, room.guild_id, owed, now)
             await uow.commit()
             info = room.info()
@@ -651,6 +659,7 @@ class RoomService(SqlService):
         finally:
             # the removal is owed in SQL already; do it now even if live state failed
             done = await self._clean_up(owed)
+            await self._post_lines(line_ids)
         return LeaveOutcome(info, new_owner, closed=not remaining, cleanup_pending=not done)
 
     async def undo_join(self, room_id: int, user_id: int) -> None:

@@ -279,7 +279,10 @@ class Rooms(commands.Cog, name=ROOMS_COG):
         await interaction.response.defer(ephemeral=True, thinking=True)
         # the service removed the member's access (or, for the last member, the channels),
         # or owes it still and keeps trying
-        outcome = await bot.services.rooms.leave(view.room.id, interaction.user.id)
+        # the board's lines ("left", the new owner) are owed with the leave, and posted by it
+        outcome = await bot.services.rooms.leave(
+            view.room.id, interaction.user.id, name=interaction.user.display_name
+        )
         r, title = outcome.room, title_text(outcome.room.title)
         if outcome.closed:
             text = t("rooms.left.closed", locale, title=title)
@@ -287,10 +290,8 @@ class Rooms(commands.Cog, name=ROOMS_COG):
                 text = f"{text} {t('rooms.channels.pending', locale)}"
             await safe_reply(interaction, text)
             return
-        await board(bot, r.text_channel_id, "rooms.board.left", name=member_name(interaction))
         if outcome.new_owner_id is not None:
             new_owner = bot.display_name(r.guild_id, outcome.new_owner_id)
-            await board(bot, r.text_channel_id, "rooms.board.owner", name=new_owner)
             text = t("rooms.left.owner", locale, title=title, name=new_owner)
         else:
             text = t("rooms.left", locale, title=title)

@@ -295,3 +295,21 @@ async def test_a_line_whose_channel_is_gone_is_dropped(
     await studio.bot.http.delete_channel(room.channel_id)
     await seconds(studio, 10)  # the retry, 5 s on
     assert len(calls) == 2 and await board.owed_count() == 0
+
+
+async def test_the_lines_of_an_owner_leaving_are_posted_after_a_crash_right_after_the_commit(
+    studio: Studio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    town = studio.guild("alice", "bob")
+    alice, bob = town.members
+    room = await open_room(studio, town, alice, bob, study=5, terms=1)
+    fail_once(monkeypatch, BoardLines, "deliver")
+    await alice.slash(room.channel, "room leave")
+    monkeypatch.undo()
+    assert said(room, "**alice** left") == 0
+    await studio.restart()
+    await seconds(studio, 2)
+    await studio.advance(5 * MINUTE)
+    owner = "**bob** is now the owner"
+    assert said(room, "**alice** left") == 1 and said(room, owner) == 1
+    assert room.lines().index("**alice** left") < room.lines().index(owner)
