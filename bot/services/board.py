@@ -81,6 +81,7 @@ class BoardLines:
         self._poster: BoardPoster | None = None
         self._owns: Callable[[int], bool] = _everything
         self._busy: set[int] = set()
+        self._all_due = False  # at start-up: every owed line is due, whatever its next try
 
     def attach(self, poster: BoardPoster, owns: Callable[[int], bool] | None = None) -> None:
         self._poster = poster
@@ -92,12 +93,9 @@ class BoardLines:
 
     def resume(self) -> None:
         """At start-up: post every line the last process left owed, due or not (nothing of
-        this process is trying them yet)."""
-
-        async def everything() -> None:
-            await self._wake(everything=True)
-
-        self._scheduler.schedule_call(CALL_NAME, self._clock.now_ms(), everything)
+        this process is trying them yet). The first look, whichever wake-up makes it."""
+        self._all_due = True
+        self._scheduler.schedule_call(CALL_NAME, self._clock.now_ms(), self._wake)
 
     async def deliver(self, line_ids: Sequence[int]) -> None:
         """Post lines just owed (the first attempt); what fails stays owed, tried again
@@ -121,10 +119,12 @@ class BoardLines:
         if self._poster is None:
             return 0
         now = self._clock.now_ms()
+        everything = everything or self._all_due
         async with self._uow() as uow:
             await uow.board.forget_posted(now - KEEP_POSTED_MS)
             rows = await uow.board.due(None if everything else now, BATCH)
             await uow.commit()
+        self._all_due = False
         count = 0
         for row in rows:
             if self._owns(row.guild_id) and await self._attempt(row.id, look_first=True):
@@ -132,9 +132,9 @@ class BoardLines:
         await self._schedule_next()
         return count
 
-    async def _wake(self, *, everything: bool = False) -> None:
+    async def _wake(self) -> None:
         try:
-            await self.run_due(everything=everything)
+            await self.run_due()
         except Exception:
             log.exception("owed board lines could not be posted; looking again shortly")
             if self._poster is not None:
