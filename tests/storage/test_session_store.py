@@ -24,6 +24,7 @@ from bot.domain.run import Owed
 from bot.domain.timer import EventKind, Pattern, Timer, TimerEvent
 from storage.redis_client import AnyRedis, connect
 from storage.session import (
+    HEARTBEAT_FORGOTTEN_MS,
     AlarmRef,
     Binding,
     BindOutcome,
@@ -445,6 +446,54 @@ async def test_card_digest_voice_sessions_and_liveness(store: SessionStore) -> N
     await store.put_alive(A, START + 7)
     assert await store.alive_at(A) == START + 7
     assert await store.card_digest(A) == 43  # each value keeps its own name
+
+
+# -- which bot processes are alive ------------------------------------------------------------
+
+
+async def test_each_process_has_one_heartbeat_and_one_read_returns_all(
+    store: SessionStore,
+) -> None:
+    assert await store.heartbeats() == {}
+    await store.beat("p1", START + 3_000)
+    await store.beat("p2", START + 3_500)
+    await store.beat("p1", START + 4_000)  # a later beat replaces the last one
+    assert await store.heartbeats() == {"p1": START + 4_000, "p2": START + 3_500}
+    await store.end_heartbeat("p1")  # a clean exit
+    await store.end_heartbeat("p3")  # a process that never beat: nothing to delete
+    assert await store.heartbeats() == {"p2": START + 3_500}
+
+
+async def test_a_beat_forgets_the_beats_that_ran_out_long_ago(store: SessionStore) -> None:
+    await store.beat("long-dead", START)
+    await store.beat("just-died", START + 10 * MIN)
+    now = START + HEARTBEAT_FORGOTTEN_MS + 5 * MIN
+    await store.beat("p1", now)
+    assert await store.heartbeats() == {"just-died": START + 10 * MIN, "p1": now}
+
+
+async def test_heartbeats_are_shared_by_every_instance_and_survive_a_room_drop(
+    backend: Backend,
+) -> None:
+    first, second = backend.make(), backend.make()
+    await first.open()
+    await second.open()
+    try:
+        await first.put_run(A, sample_state())
+        await first.beat("p1", START + 3_000)
+        await second.beat("p2", START + 3_000)
+        await second.drop_room(A)
+        assert (
+            await first.heartbeats()
+            == await second.heartbeats()
+            == {
+                "p1": START + 3_000,
+                "p2": START + 3_000,
+            }
+        )
+    finally:
+        await first.close()
+        await second.close()
 
 
 # -- whole rooms ------------------------------------------------------------------------------
