@@ -11,9 +11,10 @@ On one server, every key of a room starts with ``{namespace}:room:{guild}:{room}
 
 ``{namespace}:running`` is the set of "guild:room" with a stored run, read at start-up to
 rebuild the schedule. ``{namespace}:heartbeats`` is a hash, process -> alive until (ms): one
-key, so on a cluster every beat is in one hash slot and one HGETALL reads them all. ``{namespace}:identity`` is the identity of the database the live state
-belongs to. Nothing here walks the keyspace, except ``bind`` when the store held another
-database's state: once, at start-up, over this namespace's room keys only.
+key, so on a cluster every beat is in one hash slot and one HGETALL reads them all.
+``{namespace}:identity`` is the identity of the database the live state belongs to. Nothing
+here walks the keyspace, except ``bind`` when the store held another database's state: once,
+at start-up, over this namespace's room keys only.
 
 On a Redis Cluster (a ``redis+cluster://`` URL) a transaction, a WATCH or a script may touch
 the keys of one hash slot only, and each write of a room touches the room's keys and the index
