@@ -284,9 +284,3 @@ class Run:
 
     def results_delivered(self) -> Run:
         return replace(self, owed_results=None, outcome=None)
-
-    def adopt_owed(self, by: str) -> Run:
-        """This process serves the room now (a restart): what was owed is its to deliver."""
-        alarms = {k: replace(v, by=by) for k, v in self.owed_alarms.items()}
-        results = replace(self.owed_results, by=by) if self.owed_results else None
-        return replace(self, owed_alarms=alarms, owed_results=results)

@@ -179,16 +179,16 @@ async def test_put_run_replaces_the_stored_run(store: SessionStore) -> None:
 
 
 async def test_replace_run_stores_only_over_the_run_that_was_read(store: SessionStore) -> None:
-    """Compare-and-set: a process adopting what a run owes never overwrites the progress
-    another process made since it read the run."""
+    """Compare-and-set: a process counting an attempt at what a run owes as made never
+    overwrites the progress another process made since it read the run."""
     read = sample_state(fired_through=1).claim_alarm(2, "p1", START + 11 * MIN)
     await store.put_run(A, read)
-    adopted = read.adopt_owed("p2")
+    adopted = read.attempt_taken(2, START + 12 * MIN)
     assert await store.replace_run(A, read, adopted)
     assert await store.get_run(A) == adopted
     delivered = adopted.alarm_delivered(2, START + 11 * MIN + 200)
     await store.put_run(A, delivered)  # another process delivered it meanwhile
-    assert not await store.replace_run(A, read, read.adopt_owed("p3"))
+    assert not await store.replace_run(A, read, read.attempt_taken(2, START + 13 * MIN))
     assert await store.get_run(A) == delivered
     assert not await store.replace_run(B, read, adopted)  # no run stored: nothing replaced
     assert await store.get_run(B) is None
@@ -231,7 +231,7 @@ async def test_replace_run_takes_a_run_stored_in_an_earlier_format_as_the_one_re
     await plant_run_text(store, A, EARLIER_FORMAT)
     read = await store.get_run(A)
     assert read is not None and read.owed_alarms == {2: Owed(1, "p1", START + 25 * MIN)}
-    adopted = read.adopt_owed("p2")
+    adopted = read.attempt_taken(2, START + 26 * MIN)
     assert await store.replace_run(A, read, adopted)
     assert await store.get_run(A) == adopted
     await plant_run_text(store, A, EARLIER_FORMAT)
