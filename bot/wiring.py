@@ -65,14 +65,22 @@ class Services:
     heartbeat: Heartbeat
     _closed: bool = field(default=False, repr=False)
 
-    async def start(self, owns: Callable[[int], bool] | None = None) -> int:
+    async def start(
+        self, owns: Callable[[int], bool] | None = None, *, beating: bool = True
+    ) -> int:
         """Start the heartbeat and the scheduler and take up what the stores hold, in the
         guilds ``owns`` (this process's shards; all when None): every running room
         rescheduled (due wake-ups run at once; what a dead process left claimed is taken
         over at once), the rooms a dead process left half made undone (and swept again as
         others come of age), the Discord work left owed tried again. How many running rooms
-        were rescheduled."""
-        await self.heartbeat.start()  # before any claim this process makes
+        were rescheduled.
+
+        ``beating=False`` beats only before claims (``Heartbeat.ensure``), with no refresh
+        every second: for a bot in SimCord, one process, whose virtual time moves the wall
+        clock ahead of the event loop's, so a job due every second would run the rooms'
+        wake-ups early in loop time."""
+        if beating:
+            await self.heartbeat.start()  # before any claim this process makes
         self.scheduler.start()
         restored = await self.timers.restore(
             owns=None if owns is None else (lambda key: owns(key.guild_id))
