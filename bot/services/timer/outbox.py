@@ -57,9 +57,7 @@ class Announcements:
         the winner's run is stored already, and no crash leaves an attempt claimed by nobody
         known."""
         for index in sorted(run.owed_alarms):
-            owed = run.owed_alarms.get(index)
-            if owed is None:  # delivered meanwhile, by the process whose run was read
-                continue
+            owed = run.owed_alarms[index]
             if owed.attempt >= MAX_DELIVERY_ATTEMPTS:
                 log.error("room %s: giving up on alarm #%s of run %s", key, index, run.run_id)
                 run = run.give_up_alarm(index)
@@ -69,10 +67,11 @@ class Announcements:
                 continue  # its process is alive and still making it
             attempt = run.retry_alarm(index, self._token, now)
             token = f"b:{index}:{run.run_id}:try{owed.attempt + 1}"
-            if await self._store.claim_and_put_run(key, token, attempt):
-                run = await self.deliver_alarm(key, attempt, index, now, retry=True)
-            else:
-                run = await self._lost_attempt(key, run, index, now)
+            if not await self._store.claim_and_put_run(key, token, attempt):
+                # the run read now may hold claims of a process that began beating after
+                # ``alive`` was read: nothing more is taken over before it is read again
+                return await self._lost_attempt(key, run, index, now)
+            run = await self.deliver_alarm(key, attempt, index, now, retry=True)
         owed_results = run.owed_results
         if owed_results is None:
             return run
