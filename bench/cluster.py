@@ -50,7 +50,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -543,17 +543,23 @@ async def _sleep_until(at_ms: int) -> None:
         await asyncio.sleep(delay)
 
 
-async def kill_and_restart(
-    i: int,
-    kills: int,
-    rng: random.Random,
-    workers: list[Worker],
-    rooms: list[Room],
-    watch: Watch,
-    start: Any,
-    dirs: list[Path],
-    not_before_ms: int,
-) -> Kill:
+@dataclass(frozen=True)
+class Chaos:
+    """What the kills act on: the processes and their rooms, the log that tells what
+    members saw, how to start a process again, and the working directories made for fresh
+    restarts (removed at the end)."""
+
+    kills: int
+    rng: random.Random
+    workers: list[Worker]
+    rooms: list[Room]
+    watch: Watch
+    start: Callable[[Worker], Awaitable[None]]
+    dirs: list[Path]
+
+
+async def kill_and_restart(i: int, chaos: Chaos, not_before_ms: int) -> Kill:
+    rng, workers, rooms, watch = chaos.rng, chaos.workers, chaos.rooms, chaos.watch
     victim = rng.randrange(len(workers))
     aimed = i % 2 == 0
     await _sleep_until(not_before_ms)
@@ -573,12 +579,12 @@ async def kill_and_restart(
     owed_alarms = sum(len(run.owed_alarms) for run in runs.values())
     owed = {(key.room_id, k) for key, run in runs.items() for k in run.owed_alarms}
     owed_results = sum(run.owed_results is not None for run in runs.values())
-    fresh = i == kills // 2
+    fresh = i == chaos.kills // 2
     if fresh:  # as on another machine: a new directory, nothing of the old one
         worker.workdir = Path(tempfile.mkdtemp(prefix="studyon-cluster-fresh-"))
-        dirs.append(worker.workdir)
+        chaos.dirs.append(worker.workdir)
     restarted = now_ms()
-    await start(worker)
+    await chaos.start(worker)
     kill = Kill(victim, killed, restarted, fresh, aimed, owed_alarms=owed_alarms)
     kill.owed_results = owed_results
     kill.owed = owed
@@ -653,9 +659,8 @@ async def bench(
             for worker in workers:
                 await asyncio.wait_for(worker.ready.wait(), 120)
             watch = Watch(url, services, rooms)
-            done = await _kill_while_running(
-                kills, rng, workers, rooms, watch, start, dirs, t0, span
-            )
+            chaos = Chaos(kills, rng, workers, rooms, watch, start, dirs)
+            done = await _kill_while_running(chaos, t0, span)
         finally:
             for worker in workers:
                 await worker.stop()
@@ -676,19 +681,10 @@ async def bench(
     return _figures(processes, per_process, rooms, watch, done, stats, ledger, seed_s, span)
 
 
-async def _kill_while_running(
-    kills: int,
-    rng: random.Random,
-    workers: list[Worker],
-    rooms: list[Room],
-    watch: Watch,
-    start: Any,
-    dirs: list[Path],
-    t0: int,
-    span: float,
-) -> list[Kill]:
-    """Kill and restart ``kills`` times while the runs go on, then wait for every run to
-    end and every alarm and result to be posted (or for the time-out)."""
+async def _kill_while_running(chaos: Chaos, t0: int, span: float) -> list[Kill]:
+    """Kill and restart ``chaos.kills`` times while the runs go on, then wait for every run
+    to end and every alarm and result to be posted (or for the time-out)."""
+    kills, rng, rooms, watch = chaos.kills, chaos.rng, chaos.rooms, chaos.watch
     stop = asyncio.Event()
     watching = asyncio.create_task(watch.run(stop))
     done: list[Kill] = []
@@ -697,11 +693,7 @@ async def _kill_while_running(
         for i in range(kills):
             # spread over the window: kills fall among first alarms, later ones and run ends
             not_before = t0 + int(i * span * 1000 / kills)
-            done.append(
-                await kill_and_restart(
-                    i, kills, rng, workers, rooms, watch, start, dirs, not_before
-                )
-            )
+            done.append(await kill_and_restart(i, chaos, not_before))
             await asyncio.sleep(rng.uniform(0.5, 2.0))
         last_end = max(r.boundaries[-1] for r in rooms) + GRACE_S * 1000
         await _sleep_until(last_end + 2000)

@@ -258,7 +258,7 @@ async def studyon_setup(bot: StudyOnBot) -> None:
     # listeners are attached now: due alarms may be posted as soon as jobs are rebuilt
     # running rooms rescheduled, half-made rooms undone, owed Discord work tried again: in
     # the guilds of this process's shards alone
-    restored = await bot.services.start(bot.owns_guild)
+    restored = await bot.services.start(bot.owns_guild, beating=not bot.simulated)
     log.info("StudyOn ready to serve; %d running room(s) rescheduled", restored)
 
 

@@ -66,6 +66,7 @@ class TimerScheduler:
             outages.on_back(self._store_back)
         self._clock = SystemClock()  # APScheduler reads the wall clock; so do retries
         self._running: set[asyncio.Task[object]] = set()  # jobs running now
+        self._background: set[str] = set()  # ids of the calls next_due_ms leaves out
         self._scheduler = AsyncIOScheduler(
             timezone=UTC,
             job_defaults={
@@ -120,9 +121,15 @@ class TimerScheduler:
         with contextlib.suppress(JobLookupError):
             self._scheduler.remove_job(job_id(key))
 
-    def schedule_call(self, name: str, at_ms: int, call: Call) -> None:
+    def schedule_call(self, name: str, at_ms: int, call: Call, *, background: bool = False) -> None:
         """Run ``call`` at ``at_ms`` (now, if that is past), replacing a pending call of the
-        same name. The call may schedule itself again while it runs."""
+        same name. The call may schedule itself again while it runs. A ``background`` call
+        (the heartbeat, every second) is left out of ``next_due_ms``: stepping virtual time
+        through it would stop every second for nothing a member sees."""
+        if background:
+            self._background.add(call_id(name))
+        else:
+            self._background.discard(call_id(name))
         self._scheduler.add_job(
             self._run_call,
             trigger="date",
@@ -146,8 +153,13 @@ class TimerScheduler:
         return from_datetime(job.next_run_time)
 
     def next_due_ms(self) -> int | None:
-        """The earliest pending wake-up of any room (tests step virtual time through it)."""
-        times = [j.next_run_time for j in self._scheduler.get_jobs() if j.next_run_time]
+        """The earliest pending wake-up of any room or call but the background ones (tests
+        step virtual time through it)."""
+        times = [
+            j.next_run_time
+            for j in self._scheduler.get_jobs()
+            if j.next_run_time and j.id not in self._background
+        ]
         return from_datetime(min(times)) if times else None
 
     def job_count(self) -> int:

@@ -22,6 +22,7 @@ from bot.services.cleanups import CleanupService
 from bot.services.events import ListenerHub
 from bot.services.guild_settings import GuildSettingsService
 from bot.services.leaderboard import LeaderboardService
+from bot.services.liveness import Heartbeat
 from bot.services.members import MemberService
 from bot.services.outage import DATABASE, SESSION_STORE, Probe, StorageOutages
 from bot.services.points import PointsService
@@ -63,14 +64,25 @@ class Services:
     guild_settings: GuildSettingsService
     outages: StorageOutages
     board: BoardLines
+    heartbeat: Heartbeat
     _closed: bool = field(default=False, repr=False)
 
-    async def start(self, owns: Callable[[int], bool] | None = None) -> int:
-        """Start the scheduler and take up what the stores hold, in the guilds ``owns``
-        (this process's shards; all when None): every running room rescheduled (due
-        wake-ups run at once), the rooms a dead process left half made undone (and swept
-        again as others come of age), the Discord work left owed tried again. How many
-        running rooms were rescheduled."""
+    async def start(
+        self, owns: Callable[[int], bool] | None = None, *, beating: bool = True
+    ) -> int:
+        """Start the heartbeat and the scheduler and take up what the stores hold, in the
+        guilds ``owns`` (this process's shards; all when None): every running room
+        rescheduled (due wake-ups run at once; what a dead process left claimed is taken
+        over at once), the rooms a dead process left half made undone (and swept again as
+        others come of age), the Discord work left owed tried again. How many running rooms
+        were rescheduled.
+
+        ``beating=False`` beats only before claims (``Heartbeat.ensure``), with no refresh
+        every second: for a bot in SimCord, one process, whose virtual time moves the wall
+        clock ahead of the event loop's, so a job due every second would run the rooms'
+        wake-ups early in loop time."""
+        if beating:
+            await self.heartbeat.start()  # before any claim this process makes
         self.scheduler.start()
         restored = await self.timers.restore(
             owns=None if owns is None else (lambda key: owns(key.guild_id))
@@ -85,6 +97,10 @@ class Services:
             return
         self._closed = True
         await self.scheduler.aclose()
+        try:  # nothing claims any more: what is still owed is for others to take over now
+            await self.heartbeat.stop()
+        except Exception:
+            log.warning("the heartbeat could not be deleted; it runs out by itself", exc_info=True)
         await self.store.close()
         await dispose(self.engine)
 
@@ -163,7 +179,18 @@ async def open_services(
     rooms = RoomService(
         uow, store, scheduler, events, clock, settings, cleanups, calls=scheduler, board=board
     )
-    timers = TimerService(uow, store, scheduler, events, clock, settings, rooms, calls=scheduler)
+    heartbeat = Heartbeat(store, clock, scheduler)
+    timers = TimerService(
+        uow,
+        store,
+        scheduler,
+        events,
+        clock,
+        settings,
+        rooms,
+        calls=scheduler,
+        heartbeat=heartbeat,
+    )
     holder.append(timers)
     todos = TodoService(uow, clock, settings, events, board)
     study = StudyService(uow, store, clock)
@@ -189,6 +216,7 @@ async def open_services(
         guild_settings=guild_settings,
         outages=outages,
         board=board,
+        heartbeat=heartbeat,
     )
     if start_scheduler:
         log.info("rescheduled %d running room(s)", await services.start())

@@ -13,9 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from bot.domain.alarms import MemberResult, rang_at
 from bot.domain.timer import Boundary, Timer
+
+if TYPE_CHECKING:
+    from bot.domain.liveness import Liveness
 
 
 class RunStatus(StrEnum):
@@ -137,15 +141,30 @@ class Run:
             return None
         return self.rang_at(last) + grace_ms
 
-    def owed_retry_ms(self, retry_ms: int) -> int | None:
-        """When what is owed is next tried: ``retry_ms`` after the oldest attempt began, so a
-        restart or a passing failure never leaves it waiting for a later event."""
-        starts = [o.at_ms for o in self.owed_alarms.values()]
-        if self.owed_results is not None:
-            starts.append(self.owed_results.at_ms)
-        return min(starts) + retry_ms if starts else None
+    def owed_by_others(self, me: str) -> bool:
+        """Whether a claim of another process is owed (who is alive then matters)."""
+        owed = [*self.owed_alarms.values(), *([self.owed_results] if self.owed_results else [])]
+        return any(o.by != me for o in owed)
 
-    def next_wakeup(self, grace_ms: int, retry_ms: int, woke_ms: int | None = None) -> int | None:
+    def owed_retry_ms(self, retry_ms: int, liveness: Liveness | None = None) -> int | None:
+        """When what is owed is next tried: ``retry_ms`` after the oldest attempt began, so a
+        restart or a passing failure never leaves it waiting for a later event. Knowing who is
+        alive (``liveness``), another process's claim is looked at when its process's beat
+        runs out instead: at once if it is gone."""
+        owed = [*self.owed_alarms.values(), *([self.owed_results] if self.owed_results else [])]
+        if not owed:
+            return None
+        if liveness is None:
+            return min(o.at_ms for o in owed) + retry_ms
+        return min(liveness.next_try_ms(o, retry_ms) for o in owed)
+
+    def next_wakeup(
+        self,
+        grace_ms: int,
+        retry_ms: int,
+        woke_ms: int | None = None,
+        liveness: Liveness | None = None,
+    ) -> int | None:
         """When the room next needs attention: a retry of what is owed, its next boundary,
         the end of the last alarm's grace window, or the end of the vote. None while paused
         with nothing owed.
@@ -153,7 +172,8 @@ class Run:
         ``woke_ms``: the room is being rescheduled from a wake-up at that instant. What is
         owed may not have been tried then (another process holds it), leaving the retry due
         already; the room then next wakes ``retry_ms`` later, never at once, so a wake-up
-        that cannot make progress never spins."""
+        that cannot make progress never spins. ``liveness``: who was alive, when it was read
+        (``owed_retry_ms``)."""
         at: int | None
         if self.finished:
             at = self.vote_until_ms
@@ -162,7 +182,8 @@ class Run:
         else:
             nxt = self.fired_through + 1
             at = next((b.at_ms for b in self.timer.boundaries() if b.index == nxt), None)
-        candidates = [t for t in (at, self.owed_retry_ms(retry_ms)) if t is not None]
+        retry = self.owed_retry_ms(retry_ms, liveness)
+        candidates = [t for t in (at, retry) if t is not None]
         if not candidates:
             return None
         soonest = min(candidates)
@@ -263,9 +284,3 @@ class Run:
 
     def results_delivered(self) -> Run:
         return replace(self, owed_results=None, outcome=None)
-
-    def adopt_owed(self, by: str) -> Run:
-        """This process serves the room now (a restart): what was owed is its to deliver."""
-        alarms = {k: replace(v, by=by) for k, v in self.owed_alarms.items()}
-        results = replace(self.owed_results, by=by) if self.owed_results else None
-        return replace(self, owed_alarms=alarms, owed_results=results)

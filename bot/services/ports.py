@@ -20,7 +20,14 @@ class WakeScheduler(Protocol):
 class CallScheduler(Protocol):
     """Runs a named call at an instant, at most one pending per name (the same scheduler)."""
 
-    def schedule_call(self, name: str, at_ms: int, call: Callable[[], Awaitable[None]]) -> None: ...
+    def schedule_call(
+        self,
+        name: str,
+        at_ms: int,
+        call: Callable[[], Awaitable[None]],
+        *,
+        background: bool = False,
+    ) -> None: ...
     def cancel_call(self, name: str) -> None: ...
 
 

@@ -17,7 +17,15 @@ from typing import Protocol
 from bot.domain.run import RoomKey, Run
 from storage.session.slots import AlarmRef
 
-__all__ = ["AlarmRef", "BindOutcome", "Binding", "RoomKey", "Run", "SessionStore"]
+__all__ = [
+    "HEARTBEAT_FORGOTTEN_MS",
+    "AlarmRef",
+    "BindOutcome",
+    "Binding",
+    "RoomKey",
+    "Run",
+    "SessionStore",
+]
 
 
 class Binding(Enum):
@@ -36,6 +44,11 @@ class BindOutcome:
     @property
     def cleared(self) -> bool:
         return self.binding is Binding.REPLACED
+
+
+# a beat that ran out this long ago is dropped by the next beat of any process: nobody takes
+# a process for alive whose beat ran out, so this only bounds what is kept
+HEARTBEAT_FORGOTTEN_MS = 3_600_000
 
 
 class SessionStore(Protocol):
@@ -120,3 +133,17 @@ class SessionStore(Protocol):
 
     async def drop_room(self, key: RoomKey) -> None:
         """Forget everything about the room (it closed)."""
+
+    # -- which bot processes are alive ----------------------------------------------------
+    async def beat(self, process: str, alive_until_ms: int) -> None:
+        """Process ``process`` is alive until ``alive_until_ms`` (its own clock): one write
+        however many rooms it serves, replacing its last beat. Beats that ran out more than
+        ``HEARTBEAT_FORGOTTEN_MS`` before ``alive_until_ms`` are forgotten in the same step,
+        so processes that died long ago leave nothing behind."""
+
+    async def heartbeats(self) -> dict[str, int]:
+        """{process: alive until, ms} of every process with a beat, in one read (on a Redis
+        Cluster every beat is in one hash slot)."""
+
+    async def end_heartbeat(self, process: str) -> None:
+        """The process stops cleanly: its beat is deleted, and it claims nothing more."""

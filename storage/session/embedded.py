@@ -15,12 +15,13 @@ from typing import Any
 
 import aiosqlite
 
-from storage.session.base import Binding, BindOutcome, RoomKey, Run
+from storage.session.base import HEARTBEAT_FORGOTTEN_MS, Binding, BindOutcome, RoomKey, Run
 from storage.session.codec import run_from_json, run_to_json
 from storage.session.slots import RoomSlots
 
 IN_CHUNK = 500
-SCHEMA_VERSION = 2  # 2: the database the live state belongs to (``bound_to``)
+# 2: the database the live state belongs to (``bound_to``); 3: the processes' heartbeats
+SCHEMA_VERSION = 3
 
 _PRAGMAS = (
     "PRAGMA busy_timeout = 5000",
@@ -63,6 +64,10 @@ _SCHEMA = (
         name TEXT NOT NULL,
         message_id INTEGER NOT NULL,
         PRIMARY KEY (guild, room, name)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS heartbeats (
+        process TEXT PRIMARY KEY,
+        alive_until INTEGER NOT NULL
     ) WITHOUT ROWID""",
     """CREATE TABLE IF NOT EXISTS bound_to (
         id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -342,3 +347,27 @@ class EmbeddedSessionStore(RoomSlots):
         await self._write_many(
             [(f"DELETE FROM {table} WHERE guild = ? AND room = ?", room) for table in _LIVE_TABLES]
         )
+
+    # -- which bot processes are alive ---------------------------------------------------
+
+    async def beat(self, process: str, alive_until_ms: int) -> None:
+        await self._write_many(
+            [
+                (
+                    "DELETE FROM heartbeats WHERE alive_until < ?",
+                    (alive_until_ms - HEARTBEAT_FORGOTTEN_MS,),
+                ),
+                (
+                    "INSERT INTO heartbeats (process, alive_until) VALUES (?, ?) "
+                    "ON CONFLICT (process) DO UPDATE SET alive_until = excluded.alive_until",
+                    (process, alive_until_ms),
+                ),
+            ]
+        )
+
+    async def heartbeats(self) -> dict[str, int]:
+        rows = await self._read("SELECT process, alive_until FROM heartbeats")
+        return {str(process): int(until) for process, until in rows}
+
+    async def end_heartbeat(self, process: str) -> None:
+        await self._write("DELETE FROM heartbeats WHERE process = ?", (process,))

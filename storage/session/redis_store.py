@@ -10,9 +10,11 @@ On one server, every key of a room starts with ``{namespace}:room:{guild}:{room}
 - ``msgs``           hash, name -> integer: the values of storage.session.slots
 
 ``{namespace}:running`` is the set of "guild:room" with a stored run, read at start-up to
-rebuild the schedule. ``{namespace}:identity`` is the identity of the database the live state
-belongs to. Nothing here walks the keyspace, except ``bind`` when the store held another
-database's state: once, at start-up, over this namespace's room keys only.
+rebuild the schedule. ``{namespace}:heartbeats`` is a hash, process -> alive until (ms): one
+key, so on a cluster every beat is in one hash slot and one HGETALL reads them all.
+``{namespace}:identity`` is the identity of the database the live state belongs to. Nothing
+here walks the keyspace, except ``bind`` when the store held another database's state: once,
+at start-up, over this namespace's room keys only.
 
 On a Redis Cluster (a ``redis+cluster://`` URL) a transaction, a WATCH or a script may touch
 the keys of one hash slot only, and each write of a room touches the room's keys and the index
@@ -45,7 +47,7 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import RedisClusterException, RedisError, WatchError
 
 from storage.redis_client import AnyRedis, connect, discover_nodes, parse_redis_url
-from storage.session.base import Binding, BindOutcome, RoomKey, Run
+from storage.session.base import HEARTBEAT_FORGOTTEN_MS, Binding, BindOutcome, RoomKey, Run
 from storage.session.codec import run_from_json, run_to_json
 from storage.session.slots import RoomSlots
 from storage.urls import redact_url
@@ -162,6 +164,17 @@ return {'replaced', epoch + 1}
 """
 
 
+# a process's beat, and every beat that ran out more than ARGV[3] ms before it forgotten
+_BEAT = """
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+local floor = tonumber(ARGV[2]) - tonumber(ARGV[3])
+local beats = redis.call('HGETALL', KEYS[1])
+for i = 1, #beats, 2 do
+  if tonumber(beats[i + 1]) < floor then redis.call('HDEL', KEYS[1], beats[i]) end
+end
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class _Scripts:
     put_run: AsyncScript
@@ -170,6 +183,7 @@ class _Scripts:
     add_dismissal: AsyncScript
     forget: AsyncScript
     bind_cluster: AsyncScript
+    beat: AsyncScript
 
     @classmethod
     def of(cls, client: AnyRedis) -> _Scripts:
@@ -181,6 +195,7 @@ class _Scripts:
             client.register_script(_ADD_DISMISSAL),
             client.register_script(_FORGET),
             client.register_script(_BIND_CLUSTER),
+            client.register_script(_BEAT),
         )
 
 
@@ -225,6 +240,10 @@ class RedisSessionStore(RoomSlots):
     @property
     def _binding(self) -> str:
         return f"{self._ns}:binding"
+
+    @property
+    def _heartbeats(self) -> str:
+        return f"{self._ns}:heartbeats"
 
     def _room(self, key: RoomKey) -> str:
         if self.on_cluster:
@@ -519,6 +538,22 @@ class RedisSessionStore(RoomSlots):
 
     async def drop_room(self, key: RoomKey) -> None:
         await self._forget(key, whole_room=True)
+
+    # -- which bot processes are alive ---------------------------------------------------
+
+    @_queued
+    async def beat(self, process: str, alive_until_ms: int) -> None:
+        args = [process, str(alive_until_ms), str(HEARTBEAT_FORGOTTEN_MS)]
+        await self._run_script.beat(keys=[self._heartbeats], args=args)
+
+    @_queued
+    async def heartbeats(self) -> dict[str, int]:
+        raw: dict[bytes | str, bytes | str] = await self._r.hgetall(self._heartbeats)
+        return {_text(process): int(until) for process, until in raw.items()}
+
+    @_queued
+    async def end_heartbeat(self, process: str) -> None:
+        await self._r.hdel(self._heartbeats, process)
 
     # -- internals -----------------------------------------------------------------------
 

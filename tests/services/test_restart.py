@@ -351,8 +351,9 @@ class FirstPostFails:
 async def test_an_attempt_claimed_by_a_process_that_died_is_passed_over(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A process claimed the second attempt at an owed alarm and died before saving it:
-    the attempt counts as made, the next one is tried a retry later, and the room is never
+    """A process claimed the second attempt at an owed alarm and died before saving it (as
+    an earlier version could, claiming and recording in two writes): the attempt counts as
+    made, the next one is tried a retry later, and the room is never
     woken in a tight loop meanwhile."""
     discord = FirstPostFails(world)
     world.app.events.add_room_listener(discord)
@@ -364,13 +365,13 @@ async def test_an_attempt_claimed_by_a_process_that_died_is_passed_over(
     assert await store.claim(key, f"b:1:{run_id}:try2")  # ... by the process that died
 
     claims: list[str] = []
-    claim = store.claim
+    claim_and_put_run = store.claim_and_put_run
 
-    async def counted(room: RoomKey, name: str) -> bool:
+    async def counted(room: RoomKey, name: str, won: Run) -> bool:
         claims.append(name)
-        return await claim(room, name)
+        return await claim_and_put_run(room, name, won)
 
-    monkeypatch.setattr(store, "claim", counted)
+    monkeypatch.setattr(store, "claim_and_put_run", counted)
     await world.advance(5 * SECOND)  # attempt 2 is taken: passed over
     assert claims == [f"b:1:{run_id}:try2"] and discord.posted == []
     assert world.next_wakeup(key) == world.now_ms() + 5 * SECOND

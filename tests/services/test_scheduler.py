@@ -107,3 +107,35 @@ async def test_settle_waits_for_a_wake_up_still_running(frozen: time_machine.Tra
     await asyncio.wait_for(settling, timeout=5)
     assert done == [A] and jobs.in_flight == 0
     s.shutdown()
+
+
+async def test_a_background_call_is_left_out_of_the_next_due_instant(
+    frozen: time_machine.Traveller,
+) -> None:
+    """Virtual time steps through ``next_due_ms``: the heartbeat, due every second, is not a
+    stop on the way, while it still runs when its instant has passed."""
+    ran: list[str] = []
+
+    async def wake(key: RoomKey) -> None:
+        ran.append(str(key))
+
+    async def beat() -> None:
+        ran.append("beat")
+
+    s = TimerScheduler(wake)
+    jobs = JobWatch(s)
+    s.start()
+    now = SystemClock().now_ms()
+    s.schedule(A, now + 60_000)
+    s.schedule_call("heartbeat", now + 1_000, beat, background=True)
+    s.schedule_call("cleanup", now + 30_000, beat)
+    assert s.next_due_ms() == now + 30_000
+    s.cancel_call("cleanup")
+    assert s.next_due_ms() == now + 60_000
+    frozen.shift(timedelta(seconds=2))
+    jobs.poke()
+    await jobs.settle()
+    assert ran == ["beat"]
+    s.schedule_call("heartbeat", now + 5_000, beat)  # no longer in the background
+    assert s.next_due_ms() == now + 5_000
+    s.shutdown()

@@ -24,6 +24,7 @@ from bot.domain.run import Owed
 from bot.domain.timer import EventKind, Pattern, Timer, TimerEvent
 from storage.redis_client import AnyRedis, connect
 from storage.session import (
+    HEARTBEAT_FORGOTTEN_MS,
     AlarmRef,
     Binding,
     BindOutcome,
@@ -178,16 +179,16 @@ async def test_put_run_replaces_the_stored_run(store: SessionStore) -> None:
 
 
 async def test_replace_run_stores_only_over_the_run_that_was_read(store: SessionStore) -> None:
-    """Compare-and-set: a process adopting what a run owes never overwrites the progress
-    another process made since it read the run."""
+    """Compare-and-set: a process counting an attempt at what a run owes as made never
+    overwrites the progress another process made since it read the run."""
     read = sample_state(fired_through=1).claim_alarm(2, "p1", START + 11 * MIN)
     await store.put_run(A, read)
-    adopted = read.adopt_owed("p2")
+    adopted = read.attempt_taken(2, START + 12 * MIN)
     assert await store.replace_run(A, read, adopted)
     assert await store.get_run(A) == adopted
     delivered = adopted.alarm_delivered(2, START + 11 * MIN + 200)
     await store.put_run(A, delivered)  # another process delivered it meanwhile
-    assert not await store.replace_run(A, read, read.adopt_owed("p3"))
+    assert not await store.replace_run(A, read, read.attempt_taken(2, START + 13 * MIN))
     assert await store.get_run(A) == delivered
     assert not await store.replace_run(B, read, adopted)  # no run stored: nothing replaced
     assert await store.get_run(B) is None
@@ -230,7 +231,7 @@ async def test_replace_run_takes_a_run_stored_in_an_earlier_format_as_the_one_re
     await plant_run_text(store, A, EARLIER_FORMAT)
     read = await store.get_run(A)
     assert read is not None and read.owed_alarms == {2: Owed(1, "p1", START + 25 * MIN)}
-    adopted = read.adopt_owed("p2")
+    adopted = read.attempt_taken(2, START + 26 * MIN)
     assert await store.replace_run(A, read, adopted)
     assert await store.get_run(A) == adopted
     await plant_run_text(store, A, EARLIER_FORMAT)
@@ -445,6 +446,54 @@ async def test_card_digest_voice_sessions_and_liveness(store: SessionStore) -> N
     await store.put_alive(A, START + 7)
     assert await store.alive_at(A) == START + 7
     assert await store.card_digest(A) == 43  # each value keeps its own name
+
+
+# -- which bot processes are alive ------------------------------------------------------------
+
+
+async def test_each_process_has_one_heartbeat_and_one_read_returns_all(
+    store: SessionStore,
+) -> None:
+    assert await store.heartbeats() == {}
+    await store.beat("p1", START + 3_000)
+    await store.beat("p2", START + 3_500)
+    await store.beat("p1", START + 4_000)  # a later beat replaces the last one
+    assert await store.heartbeats() == {"p1": START + 4_000, "p2": START + 3_500}
+    await store.end_heartbeat("p1")  # a clean exit
+    await store.end_heartbeat("p3")  # a process that never beat: nothing to delete
+    assert await store.heartbeats() == {"p2": START + 3_500}
+
+
+async def test_a_beat_forgets_the_beats_that_ran_out_long_ago(store: SessionStore) -> None:
+    await store.beat("long-dead", START)
+    await store.beat("just-died", START + 10 * MIN)
+    now = START + HEARTBEAT_FORGOTTEN_MS + 5 * MIN
+    await store.beat("p1", now)
+    assert await store.heartbeats() == {"just-died": START + 10 * MIN, "p1": now}
+
+
+async def test_heartbeats_are_shared_by_every_instance_and_survive_a_room_drop(
+    backend: Backend,
+) -> None:
+    first, second = backend.make(), backend.make()
+    await first.open()
+    await second.open()
+    try:
+        await first.put_run(A, sample_state())
+        await first.beat("p1", START + 3_000)
+        await second.beat("p2", START + 3_000)
+        await second.drop_room(A)
+        assert (
+            await first.heartbeats()
+            == await second.heartbeats()
+            == {
+                "p1": START + 3_000,
+                "p2": START + 3_000,
+            }
+        )
+    finally:
+        await first.close()
+        await second.close()
 
 
 # -- whole rooms ------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from storage.session.base import Binding, BindOutcome, RoomKey, Run
+from storage.session.base import HEARTBEAT_FORGOTTEN_MS, Binding, BindOutcome, RoomKey, Run
 from storage.session.codec import run_from_json, run_to_json
 from storage.session.slots import RoomSlots
 
@@ -27,6 +27,7 @@ class MemoryData:
     members: dict[RoomKey, dict[int, int]] = field(default_factory=dict)
     slots: dict[RoomKey, dict[str, int]] = field(default_factory=dict)
     bound_to: str | None = None
+    heartbeats: dict[str, int] = field(default_factory=dict)  # process → alive until
 
     def clear_live_state(self) -> None:
         for table in (self.runs, self.claims, self.dismissals, self.members, self.slots):
@@ -148,3 +149,18 @@ class MemorySessionStore(RoomSlots):
         data = self._data
         for table in (data.runs, data.claims, data.dismissals, data.members, data.slots):
             table.pop(key, None)
+
+    # -- which bot processes are alive ---------------------------------------------------
+
+    async def beat(self, process: str, alive_until_ms: int) -> None:
+        beats = self._data.heartbeats
+        for other, until in list(beats.items()):
+            if until < alive_until_ms - HEARTBEAT_FORGOTTEN_MS:
+                del beats[other]
+        beats[process] = alive_until_ms
+
+    async def heartbeats(self) -> dict[str, int]:
+        return dict(self._data.heartbeats)
+
+    async def end_heartbeat(self, process: str) -> None:
+        self._data.heartbeats.pop(process, None)

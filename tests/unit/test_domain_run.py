@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain.alarms import MemberResult
+from bot.domain.liveness import Liveness
 from bot.domain.run import Owed, Run, RunOutcome
 from bot.domain.timer import MINUTE_MS, Pattern, Timer
 from storage.session.codec import run_from_json, run_to_json
@@ -64,9 +65,26 @@ def test_results_open_the_vote_when_they_are_attempted_and_are_kept_until_delive
     assert done.vote_open(at(20) + VOTE - 1) and done.vote_over(at(20) + VOTE)
 
 
-def test_a_restart_adopts_what_the_last_process_owed() -> None:
-    run = Run(1, TIMER).claim_alarm(1, "old", at(5))
-    assert run.adopt_owed("new").owed_alarms[1] == Owed(1, "new", at(5))
+def test_another_process_s_claim_is_tried_when_its_heartbeat_runs_out() -> None:
+    run = Run(1, TIMER).claim_alarm(1, "p2", at(5))
+    assert run.owed_by_others("p1") and not run.owed_by_others("p2")
+    alive = Liveness("p1", {"p2": at(5) + 3_000})
+    assert not alive.takes_over(run.owed_alarms[1], at(5) + 2_999)
+    assert run.next_wakeup(GRACE, RETRY, None, alive) == at(5) + 3_000  # not a retry later
+    assert alive.takes_over(run.owed_alarms[1], at(5) + 3_000)
+    # its beat ran out before this process looked, or was deleted at a clean exit: at once
+    gone = Liveness("p1", {"p2": at(4)})
+    assert gone.takes_over(run.owed_alarms[1], at(5) + 100)
+    assert run.next_wakeup(GRACE, RETRY, None, gone) == at(4)
+    stopped = Liveness("p1")
+    assert stopped.takes_over(run.owed_alarms[1], at(5) + 100)
+    assert run.next_wakeup(GRACE, RETRY, None, stopped) == at(5)
+    # but a wake-up that could not take it (a claim of the attempt left no trace) never spins
+    assert run.next_wakeup(GRACE, RETRY, at(5) + 100, stopped) == at(5) + 100 + RETRY
+    # this process's own claim is its own retry, whatever its beat
+    mine = Liveness("p2")
+    assert mine.takes_over(run.owed_alarms[1], at(5))
+    assert run.next_wakeup(GRACE, RETRY, None, mine) == at(5) + RETRY
 
 
 def test_an_attempt_someone_else_claimed_counts_as_made_from_then() -> None:

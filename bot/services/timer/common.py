@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from bot.domain.liveness import Liveness
 from bot.domain.run import Run
 from bot.domain.study import study_spans, total
 from bot.domain.timer import Boundary, Pattern, TimerState
@@ -13,9 +14,6 @@ from storage.session.base import RoomKey
 
 # a boundary posted this long after its instant is marked late (the bot was down or busy)
 LATE_MS = 5_000
-# another process takes over an undelivered announcement only after this long (its owner may
-# still be retrying); the owner itself retries at its next wake-up
-OWED_LEASE_MS = 120_000
 MAX_DELIVERY_ATTEMPTS = 120  # with a wake-up every few seconds: about a quarter of an hour
 RETRY_MS = 5_000  # after a failed delivery, when the room is woken again
 ANOTHER_PROCESS = "another process"  # owes an announcement whose claim this one lost
@@ -51,10 +49,13 @@ class DismissOutcome:
     run_no: int | None = None  # which run of the room the alarm belongs to
 
 
-def next_wakeup(run: Run, grace_ms: int, woke_ms: int | None = None) -> int | None:
+def next_wakeup(
+    run: Run, grace_ms: int, woke_ms: int | None = None, alive: Liveness | None = None
+) -> int | None:
     """When the room next needs attention: the domain's ``Run.next_wakeup`` with this
-    service's retry delay (``woke_ms``: rescheduling from a wake-up at that instant)."""
-    return run.next_wakeup(grace_ms, RETRY_MS, woke_ms)
+    service's retry delay (``woke_ms``: rescheduling from a wake-up at that instant;
+    ``alive``: who was alive, for the claims of other processes)."""
+    return run.next_wakeup(grace_ms, RETRY_MS, woke_ms, alive)
 
 
 class RoomLocks:

@@ -5,7 +5,6 @@ wake-up (``BoundaryDispatch``), which posts what is owed and what fell due and e
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -25,6 +24,7 @@ from bot.services.events import (
     notify_run_started,
     notify_timer_changed,
 )
+from bot.services.liveness import Heartbeat
 from bot.services.members import member_zone
 from bot.services.ports import CallScheduler, WakeScheduler
 from bot.services.rooms import RoomService, key_of, open_room
@@ -53,6 +53,7 @@ class TimerService(SqlService):
         rooms: RoomService,
         *,
         calls: CallScheduler,
+        heartbeat: Heartbeat,
     ) -> None:
         super().__init__(uow_factory, clock, settings)
         self._store = store
@@ -60,11 +61,11 @@ class TimerService(SqlService):
         self._calls = calls
         self._listener = listener
         self._lock = RoomLocks()
-        token = uuid.uuid4().hex[:12]  # this process, in owed-delivery records
+        token = heartbeat.token  # this process, in owed-delivery records
         outbox = Announcements(store, listener, token, settings)
         end = RunEnd(uow_factory, store, settings, outbox, token)
         self._dispatch = BoundaryDispatch(
-            store, scheduler, clock, settings, rooms, self._lock, outbox, end, token
+            store, scheduler, clock, settings, rooms, self._lock, outbox, end, heartbeat
         )
 
     def _grace_s(self, key: RoomKey) -> int:

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.domain.errors import NotFound, RoomClosed
+from bot.domain.liveness import Liveness
 from bot.domain.run import Run
+from bot.services.liveness import Heartbeat
 from bot.services.ports import WakeScheduler
 from bot.services.rooms import RoomService
 from bot.services.settings import ServiceSettings
@@ -33,7 +35,11 @@ class BoundaryDispatch:
     _lock: RoomLocks
     _outbox: Announcements
     _end: RunEnd
-    _token: str
+    _heartbeat: Heartbeat
+
+    @property
+    def _token(self) -> str:
+        return self._heartbeat.token
 
     async def wake(self, key: RoomKey) -> None:
         close = False
@@ -41,8 +47,12 @@ class BoundaryDispatch:
             run = await self._store.get_run(key)
             if run is None:
                 return
+            # whatever this wake-up claims, this process's beat is in the store first: a
+            # claim is never left by a process that looks gone while it is making it
+            await self._heartbeat.ensure()
             now = self._clock.now_ms()
-            run = await self._outbox.deliver_owed(key, run, now)
+            alive = await self._heartbeat.liveness(run)
+            run = await self._outbox.deliver_owed(key, run, now, alive)
             if not run.finished:
                 run = await self._fire_due(key, run, now)
                 if run.ready_to_finish(now, self._settings.for_guild(key.guild_id).grace_ms):
@@ -51,7 +61,7 @@ class BoundaryDispatch:
                 # never while the results are still owed: the vote opens when they are seen
                 close = run.owed_results is None and run.vote_over(now)
             if not close:
-                self.reschedule(key, run, now)
+                self.reschedule(key, run, now, alive)
         if close:
             try:
                 await self._rooms.close(key.room_id, None, "no_extension")
@@ -75,32 +85,33 @@ class BoundaryDispatch:
                 run = await self._store.get_run(key) or run.skip_alarm(b.index)
         return run
 
-    def reschedule(self, key: RoomKey, run: Run, woke_ms: int | None = None) -> None:
-        at = next_wakeup(run, self._settings.for_guild(key.guild_id).grace_ms, woke_ms)
+    def reschedule(
+        self,
+        key: RoomKey,
+        run: Run,
+        woke_ms: int | None = None,
+        alive: Liveness | None = None,
+    ) -> None:
+        """Schedule the room's next wake-up; ``alive``: who was alive, so another process's
+        claim is looked at again when its beat runs out (at once, if it is gone)."""
+        grace_ms = self._settings.for_guild(key.guild_id).grace_ms
+        at = next_wakeup(run, grace_ms, woke_ms, alive)
         if at is None:
             self._scheduler.cancel(key)
         else:
             self._scheduler.schedule(key, at)
 
-    async def _adopt(self, key: RoomKey, run: Run) -> Run:
-        """Make what the run owes this process's to deliver, only if nobody changed the run
-        since it was read: another process may be delivering it right now, and its progress
-        must not be overwritten with the stale run (it would be delivered again)."""
-        adopted = run.adopt_owed(self._token)
-        if await self._store.replace_run(key, run, adopted):  # in any format it was stored
-            return adopted
-        now = await self._store.get_run(key)
-        return now if now is not None else run
-
     async def restore(self, owns: Callable[[RoomKey], bool] | None = None) -> int:
         """Reschedule every stored run (after a restart); due wake-ups run at once.
-        ``owns`` keeps only the rooms this process serves (its shards' guilds)."""
+        ``owns`` keeps only the rooms this process serves (its shards' guilds). What a
+        process that is gone left claimed is due at once (its wake-up takes it over); what a
+        live one is making is looked at again when its beat would run out."""
         keys = await self._store.running_rooms()
         if owns is not None:
             keys = [k for k in keys if owns(k)]
         runs = await self._store.get_runs(keys)
+        await self._heartbeat.ensure()
+        alive = await self._heartbeat.liveness()  # one read for every room
         for key, run in runs.items():
-            if run.owes_anything:  # this process serves the room now: what was owed is ours
-                run = await self._adopt(key, run)
-            self.reschedule(key, run)
+            self.reschedule(key, run, None, alive)
         return len(runs)

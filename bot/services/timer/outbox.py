@@ -1,6 +1,7 @@
 """The announcement outbox of a run: each alarm, and the results, are recorded as owed in the
 run before the listener is called and settled after it returned. A later wake-up delivers
-what is still owed, claiming each attempt so two processes never make the same one; the
+what is still owed, claiming each attempt so two processes never make the same one (a claim of
+another process is taken over only once that process is gone: ``bot.domain.liveness``); the
 listener is the one idempotency mechanism per announcement (it remembers the message it
 posted), so a retry after an unseen success posts nothing new."""
 
@@ -9,11 +10,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 
-from bot.domain.run import Owed, Run, RunOutcome
+from bot.domain.liveness import Liveness
+from bot.domain.run import Run, RunOutcome
 from bot.domain.study import study_spans, total
 from bot.services.events import BoundaryFired, RoomListener, RunFinished
 from bot.services.settings import ServiceSettings
-from bot.services.timer.common import LATE_MS, MAX_DELIVERY_ATTEMPTS, OWED_LEASE_MS
+from bot.services.timer.common import LATE_MS, MAX_DELIVERY_ATTEMPTS
 from storage.session.base import RoomKey, SessionStore
 
 log = logging.getLogger(__name__)
@@ -47,13 +49,13 @@ class Announcements:
         await self._store.put_run(key, run)
         return run
 
-    def takes_over(self, owed: Owed, now: int) -> bool:
-        """Whether this process makes the next attempt (its own, or one left for too long)."""
-        return owed.by == self._token or now - owed.at_ms >= OWED_LEASE_MS
-
-    async def deliver_owed(self, key: RoomKey, run: Run, now: int) -> Run:
+    async def deliver_owed(self, key: RoomKey, run: Run, now: int, alive: Liveness) -> Run:
         """Deliver what an earlier wake-up claimed but could not deliver, in order: the
-        alarms, then the results."""
+        alarms, then the results. A claim is this process's to retry, or taken over when its
+        process is gone (``alive``); one whose process is alive is left to it. Each attempt
+        is claimed with the run that records who makes it, in one write: a lost claim means
+        the winner's run is stored already, and no crash leaves an attempt claimed by nobody
+        known."""
         for index in sorted(run.owed_alarms):
             owed = run.owed_alarms[index]
             if owed.attempt >= MAX_DELIVERY_ATTEMPTS:
@@ -61,15 +63,15 @@ class Announcements:
                 run = run.give_up_alarm(index)
                 await self._store.put_run(key, run)
                 continue
-            if not self.takes_over(owed, now):
-                continue  # another process is still retrying it
-            if not await self._store.claim(key, f"b:{index}:{run.run_id}:try{owed.attempt + 1}"):
-                run = run.attempt_taken(index, now)  # and, if it died, the next one is ours
-                await self._store.put_run(key, run)
-                continue
-            run = run.retry_alarm(index, self._token, now)
-            await self._store.put_run(key, run)
-            run = await self.deliver_alarm(key, run, index, now, retry=True)
+            if not alive.takes_over(owed, now):
+                continue  # its process is alive and still making it
+            attempt = run.retry_alarm(index, self._token, now)
+            token = f"b:{index}:{run.run_id}:try{owed.attempt + 1}"
+            if not await self._store.claim_and_put_run(key, token, attempt):
+                # the run read now may hold claims of a process that began beating after
+                # ``alive`` was read: nothing more is taken over before it is read again
+                return await self._lost_attempt(key, run, index, now)
+            run = await self.deliver_alarm(key, attempt, index, now, retry=True)
         owed_results = run.owed_results
         if owed_results is None:
             return run
@@ -78,17 +80,35 @@ class Announcements:
             run = run.results_delivered()
             await self._store.put_run(key, run)
             return run
-        if not self.takes_over(owed_results, now):
-            return run
-        if not await self._store.claim(key, f"end:{run.run_id}:try{owed_results.attempt + 1}"):
-            run = run.attempt_taken(None, now)
-            await self._store.put_run(key, run)
+        if not alive.takes_over(owed_results, now):
             return run
         # the vote window opens when the results can be seen, not when they were computed:
         # a results post that failed for a while still gets the whole window
-        run = run.attempt_results(self._token, now, self._settings.for_guild(key.guild_id).vote_ms)
-        await self._store.put_run(key, run)
-        return await self.deliver_results(key, run, retry=True)
+        vote_ms = self._settings.for_guild(key.guild_id).vote_ms
+        attempt = run.attempt_results(self._token, now, vote_ms)
+        token = f"end:{run.run_id}:try{owed_results.attempt + 1}"
+        if await self._store.claim_and_put_run(key, token, attempt):
+            return await self.deliver_results(key, attempt, retry=True)
+        return await self._lost_attempt(key, run, None, now)
+
+    async def _lost_attempt(self, key: RoomKey, run: Run, index: int | None, now: int) -> Run:
+        """Another process claimed the attempt at alarm ``index`` (None: the results): its
+        run, which records it, is read. One that still shows the attempt before it is a claim
+        that left no trace (made by an earlier version, which claimed and recorded in two
+        writes, dying in between): the attempt counts as made, from now, so the next one has
+        a claim of its own and waits a retry; recorded only over the run as read, so the
+        winner's record is never written over."""
+        stored = await self._store.get_run(key)
+        if stored is None:
+            return run
+        before = run.owed_results if index is None else run.owed_alarms.get(index)
+        now_owed = stored.owed_results if index is None else stored.owed_alarms.get(index)
+        if before is None or now_owed != before:
+            return stored
+        passed = stored.attempt_taken(index, now)
+        if await self._store.replace_run(key, stored, passed):
+            return passed
+        return await self._store.get_run(key) or stored
 
     def boundary_event(self, key: RoomKey, run: Run, index: int, now: int) -> BoundaryFired:
         timer = run.timer
