@@ -138,19 +138,23 @@ class Alarms(commands.Cog):
     async def _posted_before(self, channel_id: int, guild_id: int, custom_id: str) -> int | None:
         """The bot's message among the channel's latest ``RECENT_MESSAGES`` that carries
         the button ``custom_id`` (an announcement an earlier attempt posted), if any. One
-        read, made only when retrying an announcement."""
+        read, made only when retrying an announcement. It goes in the alarm lane: the
+        alarm (or the results) waits on it, and behind a wave of other rooms' alarms and
+        edits a look in the last lane would hold a taken-over alarm for seconds."""
         me = self.bot.user
         channel = self.bot.get_partial_messageable(channel_id, guild_id=guild_id)
         try:
-            async for message in channel.history(limit=RECENT_MESSAGES):
-                if me is not None and message.author.id != me.id:
-                    continue
-                for row in message.components:
-                    for item in getattr(row, "children", ()):
-                        if getattr(item, "custom_id", None) == custom_id:
-                            return message.id
+            with pacing.lane(Lane.ALARM):
+                latest = [m async for m in channel.history(limit=RECENT_MESSAGES)]
         except (discord.NotFound, discord.Forbidden):
             return None  # the channel is gone, or unreadable: posting says why
+        for message in latest:
+            if me is not None and message.author.id != me.id:
+                continue
+            for row in message.components:
+                for item in getattr(row, "children", ()):
+                    if getattr(item, "custom_id", None) == custom_id:
+                        return message.id
         return None
 
     async def on_run_started(self, event: RunStarted) -> None:
