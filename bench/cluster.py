@@ -784,6 +784,7 @@ def _figures(
         "dismissals_refused": watch.refused,
         "nonce_repeats": stats["nonce_repeats"],
         "http_429": stats["http_429"],
+        "http_429_by_route": stats["http_429_by_route"],
     }
 
 

@@ -64,7 +64,7 @@ from bench.common import report
 from bot import wiring
 from bot.app import StudyOnBot, create_bot
 from bot.config import Config, parse_config
-from bot.simulation import frozen_wall_clock
+from bot.simulation import frozen_wall_clock, repeated_posts
 from storage import db as storage_db
 from storage.db import dispose
 from storage.session.embedded import EmbeddedSessionStore
@@ -601,7 +601,8 @@ class Outcome:
 
 @dataclass
 class Posts:
-    """Every message the bot posted, as Discord accepted it (from the REST log)."""
+    """Every message the bot posted, as Discord accepted it (from the REST log; a post that
+    repeated a nonce and got the earlier message back made none)."""
 
     alarms: Counter[tuple[int, int]] = field(default_factory=Counter)  # (run id, k)
     ends: Counter[int] = field(default_factory=Counter)  # run id
@@ -610,8 +611,9 @@ class Posts:
 
 def posts_of(world: World) -> Posts:
     posts = Posts()
-    for entry in world.env.http_requests:
-        if entry.method != "POST" or not entry.path.endswith("/messages"):
+    repeats = repeated_posts(world.env)  # answered with the message a nonce already made
+    for at, entry in enumerate(world.env.http_requests):
+        if entry.method != "POST" or not entry.path.endswith("/messages") or at in repeats:
             continue
         body = entry.json if isinstance(entry.json, dict) else {}
         if body.get("content") and not body.get("components"):

@@ -321,6 +321,9 @@ class DiscordStandIn:
             "by_status": dict(Counter(str(r.status) for r in self.records)),
             "http_429": self.http_429,
             "global_429": self.global_429,
+            "http_429_by_route": dict(
+                Counter(f"{r.method} {r.route}" for r in self.records if r.status == 429)
+            ),
             "invalid_requests": self.invalid_requests,
             "global_calls": self.global_calls,
             "interaction_calls": self.interaction_calls,

@@ -7,11 +7,13 @@ so each alarm is posted at its own instant rather than all at the end of a long 
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+import discord
 import time_machine
 from simcord import Env
 
@@ -22,6 +24,64 @@ SIM_EPOCH = "2026-01-01T00:00:00+00:00"  # where SimCord's virtual clock starts
 # busy, not stuck, can outlast one window on a loaded machine; it gets this many before a
 # settle is taken to be stuck.
 SETTLE_WINDOWS = 8
+
+
+# Discord checks a message's nonce "for uniqueness in the past few minutes" when
+# ``enforce_nonce`` is set (discord.py sets it with every nonce); SimCord ignores nonces, so
+# the simulated Discord remembers them for the shortest span "a few minutes" can mean
+NONCE_REMEMBERED_S = 120
+_POST_MESSAGE = ["channels", "{channel_id}", "messages"]
+
+
+# per simulated Discord: the positions in its REST log of the posts answered with an earlier
+# message, which created nothing
+_REPEATS: weakref.WeakKeyDictionary[Any, set[int]] = weakref.WeakKeyDictionary()
+
+
+def repeated_posts(env: Env) -> set[int]:
+    """The positions in ``env.http_requests`` of the message posts that repeated a nonce and
+    were answered with the message it had created: posts that created nothing."""
+    return set(_REPEATS.get(env.backend, ()))
+
+
+def honour_nonces() -> None:
+    """Make SimCord's message create answer as Discord's does: a nonce the bot already sent in
+    that channel, with ``enforce_nonce``, within ``NONCE_REMEMBERED_S`` by the simulated clock,
+    returns the message it created, and creates nothing. Idempotent."""
+    from simcord.http import _helpers, router
+
+    handlers = router._ROUTES["POST"]
+    index = next(i for i, (template, _) in enumerate(handlers) if template == _POST_MESSAGE)
+    create = handlers[index][1]
+    if getattr(create, "honours_nonces", False):
+        return
+    created: weakref.WeakKeyDictionary[Any, dict[tuple[int, str], int]]
+    created = weakref.WeakKeyDictionary()
+
+    def create_once(ctx: Any) -> Any:
+        body = ctx.body()
+        nonce = body.get("nonce")
+        if nonce is None or not body.get("enforce_nonce"):
+            return create(ctx)
+        channel_id = ctx.int_arg("channel_id")
+        seen = created.setdefault(ctx.backend, {})
+        first = seen.get((channel_id, str(nonce)))
+        message = ctx.backend.messages.get(channel_id, {}).get(first) if first else None
+        if first is not None and message is not None:
+            age_s = (ctx.backend.clock.now() - discord.utils.snowflake_time(first)).total_seconds()
+            if age_s < NONCE_REMEMBERED_S:
+                # SimCord logs a request before answering it: this one is the last entry
+                _REPEATS.setdefault(ctx.backend, set()).add(len(ctx.backend.http_requests) - 1)
+                return _helpers.message_response(ctx, message)
+        response = create(ctx)
+        seen[(channel_id, str(nonce))] = int(response["id"])
+        return response
+
+    create_once.honours_nonces = True  # type: ignore[attr-defined]
+    handlers[index] = (handlers[index][0], create_once)
+
+
+honour_nonces()
 
 
 @contextmanager

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import bot.simulation  # noqa: F401  (SimCord answers a repeated nonce as Discord does)
 from tests.support.cluster import LocalCluster, local_cluster
 
 

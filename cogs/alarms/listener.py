@@ -36,12 +36,23 @@ log = logging.getLogger(__name__)
 
 # how far back a retried announcement looks for the post of an attempt that died unrecorded
 RECENT_MESSAGES = 50
+# Discord returns the first message for a nonce it saw "in the past few minutes"
+# (enforce_nonce, which discord.py sets with every nonce). An alarm that fell less than this
+# long ago was posted, if at all, within it: a retry's post repeats the nonce and gets that
+# message back, so it needs no read for an earlier post
+NONCE_TRUSTED_MS = 60_000
 
 
 def _study_ran_to_its_longest(event: BoundaryFired) -> bool:
     """A flowtime study period ended at its longest, with no break called by the owner."""
     b = event.boundary
     return event.pattern.mode is Mode.FLOWTIME and b.ends is PhaseKind.STUDY and not b.called
+
+
+def _nonce_catches_repeat(event: BoundaryFired) -> bool:
+    """Whether any earlier post of this alarm is recent enough for Discord to answer its
+    repeated nonce with it (the alarm fell less than ``NONCE_TRUSTED_MS`` ago)."""
+    return event.fired_ms - event.boundary.at_ms < NONCE_TRUSTED_MS
 
 
 class ListenerGone(RuntimeError):
@@ -94,8 +105,9 @@ class Alarms(commands.Cog):
         if channel_id is None:
             return None
         button = dismiss_id(key.guild_id, key.room_id, event.run_id, k)
-        if event.retry:
-            # an earlier attempt may have posted it and died before recording it
+        if event.retry and not _nonce_catches_repeat(event):
+            # an earlier attempt may have posted it and died before recording it, longer ago
+            # than Discord remembers its nonce
             found = await self._posted_before(channel_id, key.guild_id, button)
             if found is not None:
                 await posted.record_alarm(key, event.run_id, k, found)

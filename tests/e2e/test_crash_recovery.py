@@ -40,7 +40,7 @@ async def test_an_alarm_posted_but_not_recorded_is_adopted_not_posted_again(
     room = await running(studio, study=5, terms=2)
     calls = fail_once(monkeypatch, PostedMessages, "record_alarm")
     await studio.advance(5 * MINUTE)  # alarm #1 is posted; recording its message fails
-    await seconds(studio, 10)  # the retry finds the post among the channel's latest
+    await seconds(studio, 10)  # the retry repeats the post's nonce and gets that message back
     assert len(calls) == 2
     [alarm] = room.alarms()
     assert alarm.content.startswith("⏰ **Alarm #1**")
