@@ -146,12 +146,15 @@ async def open_services(
     start_scheduler: bool = True,
     engine: AsyncEngine | None = None,
     store: SessionStore | None = None,
+    process_token: str | None = None,
 ) -> Services:
     """Migrate the database, open the session store and bind it to the database, build the
     services, start the scheduler and reschedule every running room from the store.
 
     ``engine`` and ``store`` may be given already made (tests put them in an isolated
-    schema or namespace); they are migrated and opened here all the same."""
+    schema or namespace); they are migrated and opened here all the same.
+    ``process_token``: the heartbeat token the services' claims carry, if not this
+    process's own (tests that stand for another process)."""
     settings = settings or ServiceSettings()
     clock = clock or SystemClock()
     engine = engine or create_engine(database_url)
@@ -179,7 +182,7 @@ async def open_services(
     rooms = RoomService(
         uow, store, scheduler, events, clock, settings, cleanups, calls=scheduler, board=board
     )
-    heartbeat = Heartbeat(store, clock, scheduler)
+    heartbeat = Heartbeat(store, clock, scheduler, process_token)
     timers = TimerService(
         uow,
         store,

@@ -4,9 +4,11 @@ make, or is taken over because that process is gone.
 
 Every process beats in the session store, saying until when it is alive by its own clock; a
 process claims nothing while its own beat has run out. So a claim whose process has no beat
-left (it ran out, or was deleted at a clean exit) has nobody making it, and is taken over at
-once; a claim whose process is alive is left to it, and looked at again when that beat would
-run out. Processes' clocks are taken to agree to well under a beat's length (NTP).
+left (it ran out, was deleted at a clean exit, or was left out by the reader because the
+process is certainly gone: killed on the reader's own machine) has nobody making it, and is
+taken over at once; a claim whose process is alive is left to it, and looked at again when
+that beat would run out. Processes' clocks are taken to agree to well under a beat's length
+(NTP).
 """
 
 from __future__ import annotations

@@ -4,20 +4,22 @@ One write every ``BEAT_EVERY_MS`` however many rooms the process serves: "alive 
 ``ALIVE_FOR_MS``". A process that dies stops beating, and within ``ALIVE_FOR_MS`` the claims it
 left (announcements it took on and never delivered) are taken over by whoever wakes their
 rooms (``bot.domain.liveness``); a process that stops cleanly deletes its beat, so its claims
-are taken over at once. A process never claims while its own beat has run out: a wake-up
-that would claim checks it first (``ensure``), so a process whose refresh fell behind (a
-busy loop, a store that was out of reach) beats again before it claims anything more.
+are taken over at once, and so are those of a process on this machine that is certainly gone
+(``bot.services.processes``: killed, and restarted in its place, say), its beat left in the
+store or not. A process never claims while its own beat has run out: a wake-up that would
+claim checks it first (``ensure``), so a process whose refresh fell behind (a busy loop, a
+store that was out of reach) beats again before it claims anything more.
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
 
 from bot.clock import Clock
 from bot.domain.liveness import Liveness
 from bot.domain.run import Run
 from bot.services.ports import CallScheduler
+from bot.services.processes import Processes, local_processes
 from storage.session.base import SessionStore
 
 log = logging.getLogger(__name__)
@@ -31,7 +33,8 @@ BEAT_CALL = "heartbeat"
 
 
 class Heartbeat:
-    """This process (``token``, in the claims it makes) beating in the store."""
+    """This process (``token``, in the claims it makes) beating in the store; ``processes``
+    makes the token and tells which processes of this machine are gone."""
 
     def __init__(
         self,
@@ -42,11 +45,13 @@ class Heartbeat:
         *,
         every_ms: int = BEAT_EVERY_MS,
         alive_for_ms: int = ALIVE_FOR_MS,
+        processes: Processes | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
         self._calls = calls
-        self.token = token or uuid.uuid4().hex[:12]
+        self._processes = processes or local_processes()
+        self.token = token or self._processes.new_token()
         self._every_ms = every_ms
         self._alive_for_ms = alive_for_ms
         self._until: int | None = None  # the alive-until of the last beat stored
@@ -83,10 +88,13 @@ class Heartbeat:
     async def liveness(self, run: Run | None = None) -> Liveness:
         """Who is alive: the heartbeats are read only when ``run`` holds a claim of another
         process (None: always), so a wake-up of a room with nothing foreign owed costs no
-        read."""
+        read. A process certainly gone (on this machine) is left out, its beat run out or
+        not, so its claims are taken over at once."""
         if run is not None and not run.owed_by_others(self.token):
             return Liveness(self.token)
-        return Liveness(self.token, await self._store.heartbeats())
+        beats = await self._store.heartbeats()
+        gone = self._processes.gone
+        return Liveness(self.token, {p: until for p, until in beats.items() if not gone(p)})
 
     async def _refresh(self) -> None:
         try:
