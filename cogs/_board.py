@@ -15,6 +15,7 @@ import discord
 from bot import pacing
 from bot.i18n import t
 from bot.pacing import Lane
+from bot.services.ports import BoardPost
 from cogs._common import NO_MENTIONS
 
 if TYPE_CHECKING:
@@ -44,14 +45,12 @@ async def post_line(
         return None
 
 
-def line_text(
-    bot: StudyOnBot, guild_id: int, channel_id: int, user_id: int, key: str, params: dict[str, str]
-) -> str:
+def line_text(bot: StudyOnBot, line: BoardPost) -> str:
     """An owed line as shown: its words markdown-escaped, the member's last seen name when
     the line was owed without one, in the channel's language."""
-    words = {k: discord.utils.escape_markdown(v) for k, v in params.items()}
-    words.setdefault("name", bot.display_name(guild_id, user_id))
-    return t(key, bot.channel_locale(channel_id), **words)
+    words = {k: discord.utils.escape_markdown(v) for k, v in line.params.items()}
+    words.setdefault("name", bot.display_name(line.guild_id, line.user_id))
+    return t(line.key, bot.channel_locale(line.channel_id), **words)
 
 
 class DiscordBoardPoster:
@@ -60,40 +59,25 @@ class DiscordBoardPoster:
     def __init__(self, bot: StudyOnBot) -> None:
         self._bot = bot
 
-    async def post_line(
-        self,
-        guild_id: int,
-        channel_id: int,
-        user_id: int,
-        key: str,
-        params: dict[str, str],
-        nonce: str,
-    ) -> int | None:
-        text = line_text(self._bot, guild_id, channel_id, user_id, key, params)
-        channel = self._bot.get_partial_messageable(channel_id, guild_id=guild_id)
+    async def post_line(self, line: BoardPost, nonce: str) -> int | None:
+        text = line_text(self._bot, line)
+        channel = self._bot.get_partial_messageable(line.channel_id, guild_id=line.guild_id)
         try:
             # Discord returns the first message for a nonce repeated within minutes
             # (discord.py sends ``enforce_nonce``): a retry after a post it did not see
             with pacing.lane(Lane.BOARD):
                 message = await channel.send(text, allowed_mentions=NO_MENTIONS, nonce=nonce)
         except discord.NotFound:
-            log.warning("room channel %s is gone; board line %s not posted", channel_id, key)
+            log.warning(
+                "room channel %s is gone; board line %s not posted", line.channel_id, line.key
+            )
             return None
         return message.id
 
-    async def find_line(
-        self,
-        guild_id: int,
-        channel_id: int,
-        user_id: int,
-        key: str,
-        params: dict[str, str],
-        since_ms: int,
-        taken: set[int],
-    ) -> int | None:
+    async def find_line(self, line: BoardPost, since_ms: int, taken: set[int]) -> int | None:
         me = self._bot.user
-        text = line_text(self._bot, guild_id, channel_id, user_id, key, params)
-        channel = self._bot.get_partial_messageable(channel_id, guild_id=guild_id)
+        text = line_text(self._bot, line)
+        channel = self._bot.get_partial_messageable(line.channel_id, guild_id=line.guild_id)
         try:
             async for message in channel.history(limit=RECENT_MESSAGES):
                 if me is None or message.author.id != me.id or message.id in taken:

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 from bot.clock import Clock
 from bot.domain.rooms import RoomStatus
-from bot.services.cleanups import MAX_ATTEMPTS, RECHECK_MS, retry_delay_ms
-from bot.services.ports import BoardPoster, CallScheduler
+from bot.services.cleanups import RECHECK_MS, count_failed_try
+from bot.services.ports import BoardPost, BoardPoster, CallScheduler
 from storage.models import BoardLine
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
@@ -173,21 +173,13 @@ class BoardLines:
                 channel_id = room.text_channel_id
                 taken = await uow.board.posted_messages(row.room_id) if look_first else set()
                 line = _Owed.of(row)
+            post = BoardPost(line.guild_id, channel_id, line.user_id, line.key, line.params)
             try:
                 found = None
                 if look_first:
-                    found = await poster.find_line(
-                        line.guild_id,
-                        channel_id,
-                        line.user_id,
-                        line.key,
-                        line.params,
-                        line.created_ms - CLOCK_MARGIN_MS,
-                        taken,
-                    )
-                message_id = found or await poster.post_line(
-                    line.guild_id, channel_id, line.user_id, line.key, line.params, f"l{line_id}"
-                )
+                    since = line.created_ms - CLOCK_MARGIN_MS
+                    found = await poster.find_line(post, since, taken)
+                message_id = found or await poster.post_line(post, f"l{line_id}")
             except Exception as error:
                 await self._failed(line_id, error)
                 return False
@@ -212,13 +204,12 @@ class BoardLines:
             row = await uow.board.lock(line_id)
             if row is None:
                 return
-            row.attempts += 1
-            row.next_try_ms = now + retry_delay_ms(row.attempts)
+            given_up = count_failed_try(row, now)
             attempts, room_id = row.attempts, row.room_id
-            if attempts >= MAX_ATTEMPTS:
+            if given_up:
                 await uow.board.drop(line_id)
             await uow.commit()
-        if attempts >= MAX_ATTEMPTS:
+        if given_up:
             log.error(
                 "room %s: giving up on a board line after %d tries (%s)", room_id, attempts, error
             )

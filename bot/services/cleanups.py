@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from bot.clock import Clock
 from bot.services.ports import CallScheduler, ChannelCleaner
@@ -37,6 +38,21 @@ def retry_delay_ms(attempts: int) -> int:
     if attempts < 1:
         return 0
     return min(FIRST_RETRY_MS << min(attempts - 1, 20), MAX_RETRY_MS)
+
+
+class Tried(Protocol):
+    """A row of owed Discord work: how often it failed, and when it is tried next."""
+
+    attempts: int
+    next_try_ms: int
+
+
+def count_failed_try(row: Tried, now_ms: int) -> bool:
+    """One more failed try of ``row``: its next try set by the backed-off delay; whether it
+    is given up (``MAX_ATTEMPTS`` reached)."""
+    row.attempts += 1
+    row.next_try_ms = now_ms + retry_delay_ms(row.attempts)
+    return row.attempts >= MAX_ATTEMPTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,13 +241,12 @@ class CleanupService:
             row = await uow.cleanups.lock(cleanup_id)
             if row is None:
                 return
-            row.attempts += 1
-            row.next_try_ms = now + retry_delay_ms(row.attempts)
+            given_up = count_failed_try(row, now)
             attempts, next_try = row.attempts, row.next_try_ms
-            if attempts >= MAX_ATTEMPTS:
+            if given_up:
                 await uow.cleanups.done(cleanup_id)
             await uow.commit()
-        if attempts >= MAX_ATTEMPTS:
+        if given_up:
             log.error(
                 "giving up on %s of channel %s (user %s) after %d tries (%s): check that the "
                 "bot is still in the server and holds Manage Channels and Manage Roles",

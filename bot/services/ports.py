@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -75,34 +75,29 @@ class RoomChannels(Protocol):
     async def grant_access(self, channel_ids: Sequence[int], user_id: int) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class BoardPost:
+    """An owed board line where it goes: the room's server and text channel, the member it
+    tells of, its message ``key`` and ``params`` (the member-typed words, escaped when
+    rendered)."""
+
+    guild_id: int
+    channel_id: int
+    user_id: int
+    key: str
+    params: Mapping[str, str]
+
+
 class BoardPoster(Protocol):
     """The Discord side of owed board lines (the Discord adapter implements it): each line
-    is its message ``key`` with ``params`` (the member-typed words, escaped there) in the
-    room's text channel, rendered the same way every time."""
+    is rendered the same way every time, in the room's text channel."""
 
-    async def post_line(
-        self,
-        guild_id: int,
-        channel_id: int,
-        user_id: int,
-        key: str,
-        params: dict[str, str],
-        nonce: str,
-    ) -> int | None:
+    async def post_line(self, line: BoardPost, nonce: str) -> int | None:
         """Post the line; its message id, or None when the channel is gone. Anything else
         raises, and the line stays owed."""
         ...
 
-    async def find_line(
-        self,
-        guild_id: int,
-        channel_id: int,
-        user_id: int,
-        key: str,
-        params: dict[str, str],
-        since_ms: int,
-        taken: set[int],
-    ) -> int | None:
+    async def find_line(self, line: BoardPost, since_ms: int, taken: set[int]) -> int | None:
         """The bot's message showing this line, posted since ``since_ms`` and not among
         ``taken`` (an earlier attempt posted it and died before recording it), if any."""
         ...
