@@ -84,6 +84,27 @@ def honour_nonces() -> None:
 honour_nonces()
 
 
+def patient_member_actions(env: Env) -> None:
+    """A member's action in ``env`` (a slash command, a click, a reaction) waits for the
+    bot's work up to ``SETTLE_WINDOWS`` settle windows, as ``VirtualTime.settle`` does for
+    time, so work that is busy on a loaded machine (a slow disk) is not taken for a stuck
+    bot; work still running after the last window fails the action as before."""
+    settle_once = env._settle_internal
+
+    async def settle(*, dispatch: str | None = None, **kwargs: Any) -> None:
+        if dispatch is None or kwargs.get("_deadline") is not None:
+            # a settle of time or of the environment: ``VirtualTime`` gives those its windows
+            return await settle_once(dispatch=dispatch, **kwargs)
+        for window in range(SETTLE_WINDOWS, 0, -1):
+            try:
+                return await settle_once(dispatch=dispatch, **kwargs)
+            except TimeoutError:
+                if window == 1:
+                    raise
+
+    env._settle_internal = settle  # type: ignore[method-assign]
+
+
 @contextmanager
 def frozen_wall_clock(at: str = SIM_EPOCH) -> Iterator[time_machine.Traveller]:
     """Stop the wall clock at SimCord's epoch; it moves only when ``VirtualTime`` says."""

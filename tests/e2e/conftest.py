@@ -12,7 +12,7 @@ from simcord import Env
 
 from bot.app import StudyOnBot, create_bot, studyon_teardown
 from bot.config import Config
-from bot.simulation import frozen_wall_clock
+from bot.simulation import frozen_wall_clock, patient_member_actions
 from tests.e2e.contract import check_requests, report
 from tests.support.studio import Studio, make_config
 
@@ -50,6 +50,7 @@ def simcord_bot(frozen: time_machine.Traveller, studyon_config: Config) -> Study
 async def studio(simcord_env: Env, frozen: time_machine.Traveller) -> AsyncIterator[Studio]:
     bot = simcord_env.bot
     assert isinstance(bot, StudyOnBot)
+    patient_member_actions(simcord_env)
     await bot.tree.sync()  # what `studyon sync` does once per deployment
     try:
         yield Studio(simcord_env, frozen, synced=True)
