@@ -109,10 +109,15 @@ class PacerClosed(RuntimeError):
     """The bot is closing: a call still waiting for its turn is not sent."""
 
 
+class Withheld(RuntimeError):
+    """The call's turn came when its ``only_if`` no longer held: it was not sent."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Mark:
     lane: Lane
     replaces: str | None
+    only_if: Callable[[], bool] | None = None
 
 
 _OTHER: Final = _Mark(Lane.OTHER, None)
@@ -120,13 +125,17 @@ _MARK: contextvars.ContextVar[_Mark] = contextvars.ContextVar("studyon_pacing_la
 
 
 @contextlib.contextmanager
-def lane(which: Lane, *, replaces: str | None = None) -> Iterator[None]:
+def lane(
+    which: Lane, *, replaces: str | None = None, only_if: Callable[[], bool] | None = None
+) -> Iterator[None]:
     """Mark the REST calls made inside the block (in this task) as ``which``.
 
     ``replaces``: a key naming what the call sets, e.g. ``f"card:{message_id}"``; while the
     call waits, a newer call with the same key replaces it, and it raises
-    :class:`Superseded`. Give a key to one call at a time (one edit per block)."""
-    token = _MARK.set(_Mark(Lane(which), replaces))
+    :class:`Superseded`. Give a key to one call at a time (one edit per block).
+    ``only_if``: asked when the call's turn comes; false, and the call is not sent but raises
+    :class:`Withheld` (a call that is right to make only soon enough)."""
+    token = _MARK.set(_Mark(Lane(which), replaces, only_if))
     try:
         yield
     finally:
@@ -492,6 +501,8 @@ def install(http: Any, pacer: Pacer) -> None:
         mark = _MARK.get()
         await pacer.admit(mark.lane, mark.replaces)
         try:
+            if mark.only_if is not None and not mark.only_if():
+                raise Withheld(f"{route.method} {route.path} came too late to be sent")
             return await original(route, **kwargs)
         finally:
             pacer.done(mark.replaces)

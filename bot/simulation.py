@@ -71,7 +71,11 @@ def honour_nonces() -> None:
             age_s = (ctx.backend.clock.now() - discord.utils.snowflake_time(first)).total_seconds()
             if age_s < NONCE_REMEMBERED_S:
                 # SimCord logs a request before answering it: this one is the last entry
-                _REPEATS.setdefault(ctx.backend, set()).add(len(ctx.backend.http_requests) - 1)
+                at = len(ctx.backend.http_requests) - 1
+                logged = ctx.backend.http_requests[at].json
+                if not isinstance(logged, dict) or str(logged.get("nonce")) != str(nonce):
+                    raise AssertionError("the REST log's last entry is not this post")
+                _REPEATS.setdefault(ctx.backend, set()).add(at)
                 return _helpers.message_response(ctx, message)
         response = create(ctx)
         seen[(channel_id, str(nonce))] = int(response["id"])

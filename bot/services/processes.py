@@ -2,8 +2,10 @@
 certainly gone.
 
 A token says where its process runs: ``{space}.{pid}.{start}.{rand}``, ``space`` naming the
-PID namespace on this boot (a hash of the boot id and the namespace's inode: a pid means
-something only within one namespace on one boot), ``pid`` and ``start`` (the clock ticks
+PID namespace on this boot and the user it runs as (a hash of the boot id, the namespace's
+inode and the uid: a pid means something only within one namespace on one boot, and a
+``/proc`` mounted with ``hidepid`` hides other users' processes, so only the same user's are
+judged), ``pid`` and ``start`` (the clock ticks
 since boot at which the process started, so a pid used again by a later process does not
 pass for the old one) and a few random hex digits (several processes' worth of services in
 one OS process, as tests run them). A process in the same space reads ``/proc`` to tell at
@@ -130,7 +132,7 @@ class LocalProcesses:
             return None
         if not boot or stat is None:
             return None
-        digest = hashlib.sha256(f"{boot}/{namespace}".encode()).hexdigest()
+        digest = hashlib.sha256(f"{boot}/{namespace}/{os.getuid()}".encode()).hexdigest()
         return ProcessId(digest[:SPACE_HEX], os.getpid(), stat[1])
 
     def _stat(self, pid: int) -> tuple[str, int] | None:

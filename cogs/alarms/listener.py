@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import discord
@@ -35,11 +36,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # how far back a retried announcement looks for the post of an attempt that died unrecorded
+# (an alarm's retry looks only when Discord's nonce may no longer cover it)
 RECENT_MESSAGES = 50
 # Discord returns the first message for a nonce it saw "in the past few minutes"
-# (enforce_nonce, which discord.py sets with every nonce). An alarm that fell less than this
-# long ago was posted, if at all, within it: a retry's post repeats the nonce and gets that
-# message back, so it needs no read for an earlier post
+# (enforce_nonce, which discord.py sets with every nonce). Any post of an alarm was made after
+# it fell: a retry sent to Discord less than this long after the fall repeats the nonce and
+# gets that message back, so it needs no read for an earlier post (discord.py's own retries
+# of a 5xx add at most some 20 s to it)
 NONCE_TRUSTED_MS = 60_000
 
 
@@ -49,10 +52,10 @@ def _study_ran_to_its_longest(event: BoundaryFired) -> bool:
     return event.pattern.mode is Mode.FLOWTIME and b.ends is PhaseKind.STUDY and not b.called
 
 
-def _nonce_catches_repeat(event: BoundaryFired) -> bool:
-    """Whether any earlier post of this alarm is recent enough for Discord to answer its
-    repeated nonce with it (the alarm fell less than ``NONCE_TRUSTED_MS`` ago)."""
-    return event.fired_ms - event.boundary.at_ms < NONCE_TRUSTED_MS
+def _nonce_covers(event: BoundaryFired, now_ms: int) -> bool:
+    """Whether a post of this alarm sent at ``now_ms`` repeats its nonce soon enough for
+    Discord to answer it with any earlier post (``NONCE_TRUSTED_MS`` after the fall)."""
+    return now_ms - event.boundary.at_ms < NONCE_TRUSTED_MS
 
 
 class ListenerGone(RuntimeError):
@@ -105,15 +108,13 @@ class Alarms(commands.Cog):
         if channel_id is None:
             return None
         button = dismiss_id(key.guild_id, key.room_id, event.run_id, k)
-        if event.retry and not _nonce_catches_repeat(event):
-            # an earlier attempt may have posted it and died before recording it, longer ago
-            # than Discord remembers its nonce
-            found = await self._posted_before(channel_id, key.guild_id, button)
+        # a retry: an earlier attempt may have posted it and died before recording it. Its
+        # nonce covers that while the alarm is young; later, its post is looked for first
+        trusted = event.retry and _nonce_covers(event, event.fired_ms)
+        if event.retry and not trusted:
+            found = await self._adopted(event, channel_id, button)
             if found is not None:
-                await posted.record_alarm(key, event.run_id, k, found)
-                if _study_ran_to_its_longest(event):  # the edit the attempt died before
-                    await refresh_card_quietly(bot, key.room_id)
-                return created_ms(found)
+                return found
         locale = bot.guild_locale(key.guild_id)
         # the grace the server has now; dismissals are judged with the one in effect then
         grace = bot.guild_settings(key.guild_id).alarm_grace_seconds
@@ -123,17 +124,29 @@ class Alarms(commands.Cog):
             DismissButton(key.guild_id, key.room_id, event.run_id, k, t("alarm.button", locale))
         )
         channel = bot.get_partial_messageable(channel_id, guild_id=key.guild_id)
-        try:
+        clock = bot.services.clock
+
+        def still_covered() -> bool:  # asked when the post's turn in the pace comes
+            return _nonce_covers(event, clock.now_ms())
+
+        async def post(only_if: Callable[[], bool] | None) -> discord.Message:
             # discord.py retries a 5xx or a short 429 itself; what still fails stays owed and
             # the timer service tries again. Discord returns the first message for a repeated
             # nonce (enforce_nonce): a retry after a 5xx that did post does not post twice
-            with pacing.lane(Lane.ALARM):
-                message = await channel.send(
-                    text,
-                    view=view,
-                    allowed_mentions=NO_MENTIONS,
-                    nonce=f"a{event.run_id}.{k}",
+            with pacing.lane(Lane.ALARM, only_if=only_if):
+                return await channel.send(
+                    text, view=view, allowed_mentions=NO_MENTIONS, nonce=f"a{event.run_id}.{k}"
                 )
+
+        try:
+            try:
+                message = await post(still_covered if trusted else None)
+            except pacing.Withheld:
+                # its turn in the pace came too late for the nonce: look first after all
+                found = await self._adopted(event, channel_id, button)
+                if found is not None:
+                    return found
+                message = await post(None)
         except (discord.NotFound, discord.Forbidden):
             log.warning("room %s: cannot post alarm #%s in channel %s", key, k, channel_id)
             return None
@@ -146,6 +159,19 @@ class Alarms(commands.Cog):
             # called break was a control, whose answer refreshed the card already
             await refresh_card_quietly(bot, key.room_id)
         return created_ms(message.id)
+
+    async def _adopted(self, event: BoundaryFired, channel_id: int, button: str) -> int | None:
+        """The post an earlier attempt made of this alarm and died before recording, if the
+        channel's latest messages hold it: recorded now, with the card edit that attempt
+        would have made; when it appeared."""
+        key, k = event.key, event.boundary.index
+        found = await self._posted_before(channel_id, key.guild_id, button)
+        if found is None:
+            return None
+        await self.bot.services.posted.record_alarm(key, event.run_id, k, found)
+        if _study_ran_to_its_longest(event):  # the edit the attempt died before
+            await refresh_card_quietly(self.bot, key.room_id)
+        return created_ms(found)
 
     async def _posted_before(self, channel_id: int, guild_id: int, custom_id: str) -> int | None:
         """The bot's message among the channel's latest ``RECENT_MESSAGES`` that carries

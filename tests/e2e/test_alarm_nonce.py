@@ -1,14 +1,18 @@
 """A retried alarm whose earlier post went unrecorded: while Discord still remembers the
 post's nonce, the retry posts with the same nonce and gets that message back (no read of the
 channel, nothing new posted); once the alarm is older than the bot trusts that memory, the
-retry looks among the channel's latest messages and adopts the post it finds."""
+retry looks among the channel's latest messages and adopts the post it finds, and so does a
+retry whose turn in the REST pace came only after that."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from bot import pacing
+from bot.pacing import Pacer
 from bot.services.posted import PostedMessages
 from bot.simulation import NONCE_REMEMBERED_S
 from cogs.alarms.listener import NONCE_TRUSTED_MS
@@ -111,3 +115,46 @@ async def test_the_simulated_discord_answers_a_repeated_nonce_with_the_first_mes
     await studio.advance(NONCE_REMEMBERED_S + 1)
     later = await channel.send("one", nonce="n1")
     assert later.id != first.id  # remembered for a few minutes only
+
+
+class BehindAStorm:
+    """The pace as a retry meets it behind a storm of other rooms' alarms: once ``armed``,
+    the next call's turn comes ``wait_s`` later (the wall clock moves on meanwhile)."""
+
+    per_second = 0
+
+    def __init__(self, studio: Studio, wait_s: float) -> None:
+        self.studio, self.wait_s, self.armed = studio, wait_s, False
+
+    async def take(self) -> float:
+        if self.armed:
+            self.armed = False
+            self.studio.clock.shift(timedelta(seconds=self.wait_s))
+        return 0.0
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_a_retry_whose_turn_comes_too_late_for_the_nonce_looks_first_after_all(
+    studio: Studio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Trusted when it began (the alarm fell 5 s before), the retry's post waits its turn past
+    the trusted minute: it is not sent; the channel is read, and the post found is adopted."""
+    room = await started(studio)
+    fell_ms = studio.now_ms() + 5 * MINUTE * 1000
+    calls = fail_until(studio, monkeypatch, fell_ms + 1)  # the first attempt dies unrecorded
+    storm = BehindAStorm(studio, NONCE_TRUSTED_MS / 1000 + 1)
+    pacing.install(studio.bot.http, Pacer(storm))
+    await studio.advance(5 * MINUTE)
+    assert len(calls) == 1 and len(room.alarms()) == 1
+    mark = len(studio.env.http_requests)
+    storm.armed = True  # the retry's first call waits past the minute
+    await seconds(studio, 6)
+    made = bot_calls(requests_since(studio, mark))
+    assert len(calls) == 2  # the retry recorded the post it found
+    assert posts_in(room, made) == []  # the post waiting its turn was withheld
+    assert len(reads_of(room, made)) == 1
+    [alarm] = room.alarms()
+    clicked = await room.members[1].click(alarm, label="Dismiss")
+    assert "Alarm #1 dismissed" in (confirmation(clicked).content or "")

@@ -21,7 +21,16 @@ from aiohttp import web
 from bot import pacing
 from bot.app import StudyOnBot, create_bot, start_pacing, stop_pacing
 from bot.config import Config
-from bot.pacing import BURST, Lane, LocalPace, Pacer, PacerClosed, RedisPace, Superseded
+from bot.pacing import (
+    BURST,
+    Lane,
+    LocalPace,
+    Pacer,
+    PacerClosed,
+    RedisPace,
+    Superseded,
+    Withheld,
+)
 from storage.redis_client import connect
 from tests.support.cluster import LocalCluster
 from tests.support.servers import require_redis
@@ -478,3 +487,31 @@ def test_without_an_application_id_the_key_is_a_hash_of_the_token() -> None:
     key = pacing.pace_key(None, "MTIz.secret-token")
     assert key.startswith("studyon:pacing:token-") and "secret" not in key
     assert key == pacing.pace_key(None, "MTIz.secret-token")
+
+
+async def test_a_call_whose_condition_fails_by_its_turn_is_withheld_and_never_sent(
+    stand_in: StandIn, bot: StudyOnBot
+) -> None:
+    """A call marked ``only_if`` is asked when its turn comes, not when it joined the queue:
+    one still waiting after the condition turned false is not sent; one that still holds is."""
+    paced(bot, LocalPace(20))
+    busy = [asyncio.create_task(send(bot.http, f"busy {n}")) for n in range(BURST + 4)]
+    await until(lambda: len(stand_in.arrivals) == BURST)  # the rest wait their turns
+    in_time = True
+    late = asyncio.create_task(
+        marked_if(lambda: in_time, send(bot.http, "only soon enough"), Lane.ALARM)
+    )
+    kept = asyncio.create_task(marked_if(lambda: True, send(bot.http, "always"), Lane.ALARM))
+    await asyncio.sleep(0)
+    in_time = False  # it became too late while the call waited
+    with pytest.raises(Withheld):
+        await late
+    assert isinstance(await kept, dict)
+    await asyncio.gather(*busy)
+    sent = [a.what for a in stand_in.of("post")]
+    assert "only soon enough" not in sent and "always" in sent
+
+
+async def marked_if(only_if: Callable[[], bool], call: Any, which: Lane) -> object:
+    with pacing.lane(which, only_if=only_if):
+        return await call
