@@ -93,6 +93,17 @@ async def claimed_by_a(
     return a, world, wake
 
 
+async def taken_over_once(b_world: World, posting: Posting, fired_ms: int) -> None:
+    """B posted alarm #1 as a retry at ``fired_ms`` with nothing left owed, and posts nothing
+    more; A's hanging post was A's only attempt."""
+    [alarm] = b_world.seen.boundaries
+    assert alarm.boundary.index == 1 and alarm.retry and alarm.fired_ms == fired_ms
+    run = await b_world.app.store.get_run(alarm.key)
+    assert run is not None and not run.owed_alarms
+    await b_world.advance(10 * SECOND)
+    assert len(b_world.seen.boundaries) == 1 and posting.attempts == 1
+
+
 async def stop(wake: asyncio.Task[None], *apps: Services) -> None:
     wake.cancel()
     with contextlib.suppress(asyncio.CancelledError, ConnectionError):
@@ -119,12 +130,7 @@ async def test_the_alarm_a_killed_process_claimed_is_posted_once_its_heartbeat_r
     if restart_after_ms < ALIVE_FOR_MS:
         assert b_world.seen.boundaries == []  # A may still be posting: left to it
         await b_world.advance_to(posted_at)
-    [alarm] = b_world.seen.boundaries
-    assert alarm.boundary.index == 1 and alarm.retry and alarm.fired_ms == posted_at
-    run = await b.store.get_run(alarm.key)
-    assert run is not None and not run.owed_alarms
-    await b_world.advance(10 * SECOND)
-    assert len(b_world.seen.boundaries) == 1 and posting.attempts == 1
+    await taken_over_once(b_world, posting, posted_at)
     await stop(wake, b)
     await killed(a)
 

@@ -26,7 +26,14 @@ from bot.domain.timer import MINUTE_MS
 from bot.services.liveness import ALIVE_FOR_MS
 from bot.services.processes import SPACE_HEX, LocalProcesses, ProcessId, local_processes
 from bot.wiring import Services, open_services
-from tests.services.test_liveness import SECOND, Posting, killed, process, started, stop
+from tests.services.test_liveness import (
+    Posting,
+    killed,
+    process,
+    started,
+    stop,
+    taken_over_once,
+)
 from tests.services.test_restart import start_room
 from tests.support.world import SETTINGS, World, listen
 
@@ -223,12 +230,7 @@ async def test_the_alarm_a_process_killed_on_this_machine_claimed_is_posted_at_o
     assert (await _beats(tmp_path))[token] == claimed + ALIVE_FOR_MS  # A's beat: still live
     b_world = await started(tmp_path, frozen)
     b = b_world.app
-    [alarm] = b_world.seen.boundaries
-    assert alarm.boundary.index == 1 and alarm.retry and alarm.fired_ms == claimed + 500
-    run = await b.store.get_run(alarm.key)
-    assert run is not None and not run.owed_alarms
-    await b_world.advance(10 * SECOND)
-    assert len(b_world.seen.boundaries) == 1 and posting.attempts == 1
+    await taken_over_once(b_world, posting, claimed + 500)
     await stop(wake, b)
     await killed(a)
 
